@@ -1,0 +1,6 @@
+"""Qt-free library of the brain MRI decision-support application.
+
+Importing this package never imports TensorFlow or Qt: the model is loaded lazily by `core.model.Classifier.load`.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,34 @@
+"""Exception types. Each carries the file it concerns and a reason a radiologist can read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BrainMriError(Exception):
+    """Base class: `path` is the file concerned (or None), `reason` a human-readable explanation."""
+
+    def __init__(self, path: Path | str | None, reason: str) -> None:
+        self.path = Path(path) if path is not None else None
+        self.reason = reason
+        super().__init__(f"{self.path.name}: {reason}" if self.path is not None else reason)
+
+
+class UnreadableFileError(BrainMriError):
+    """A file could not be opened as an image or DICOM object."""
+
+
+class NoPixelDataError(UnreadableFileError):
+    """A DICOM object without an image (structured report, RT plan, ...)."""
+
+
+class ModelMissingError(BrainMriError):
+    """The model weights or manifest are absent."""
+
+
+class ModelIntegrityError(BrainMriError):
+    """The weights file does not match the sha256 in the manifest."""
+
+
+class ReportWriteError(BrainMriError):
+    """A report or export could not be written; nothing partial was left behind."""
