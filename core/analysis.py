@@ -1,0 +1,158 @@
+"""Run the classifier over chosen slices and combine the per-slice results into one study-level result.
+
+The combination rule is deliberately simple so that it can be stated in one sentence to the radiologist (see
+`AGGREGATION_RULE`): the calibrated probabilities of the slices that passed the out-of-distribution gate are
+averaged, and the class with the highest average is the study-level result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from core.errors import BrainMriError
+
+if TYPE_CHECKING:
+    from core.model import ModelManifest, SlicePrediction
+    from core.study import SeriesInfo, Slice
+
+AGGREGATION_RULE = (
+    "The study-level result is the class with the highest mean calibrated probability, averaged over the analysed "
+    "slices that passed the out-of-distribution check; slices that were out of distribution or could not be read "
+    "are not counted, and if no slice passed the check there is no study-level prediction."
+)
+
+# What a slice's pixels can fail with: the loader's own errors, and the OSError/ValueError that Pillow, pydicom and
+# numpy raise on truncated or inconsistent data.
+_DECODE_ERRORS = (BrainMriError, OSError, ValueError)
+
+
+class SliceClassifier(Protocol):
+    """The part of `core.model.Classifier` that analysis needs."""
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[SlicePrediction]: ...
+
+
+@dataclass
+class SliceResult:
+    """One analysed slice: its display image and prediction, or `error` when its pixels could not be decoded."""
+
+    slice_label: str
+    slice_index: int
+    display: np.ndarray | None
+    prediction: SlicePrediction | None
+    source_path: Path | None = None
+    error: str = ""
+
+    @property
+    def counted(self) -> bool:
+        """Whether this slice contributes to the study-level result (it has an in-distribution prediction)."""
+        return self.prediction is not None and self.prediction.label is not None
+
+
+@dataclass
+class StudyResult:
+    """The study-level verdict over a set of analysed slices; `probabilities` is None when no slice was counted."""
+
+    series_info: SeriesInfo | None
+    slice_results: list[SliceResult]
+    verdict_label: str | None
+    probabilities: np.ndarray | None
+    rule: str
+    model_version: str
+    weights_sha256: str
+    model_name: str = ""
+    classes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def counted_results(self) -> list[SliceResult]:
+        return [result for result in self.slice_results if result.counted]
+
+    @property
+    def out_of_distribution_results(self) -> list[SliceResult]:
+        return [result for result in self.slice_results if result.prediction is not None and not result.counted]
+
+    @property
+    def failed_results(self) -> list[SliceResult]:
+        return [result for result in self.slice_results if result.prediction is None]
+
+    @property
+    def disagreeing_results(self) -> list[SliceResult]:
+        """Counted slices whose own most probable class is not the study-level verdict."""
+        return [result for result in self.counted_results if result.prediction.label != self.verdict_label]
+
+    @property
+    def verdict_index(self) -> int | None:
+        return None if self.verdict_label is None else self.classes.index(self.verdict_label)
+
+    @property
+    def verdict_probability(self) -> float | None:
+        """The verdict's mean calibrated probability."""
+        return None if self.verdict_index is None else float(self.probabilities[self.verdict_index])
+
+    def notes(self) -> list[str]:
+        """Plain sentences on what was counted and whether the slices agree, for the results panel and the report."""
+        counted, analysed = len(self.counted_results), len(self.slice_results)
+        notes = [f"{counted} of {analysed} analysed slices passed the out-of-distribution check and were counted."]
+        if self.out_of_distribution_results:
+            notes.append(f"{len(self.out_of_distribution_results)} slice(s) were out of distribution: no prediction.")
+        if self.failed_results:
+            notes.append(f"{len(self.failed_results)} slice(s) could not be read.")
+        if self.verdict_label is None:
+            notes.append("No study-level prediction: no slice passed the out-of-distribution check.")
+        elif self.disagreeing_results:
+            labels = ", ".join(result.slice_label for result in self.disagreeing_results)
+            notes.append(f"The slices disagree: {labels} individually favour another class than {self.verdict_label}.")
+        return notes
+
+
+def analyse_slice(slice_: Slice, classifier: SliceClassifier) -> SliceResult:
+    """Decode and classify one slice; a decoding failure becomes an error result, model failures propagate."""
+    try:
+        display = slice_.display()
+    except _DECODE_ERRORS as error:
+        reason = error.reason if isinstance(error, BrainMriError) else str(error) or type(error).__name__
+        return SliceResult(slice_.label, slice_.index, None, None, source_path=slice_.path, error=reason)
+    prediction = classifier.predict([display])[0]
+    return SliceResult(slice_.label, slice_.index, display, prediction, source_path=slice_.path)
+
+
+def iter_analysis(
+    slices: Iterable[Slice],
+    classifier: SliceClassifier,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Iterator[SliceResult]:
+    """Yield one `SliceResult` per slice, checking `should_cancel` before each so a cancel stops within one slice."""
+    for slice_ in slices:
+        if should_cancel is not None and should_cancel():
+            return
+        yield analyse_slice(slice_, classifier)
+
+
+def aggregate(
+    slice_results: Sequence[SliceResult],
+    manifest: ModelManifest,
+    series_info: SeriesInfo | None = None,
+) -> StudyResult:
+    """Combine per-slice results by `AGGREGATION_RULE`."""
+    counted = [result for result in slice_results if result.counted]
+    if counted:
+        probabilities = np.mean([result.prediction.probabilities for result in counted], axis=0)
+        verdict_label = manifest.classes[int(np.argmax(probabilities))]
+    else:
+        probabilities, verdict_label = None, None
+    return StudyResult(
+        series_info=series_info,
+        slice_results=list(slice_results),
+        verdict_label=verdict_label,
+        probabilities=probabilities,
+        rule=AGGREGATION_RULE,
+        model_version=manifest.version,
+        weights_sha256=manifest.weights_sha256,
+        model_name=manifest.name,
+        classes=tuple(manifest.classes),
+    )

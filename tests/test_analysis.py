@@ -1,0 +1,93 @@
+"""Slice-by-slice analysis and the study-level aggregation rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.analysis import AGGREGATION_RULE, aggregate, iter_analysis
+from tests.analysis_doubles import (
+    ClassifierDouble,
+    ManifestDouble,
+    SliceDouble,
+    head_phantom,
+    prediction,
+    slice_result,
+)
+
+
+def test_iter_analysis_yields_one_result_per_slice_in_order() -> None:
+    images = [head_phantom(64), head_phantom(64) // 2]
+    classifier = ClassifierDouble([prediction([0.7, 0.1, 0.1, 0.1]), prediction([0.1, 0.7, 0.1, 0.1])])
+    results = list(iter_analysis([SliceDouble(3, images[0]), SliceDouble(4, images[1])], classifier))
+    assert [r.slice_index for r in results] == [3, 4]
+    assert [r.prediction.label for r in results] == ["glioma", "meningioma"]
+    assert all(seen is image for seen, image in zip(classifier.seen, images))
+    assert results[0].display is images[0]
+
+
+def test_undecodable_slice_becomes_an_error_result_and_analysis_goes_on() -> None:
+    classifier = ClassifierDouble([prediction([0.7, 0.1, 0.1, 0.1])])
+    results = list(iter_analysis([SliceDouble(0, None), SliceDouble(1, head_phantom(64))], classifier))
+    assert results[0].prediction is None and results[0].display is None
+    assert results[0].error == "pixel data is truncated"
+    assert results[1].prediction.label == "glioma"
+
+
+def test_cancel_stops_before_the_next_slice() -> None:
+    classifier = ClassifierDouble([prediction([0.7, 0.1, 0.1, 0.1])] * 3)
+    calls = iter(range(100))
+    slices = [SliceDouble(i, head_phantom(32)) for i in range(3)]
+    results = list(iter_analysis(slices, classifier, should_cancel=lambda: next(calls) >= 1))
+    assert len(results) == 1
+    assert len(classifier.seen) == 1
+
+
+def test_verdict_is_the_class_with_the_highest_mean_probability() -> None:
+    # Two slices favour meningioma weakly, one favours glioma strongly: the mean decides, not a vote.
+    rows = [[0.90, 0.05, 0.03, 0.02], [0.30, 0.40, 0.20, 0.10], [0.30, 0.40, 0.20, 0.10]]
+    result = aggregate([slice_result(i, prediction(row)) for i, row in enumerate(rows)], ManifestDouble())
+    np.testing.assert_allclose(result.probabilities, np.mean(rows, axis=0))
+    assert result.verdict_label == "glioma"
+    assert result.verdict_probability == pytest.approx(0.5)
+    assert result.rule == AGGREGATION_RULE
+    assert result.model_version == "1.2.0" and result.weights_sha256 == ManifestDouble().weights_sha256
+
+
+def test_out_of_distribution_and_unreadable_slices_are_not_counted() -> None:
+    results = [
+        slice_result(0, prediction([0.1, 0.8, 0.05, 0.05])),
+        slice_result(1, prediction([0.97, 0.01, 0.01, 0.01], ood_reason="not a brain MRI")),
+        slice_result(2, None, error="pixel data is truncated"),
+    ]
+    study = aggregate(results, ManifestDouble())
+    assert study.verdict_label == "meningioma"
+    np.testing.assert_allclose(study.probabilities, [0.1, 0.8, 0.05, 0.05])
+    assert [r.slice_index for r in study.counted_results] == [0]
+    assert [r.slice_index for r in study.out_of_distribution_results] == [1]
+    assert [r.slice_index for r in study.failed_results] == [2]
+    notes = " ".join(study.notes())
+    assert "1 of 3 analysed slices" in notes and "out of distribution" in notes and "could not be read" in notes
+
+
+def test_no_prediction_when_every_slice_is_out_of_distribution() -> None:
+    results = [slice_result(i, prediction([0.25] * 4, ood_reason="blank image")) for i in range(2)]
+    study = aggregate(results, ManifestDouble())
+    assert study.verdict_label is None and study.probabilities is None
+    assert study.verdict_probability is None and study.disagreeing_results == []
+    assert any("No study-level prediction" in note for note in study.notes())
+
+
+def test_disagreeing_slices_are_flagged() -> None:
+    rows = [[0.8, 0.1, 0.05, 0.05], [0.7, 0.2, 0.05, 0.05], [0.2, 0.1, 0.1, 0.6]]
+    study = aggregate([slice_result(i, prediction(row)) for i, row in enumerate(rows)], ManifestDouble())
+    assert study.verdict_label == "glioma"
+    assert [r.slice_index for r in study.disagreeing_results] == [2]
+    assert any("disagree" in note and "slice_002.dcm" in note for note in study.notes())
+
+
+def test_agreeing_slices_are_not_flagged() -> None:
+    rows = [[0.8, 0.1, 0.05, 0.05], [0.6, 0.2, 0.1, 0.1]]
+    study = aggregate([slice_result(i, prediction(row)) for i, row in enumerate(rows)], ManifestDouble())
+    assert study.disagreeing_results == []
+    assert not any("disagree" in note for note in study.notes())
