@@ -1,0 +1,122 @@
+"""PHI never reaches a log record or a crash message; temporary files disappear at exit."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from core import logging_setup
+from core.logging_setup import REDACTED, configure_logging, install_crash_handler, register_phi
+from tests.conftest import REPO_ROOT
+
+PATIENT_NAME = "Quixley^Marguerite"
+PATIENT_ID = "PHI-ID-4417"
+# Every spelling under which the name or ID could leak, checked case-insensitively.
+PHI_SPELLINGS = ("quixley", "marguerite", PATIENT_ID.lower())
+
+
+def assert_phi_free(text: str) -> None:
+    lowered = text.lower()
+    leaked = [spelling for spelling in PHI_SPELLINGS if spelling in lowered]
+    assert not leaked, f"PHI {leaked} found in: {text[:500]}"
+
+
+def record_texts(records: list[logging.LogRecord]) -> list[str]:
+    formatter = logging.Formatter("%(message)s")
+    return [formatter.format(record) for record in records]
+
+
+@pytest.fixture
+def isolated_logging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Undo everything configure_logging / install_crash_handler change, after the test."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    saved_factory = logging.getLogRecordFactory()
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    monkeypatch.setattr(logging_setup, "_file_handler", None)
+    logging_setup.clear_phi()
+    yield tmp_path / "logs"
+    logging_setup.clear_phi()
+    logging.setLogRecordFactory(saved_factory)
+    for handler in root.handlers:
+        if handler not in saved_handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(saved_level)
+    logging.captureWarnings(False)
+
+
+def test_registered_phi_is_redacted_in_messages_arguments_and_tracebacks(isolated_logging, caplog):
+    configure_logging(logging.DEBUG, log_dir=isolated_logging)
+    register_phi([PATIENT_NAME, PATIENT_ID])
+    logger = logging.getLogger("brainmri.test")
+    with caplog.at_level(logging.DEBUG):
+        logger.debug("opened %s (%s)", "QUIXLEY MARGUERITE", PATIENT_ID)
+        logger.info(f"display name Marguerite Quixley, raw {PATIENT_NAME}")
+        try:
+            raise ValueError(f"bad tag value {PATIENT_NAME}")
+        except ValueError:
+            logger.exception("decode failed")
+    texts = record_texts(caplog.records)
+    assert len(texts) == 3 and all(REDACTED in text for text in texts)
+    for text in texts:
+        assert_phi_free(text)
+    assert_phi_free((isolated_logging / logging_setup.LOG_FILE_NAME).read_text(encoding="utf-8"))
+
+
+def test_short_values_are_not_registered_so_ordinary_text_survives(isolated_logging, caplog):
+    configure_logging(logging.DEBUG, log_dir=isolated_logging)
+    register_phi(["1", "AB"])
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("brainmri.test").info("slice 1 of AB series")
+    assert caplog.records[0].getMessage() == "slice 1 of AB series"
+
+
+def test_crash_handler_logs_traceback_and_shows_a_phi_free_message(isolated_logging):
+    log_path = configure_logging(logging.INFO, log_dir=isolated_logging)
+    register_phi([PATIENT_NAME, PATIENT_ID])
+    shown: list[str] = []
+    install_crash_handler(shown.append, log_path)
+    try:
+        raise RuntimeError(f"cannot open /studies/{PATIENT_ID}/{PATIENT_NAME}.dcm")
+    except RuntimeError as error:
+        sys.excepthook(type(error), error, error.__traceback__)
+    assert len(shown) == 1 and "RuntimeError" in shown[0] and str(log_path) in shown[0]
+    assert_phi_free(shown[0])
+    logged = log_path.read_text(encoding="utf-8")
+    assert "Traceback" in logged and "test_crash_handler_logs_traceback" in logged
+    assert_phi_free(logged)
+
+
+def test_crash_handler_catches_worker_thread_exceptions(isolated_logging):
+    log_path = configure_logging(logging.INFO, log_dir=isolated_logging)
+    register_phi([PATIENT_ID])
+    shown: list[str] = []
+    install_crash_handler(shown.append, log_path)
+
+    def fail() -> None:
+        raise KeyError(PATIENT_ID)
+
+    worker = threading.Thread(target=fail)
+    worker.start()
+    worker.join()
+    assert len(shown) == 1 and "KeyError" in shown[0]
+    assert_phi_free(log_path.read_text(encoding="utf-8"))
+
+
+def test_app_temp_dir_is_removed_at_exit(tmp_path):
+    script = ("from core.tempfiles import app_temp_dir, new_temp_subdir\n"
+              "folder = new_temp_subdir('report-')\n"
+              "(folder / 'preview.pdf').write_bytes(b'%PDF')\n"
+              "print(app_temp_dir())\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60, check=True)
+    temp_dir = Path(done.stdout.strip())
+    assert temp_dir.name.startswith("brainmri-")
+    assert not temp_dir.exists()
