@@ -1,0 +1,220 @@
+"""The shipped classifier: manifest, integrity check, batch prediction with Grad-CAM and the out-of-distribution gate.
+
+Importing this module never imports TensorFlow: `Classifier.manifest` is plain JSON, and Keras/TensorFlow are
+imported inside `Classifier.load()` (the desktop calls it in a worker thread).
+
+One forward pass per batch yields the Grad-CAM feature map, the logits and the pooled features. Grad-CAM for all
+classes then differentiates only the small head (pooling + dense) from that feature map: for class c the channel
+weights are the spatial mean of d logit_c / d A, the map is ReLU(sum_k w_k A_k) normalised to [0, 1] (an all-zero
+map stays zero). Probabilities are softmax(logits / temperature) with the temperature fitted on validation data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from core import ood
+from core.errors import ModelIntegrityError, ModelMissingError
+from core.paths import models_dir
+from core.preprocess import PREPROCESSING_ID, to_model_batch
+from core.training.dataset import file_sha256
+
+MANIFEST_NAME = "manifest.json"
+PREDICT_BATCH = 16  # bounds peak memory; larger batches barely help on a 2-core CPU
+
+
+@dataclass(frozen=True)
+class ModelManifest:
+    """Everything the application needs to know about the shipped weights (models/manifest.json)."""
+
+    name: str
+    version: str
+    classes: list[str]
+    display_names: list[str]
+    input_size: int
+    preprocessing_id: str
+    gradcam_layer: str
+    temperature: float
+    weights_file: str
+    weights_sha256: str
+    training_data_sha256: str
+    created: str
+    ood_file: str = ""  # feature-space OOD statistics (.npz); "" disables that stage
+    ood_sha256: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    ood: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> "ModelManifest":
+        if not path.is_file():
+            raise ModelMissingError(path, "the model manifest is missing; the model cannot be used")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (ValueError, TypeError) as error:
+            raise ModelIntegrityError(path, f"the model manifest is unreadable ({error})") from error
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.__dict__, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True, eq=False)
+class SlicePrediction:
+    """The model's answer for one slice. `label` is None when the input is out of distribution (`ood_reason` says
+    why). `ood_score` is the feature-space distance relative to the rejection threshold (above 1 = rejected by that
+    stage; NaN when the model ships no feature statistics). `cams` holds one [0, 1] map per class at the network's
+    feature resolution."""
+
+    probabilities: np.ndarray
+    label: str | None
+    ood_reason: str
+    ood_score: float
+    cams: np.ndarray
+
+    @property
+    def predicted_index(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    def cam_for(self, class_index: int) -> np.ndarray:
+        return self.cams[class_index]
+
+
+def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
+    scaled = logits.astype(np.float64) / temperature
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    exponentials = np.exp(scaled)
+    return (exponentials / exponentials.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+class _Network:
+    """The loaded Keras model wrapped in two compiled functions: forward only, and forward + Grad-CAM."""
+
+    def __init__(self, keras_model: Any, gradcam_layer: str, input_size: int) -> None:
+        import keras
+        import tensorflow as tf
+
+        feature_map = keras_model.get_layer(gradcam_layer).output
+        self._backbone_and_logits = keras.Model(keras_model.input, [feature_map, keras_model.output])
+        self._head = keras.Model(feature_map, keras_model.output)
+        signature = [tf.TensorSpec([None, input_size, input_size, 3], tf.float32)]
+        self.forward = tf.function(self._forward, input_signature=signature)
+        self.forward_with_cams = tf.function(self._forward_with_cams, input_signature=signature)
+
+    def _forward(self, batch: Any) -> tuple[Any, Any]:
+        import tensorflow as tf
+
+        feature_map, logits = self._backbone_and_logits(batch, training=False)
+        return logits, tf.reduce_mean(feature_map, axis=[1, 2])
+
+    def _forward_with_cams(self, batch: Any) -> tuple[Any, Any, Any]:
+        import tensorflow as tf
+
+        feature_map, logits = self._backbone_and_logits(batch, training=False)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(feature_map)
+            head_logits = self._head(feature_map, training=False)
+            class_logits = [head_logits[:, k] for k in range(head_logits.shape[1])]
+        # Samples are independent in inference mode, so the gradient of a batch column is per-sample.
+        gradients = tf.stack([tape.gradient(column, feature_map) for column in class_logits], axis=1)
+        del tape
+        channel_weights = tf.reduce_mean(gradients, axis=[2, 3])  # (B, K, C)
+        cams = tf.nn.relu(tf.einsum("bhwc,bkc->bkhw", feature_map, channel_weights))
+        peaks = tf.reduce_max(cams, axis=[2, 3], keepdims=True)
+        cams = cams / tf.maximum(peaks, 1e-12)  # an all-zero map stays zero
+        return logits, tf.reduce_mean(feature_map, axis=[1, 2]), cams
+
+
+class Classifier:
+    """Loads the shipped model once and predicts batches of display images. Safe to call from worker threads (calls
+    are serialised)."""
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        self.model_dir = Path(model_dir) if model_dir is not None else models_dir()
+        self._manifest: ModelManifest | None = None
+        self._network: _Network | None = None
+        self._feature_gate: ood.FeatureGate | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def manifest(self) -> ModelManifest:
+        if self._manifest is None:
+            self._manifest = ModelManifest.read(self.model_dir / MANIFEST_NAME)
+        return self._manifest
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._network is not None
+
+    def load(self) -> None:
+        """Verify the files against the manifest, then import TensorFlow and build the network (a few seconds)."""
+        with self._lock:
+            if self._network is None:
+                self._load_locked()
+
+    def _load_locked(self) -> None:
+        manifest = self.manifest
+        if manifest.preprocessing_id != PREPROCESSING_ID:
+            raise ModelIntegrityError(self.model_dir / MANIFEST_NAME,
+                                      f"the model expects preprocessing '{manifest.preprocessing_id}' but this "
+                                      f"application implements '{PREPROCESSING_ID}'")
+        weights_path = self._verified_file(manifest.weights_file, manifest.weights_sha256, "weights")
+        if manifest.ood_file:
+            gate_path = self._verified_file(manifest.ood_file, manifest.ood_sha256, "out-of-distribution statistics")
+            self._feature_gate = ood.FeatureGate.load(gate_path)
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from core.architecture import build_model, load_weights_npz
+
+        keras_model = build_model(manifest.input_size, num_classes=len(manifest.classes))
+        load_weights_npz(keras_model, weights_path)
+        self._network = _Network(keras_model, manifest.gradcam_layer, manifest.input_size)
+
+    def _verified_file(self, name: str, expected_sha256: str, what: str) -> Path:
+        path = self.model_dir / name
+        if not path.is_file():
+            raise ModelMissingError(path, f"the model {what} file is missing; reinstall the application")
+        actual = file_sha256(path)
+        if actual != expected_sha256:
+            raise ModelIntegrityError(path, f"the model {what} file does not match the manifest (sha256 {actual[:12]}… "
+                                            f"instead of {expected_sha256[:12]}…); it may be damaged or replaced, so "
+                                            "the application refuses to use it")
+        return path
+
+    def predict(self, images: Sequence[np.ndarray], with_cams: bool = True) -> list[SlicePrediction]:
+        """One prediction per uint8 display image (gray or RGB, any size). `with_cams=False` skips Grad-CAM (the
+        maps are then empty, shape (K, 0, 0)); the application always wants them."""
+        if not self.is_loaded:
+            self.load()
+        with self._lock:
+            predictions: list[SlicePrediction] = []
+            for start in range(0, len(images), PREDICT_BATCH):
+                predictions.extend(self._predict_batch(images[start:start + PREDICT_BATCH], with_cams))
+            return predictions
+
+    def _predict_batch(self, images: Sequence[np.ndarray], with_cams: bool) -> list[SlicePrediction]:
+        manifest = self.manifest
+        batch = to_model_batch(list(images), manifest.input_size)
+        if with_cams:
+            logits, pooled, cams = (t.numpy() for t in self._network.forward_with_cams(batch))
+        else:
+            logits, pooled = (t.numpy() for t in self._network.forward(batch))
+            cams = np.zeros((len(images), len(manifest.classes), 0, 0), np.float32)
+        probabilities = softmax_with_temperature(logits, manifest.temperature)
+        scores = (self._feature_gate.scores(pooled) if self._feature_gate is not None
+                  else np.full(len(images), np.nan))
+        predictions = []
+        for image, probs, score, maps in zip(images, probabilities, scores, cams):
+            reason = ood.input_check_reason(image) or ("features unlike the training MRIs" if score > 1.0 else "")
+            label = None if reason else manifest.classes[int(np.argmax(probs))]
+            predictions.append(SlicePrediction(probabilities=probs, label=label,
+                                               ood_reason=f"{ood.OOD_MESSAGE} ({reason})" if reason else "",
+                                               ood_score=float(score), cams=maps.astype(np.float32)))
+        return predictions

@@ -1,0 +1,74 @@
+"""Model fixtures shared by the model tests (loaded as a plugin, so each session-scoped model is built once).
+
+`tiny_model_dir` is a random-weight model at the smallest Xception input (71²) written exactly as the shipped model is
+(float16 npz + OOD statistics + manifest with sha256), so it exercises the real loading code without the shipped
+weights. `shipped_classifier` is the model in models/, skipped when it has not been produced yet.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import ood
+from core.model import MANIFEST_NAME, Classifier, ModelManifest
+from core.paths import models_dir
+from core.preprocess import PREPROCESSING_ID
+from core.training.dataset import CLASSES, file_sha256
+
+TINY_INPUT_SIZE = 71
+FEATURE_DIMS = 2048
+
+
+def write_tiny_model(folder: Path, temperature: float = 1.0, seed: int = 7) -> ModelManifest:
+    """Random-weight model files in `folder`; the OOD gate accepts every feature vector (threshold far away)."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+
+    from core.architecture import GRADCAM_LAYER, build_model, save_weights_npz
+
+    folder.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    model = build_model(TINY_INPUT_SIZE)
+    for variable in model.variables:  # non-trivial BatchNorm statistics, as in a trained model
+        if variable.path.endswith("moving_mean"):
+            variable.assign(np.random.default_rng(seed).normal(0, 0.1, variable.shape))
+    save_weights_npz(model, folder / "weights.npz")
+    components = 8
+    gate = ood.FeatureGate(feature_mean=np.zeros(FEATURE_DIMS), components=np.eye(components, FEATURE_DIMS),
+                           class_means=np.zeros((len(CLASSES), components)), precision=np.eye(components),
+                           threshold=1e6)
+    gate.save(folder / "ood.npz")
+    manifest = ModelManifest(
+        name="tiny-test-model", version="0", classes=list(CLASSES), display_names=[c.title() for c in CLASSES],
+        input_size=TINY_INPUT_SIZE, preprocessing_id=PREPROCESSING_ID, gradcam_layer=GRADCAM_LAYER,
+        temperature=temperature, weights_file="weights.npz", weights_sha256=file_sha256(folder / "weights.npz"),
+        training_data_sha256="", created="test", ood_file="ood.npz", ood_sha256=file_sha256(folder / "ood.npz"))
+    manifest.write(folder / MANIFEST_NAME)
+    return manifest
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny_model")
+    write_tiny_model(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tiny_model_dir: Path) -> Classifier:
+    classifier = Classifier(tiny_model_dir)
+    classifier.load()
+    return classifier
+
+
+@pytest.fixture(scope="session")
+def shipped_classifier() -> Classifier:
+    if not (models_dir() / MANIFEST_NAME).is_file():
+        pytest.skip("models/manifest.json has not been produced yet (run core.training.evaluate)")
+    classifier = Classifier()
+    classifier.load()
+    return classifier
