@@ -1,0 +1,432 @@
+"""DICOM specifics (pydicom): header reading, grouping into series, geometric ordering, and the pixel pipeline.
+
+Headers are read with `defer_size`, so pixel data (and any other large value) is skipped on disk rather than read:
+that keeps opening a 300-slice series cheap while still telling us where the pixel data starts and how long it is,
+which is how truncated files are caught before anyone tries to display them.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi, get_decoder, pixel_array
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    MediaStorageDirectoryStorage,
+)
+
+from core.errors import NoPixelDataError, UnreadableFileError
+from core.images import natural_key
+from core.study import FULL_RANGE_8BIT, Series, SeriesInfo, Slice, Window, check_image_size
+
+#: Values larger than this stay on disk when reading headers (pixel data, big private blobs).
+_DEFER_BYTES = 1024
+_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float Pixel Data, Double Float Pixel Data
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+_NATIVE_SYNTAXES = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
+#: A normal within 30° of a patient axis names the plane; anything further is "oblique".
+_PLANE_COSINE = math.cos(math.radians(30))
+_PLANES = ("sagittal", "coronal", "axial")  # normals along patient x (R→L), y (A→P), z (F→H); PS3.3 C.7.6.2.1.1
+#: Tag-table values longer than this are cut, so a long private string cannot swamp the table.
+TAG_VALUE_MAX_CHARS = 160
+_BINARY_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "UN"}
+
+
+@dataclass
+class FrameHeader:
+    """Everything known about one frame before decoding it."""
+
+    path: Path
+    frame: int | None
+    rows: int
+    cols: int
+    study_uid: str
+    series_uid: str
+    info: SeriesInfo
+    windows: list[Window]
+    source: DicomPixelSource
+    inverted: bool
+    orientation: tuple[float, ...] | None
+    position: tuple[float, float, float] | None
+    instance_number: int | None
+
+
+@dataclass
+class DicomFile:
+    """What one file contributes: frames, or (for a DICOMDIR) the files it references."""
+
+    frames: list[FrameHeader] = field(default_factory=list)
+    referenced_files: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False)
+class DicomPixelSource:
+    """Decodes one frame on demand and applies the modality LUT (PS3.3 C.11.1) or converts colour to gray."""
+
+    path: Path
+    frame: int | None
+    cache_key: tuple
+    header: Dataset = field(repr=False)
+    #: Dataset holding this frame's RescaleSlope/Intercept or Modality LUT (a functional-group item when enhanced).
+    modality: Dataset = field(repr=False)
+    #: Dataset holding this frame's VOI LUT Sequence, if any.
+    voi: Dataset = field(repr=False)
+    #: Set when the file has no transfer syntax but its encoding was recognised while reading (native pixels only).
+    transfer_syntax: UID | None = None
+
+    def decode(self) -> np.ndarray:
+        try:
+            dataset = _read_quietly(self.path)
+            if self.transfer_syntax is not None:
+                dataset.file_meta.TransferSyntaxUID = self.transfer_syntax
+            # index= decodes only the requested frame; colour data comes back as RGB (YBR converted by pydicom).
+            pixels = pixel_array(dataset, index=self.frame)
+            if dataset.get("PhotometricInterpretation") == "PALETTE COLOR":
+                pixels = apply_color_lut(pixels, dataset)
+        except Exception as error:  # pydicom and its decoder plugins raise many unrelated types
+            detail = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+            raise UnreadableFileError(self.path, f"the pixel data could not be decoded ({detail})") from error
+        if pixels.ndim == 3:
+            return _luma(pixels)
+        return apply_modality_lut(pixels, self.modality).astype(np.float32)
+
+    def voi_lut(self, pixels: np.ndarray) -> np.ndarray | None:
+        """The file's VOI LUT (PS3.3 C.11.2.1.1) scaled to [0, 1]."""
+        sequence = self.voi.get("VOILUTSequence")
+        if not sequence:
+            return None
+        bits = int(sequence[0].LUTDescriptor[2])
+        return (apply_voi(pixels, self.voi).astype(np.float32) / float(2**bits - 1)).clip(0.0, 1.0)
+
+    def tags(self) -> list[tuple[str, str, str]]:
+        return tag_rows(self.header)
+
+
+def _read_quietly(path: Path) -> Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # padding / VR oddities pydicom copes with; real failures raise
+        return pydicom.dcmread(path, force=True)
+
+
+def read_file(path: Path) -> DicomFile:
+    """Headers of every frame in a DICOM file; raises `UnreadableFileError` / `NoPixelDataError` with a reason."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns about every oddity; real problems become skip reasons
+        return _read_file(path)
+
+
+def _read_file(path: Path) -> DicomFile:
+    dataset = _read_dataset(path)
+    if _sop_class(dataset) == MediaStorageDirectoryStorage:
+        return DicomFile(referenced_files=dicomdir_references(path, dataset))
+    if not any(tag in dataset for tag in _PIXEL_TAGS):
+        raise NoPixelDataError(path, _no_pixels_reason(dataset))
+    try:
+        return DicomFile(frames=_frame_headers(path, dataset))
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as error:
+        raise UnreadableFileError(path, f"the DICOM header is invalid ({error})") from error
+
+
+def dicomdir_references(path: Path, dicomdir: Dataset) -> list[Path]:
+    """Files referenced by a DICOMDIR's directory records (PS3.10 §8, PS3.3 F.3), relative to its folder."""
+    referenced = []
+    for record in dicomdir.get("DirectoryRecordSequence", []):
+        file_id = record.get("ReferencedFileID")
+        if file_id:
+            parts = list(file_id) if isinstance(file_id, MultiValue) else [file_id]
+            referenced.append(path.parent.joinpath(*parts))
+    if not referenced:
+        raise UnreadableFileError(path, "the DICOMDIR lists no files")
+    return referenced
+
+
+def build_series(frames: list[FrameHeader]) -> list[Series]:
+    """Group frames by study, series, image size and plane; order each group (see `order_frames`)."""
+    groups: dict[tuple, list[FrameHeader]] = {}
+    for header in frames:
+        plane = tuple(round(v, 2) for v in header.orientation) if header.orientation else ()
+        key = (header.study_uid, header.series_uid or str(header.path.parent), header.rows, header.cols, plane)
+        groups.setdefault(key, []).append(header)
+    series = [_series(group) for group in groups.values()]
+    series.sort(key=lambda s: (s.info.study_instance_uid, natural_key(s.info.series_number), s.info.series_description))
+    return series
+
+
+def order_frames(frames: list[FrameHeader]) -> tuple[list[FrameHeader], list[float] | None]:
+    """Order frames along the slice normal (ImagePositionPatient · (row × column direction)); without complete,
+    distinct positions fall back to InstanceNumber, then natural filename and frame number.
+    Returns the ordered frames and their positions in mm (None when not ordered geometrically)."""
+    by_name = sorted(frames, key=lambda f: (natural_key(str(f.path)), f.frame or 0))
+    orientation = frames[0].orientation
+    if orientation and all(f.position is not None for f in frames):
+        normal = slice_normal(orientation)
+        positions = [float(np.dot(f.position, normal)) for f in by_name]
+        if len({round(p, 3) for p in positions}) == len(positions):
+            ordered = sorted(zip(positions, by_name), key=lambda pair: pair[0])
+            return [f for _, f in ordered], [p for p, _ in ordered]
+    if all(f.instance_number is not None for f in frames):
+        return sorted(by_name, key=lambda f: f.instance_number), None
+    return by_name, None
+
+
+def slice_normal(orientation: tuple[float, ...]) -> np.ndarray:
+    """Unit normal of the image plane: row direction × column direction (PS3.3 C.7.6.2.1.1)."""
+    normal = np.cross(np.asarray(orientation[:3], float), np.asarray(orientation[3:6], float))
+    length = np.linalg.norm(normal)
+    return normal / length if length > 0 else normal
+
+
+def orientation_label(orientation: tuple[float, ...] | None) -> str:
+    """"axial" / "coronal" / "sagittal" when the normal is within 30° of a patient axis, else "oblique"."""
+    if not orientation:
+        return ""
+    normal = np.abs(slice_normal(orientation))
+    axis = int(np.argmax(normal))
+    return _PLANES[axis] if normal[axis] >= _PLANE_COSINE else "oblique"
+
+
+def format_person_name(value: object) -> str:
+    """PN "Doe^John^M" → "Doe, John M" (PS3.5 6.2.1: family^given^middle^prefix^suffix)."""
+    text = str(value or "").split("=")[0]  # alphabetic representation only
+    family, _, rest = text.partition("^")
+    given = " ".join(part for part in rest.split("^")[:2] if part)
+    return f"{family}, {given}" if family and given else family or given
+
+
+def format_date(value: object) -> str:
+    """DA "20240131" → "2024-01-31"; anything else is returned as written, never guessed."""
+    text = str(value or "").strip()
+    return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else text
+
+
+def tag_rows(dataset: Dataset) -> list[tuple[str, str, str]]:
+    """(tag, name, value) rows for the tag table: file meta then dataset, pixel data left out, values shortened."""
+    elements = list(dataset.file_meta) if dataset.file_meta else []
+    elements += [e for e in dataset if e.tag.group != 0x7FE0]
+    return [(f"({e.tag.group:04X},{e.tag.element:04X})", e.keyword or e.name, _value_text(e)) for e in elements]
+
+
+def _value_text(element: DataElement) -> str:
+    if element.VR == "SQ":
+        count = len(element.value)
+        return f"sequence of {count} item{'s' if count != 1 else ''}"
+    if element.VR in _BINARY_VRS:
+        return f"<{len(element.value or b'')} bytes>"
+    value = element.value
+    text = "\\".join(str(v) for v in value) if isinstance(value, MultiValue) else str(value if value is not None else "")
+    return text if len(text) <= TAG_VALUE_MAX_CHARS else text[: TAG_VALUE_MAX_CHARS - 1] + "…"
+
+
+def _read_dataset(path: Path) -> Dataset:
+    """Read a header; files without the "DICM" preamble are accepted only if they look like image/SOP objects."""
+    try:
+        return pydicom.dcmread(path, defer_size=_DEFER_BYTES)
+    except InvalidDicomError:
+        pass  # no preamble: might still be a bare dataset
+    except Exception as error:  # damaged headers raise anything from EOFError to struct.error
+        raise UnreadableFileError(path, f"the DICOM header is damaged ({error})") from error
+    try:
+        dataset = pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=True)
+    except Exception:  # arbitrary bytes parsed as DICOM fail in arbitrary ways; reported below
+        dataset = Dataset()
+    if "SOPClassUID" in dataset or any(tag in dataset for tag in _PIXEL_TAGS):
+        return dataset
+    raise UnreadableFileError(path, "not a DICOM file or a supported picture (JPEG, PNG, BMP, TIFF)")
+
+
+def is_dicom_file(path: Path) -> bool:
+    """Whether the file has the DICOM Part 10 preamble + "DICM" prefix (PS3.10 §7.1)."""
+    with path.open("rb") as stream:
+        return stream.read(132)[128:] == b"DICM"
+
+
+def _sop_class(dataset: Dataset) -> UID | None:
+    """SOP Class UID from the dataset, else from the file meta (DICOMDIRs carry it only there)."""
+    uid = dataset.get("SOPClassUID") or (dataset.file_meta.get("MediaStorageSOPClassUID") if dataset.file_meta else None)
+    return UID(str(uid)) if uid else None
+
+
+def _no_pixels_reason(dataset: Dataset) -> str:
+    sop_class = _sop_class(dataset)
+    name = (sop_class.name or str(sop_class)) if sop_class else ""
+    if not name:
+        return "no image (the DICOM object has no pixel data)"
+    if "Image" in name:
+        return f"no image (it is a {name} object, but without pixel data)"
+    return f"no image (it is a {name})"
+
+
+def _transfer_syntax(path: Path, dataset: Dataset, pixel_element: DataElement | RawDataElement) -> UID | None:
+    """The file's transfer syntax, or the one recognised while parsing when the file meta lacks it; checks that a
+    decoder is installed for compressed syntaxes. Returns the UID to impose at decode time (None = file's own)."""
+    declared = dataset.file_meta.get("TransferSyntaxUID") if dataset.file_meta else None
+    if declared is None:
+        if pixel_element.length == _UNDEFINED_LENGTH:
+            raise UnreadableFileError(path, "the file does not say how its compressed pixels are encoded "
+                                            "(no Transfer Syntax UID)")
+        implicit, little = dataset.original_encoding
+        return ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+    syntax = UID(str(declared))
+    if syntax.is_compressed and not decoder_available(syntax):
+        raise UnreadableFileError(path, f"the pixels are compressed as {syntax.name or syntax}, and no decoder for "
+                                        "it is installed")
+    return None
+
+
+def decoder_available(syntax: UID) -> bool:
+    """Whether an installed pydicom plugin (pylibjpeg, openjpeg, libjpeg, rle, pillow) decodes this syntax."""
+    try:
+        return get_decoder(syntax).is_available
+    except NotImplementedError:  # syntaxes pydicom has no decoder interface for (video, JPIP, ...)
+        return False
+
+
+def _check_pixel_length(path: Path, dataset: Dataset, element: DataElement | RawDataElement, frames: int) -> None:
+    """Native pixel data must hold rows × cols × frames × samples × bits bytes and end inside the file."""
+    syntax = dataset.file_meta.get("TransferSyntaxUID") if dataset.file_meta else None
+    if syntax not in (None, *_NATIVE_SYNTAXES) or not isinstance(element, RawDataElement):
+        return  # compressed or deflated: file offsets say nothing about the image size; the decoder checks
+    # YBR_FULL_422 stores two values per pixel, not three (PS3.3 C.7.6.3.1.2).
+    samples = 2 if dataset.PhotometricInterpretation == "YBR_FULL_422" else int(dataset.get("SamplesPerPixel", 1))
+    bits = int(dataset.BitsAllocated) * int(dataset.Rows) * int(dataset.Columns) * frames * samples
+    expected = math.ceil(bits / 8)
+    available = min(element.length, path.stat().st_size - element.value_tell)
+    if available < expected:
+        raise UnreadableFileError(path, f"the pixel data is incomplete ({max(available, 0)} of {expected} bytes); "
+                                        "the file is probably truncated")
+
+
+def _frame_headers(path: Path, dataset: Dataset) -> list[FrameHeader]:
+    for keyword in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation"):
+        if keyword not in dataset:
+            raise UnreadableFileError(path, f"the image header is incomplete (no {keyword})")
+    pixel_element = next(dataset.get_item(t, keep_deferred=True) for t in _PIXEL_TAGS if t in dataset)
+    rows, cols = int(dataset.Rows), int(dataset.Columns)
+    check_image_size(path, rows, cols)
+    transfer_syntax = _transfer_syntax(path, dataset, pixel_element)
+    frame_count = int(dataset.get("NumberOfFrames") or 1)
+    _check_pixel_length(path, dataset, pixel_element, frame_count)
+    stat = path.stat()
+    file_key = (str(path), stat.st_mtime_ns, stat.st_size)
+    frames = [None] if frame_count == 1 else list(range(frame_count))
+    return [_frame_header(path, dataset, frame, file_key, transfer_syntax) for frame in frames]
+
+
+def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tuple,
+                  transfer_syntax: UID | None) -> FrameHeader:
+    orientation = _floats(_group(dataset, frame, "PlaneOrientationSequence").get("ImageOrientationPatient"))
+    position = _floats(_group(dataset, frame, "PlanePositionSequence").get("ImagePositionPatient"))
+    measures = _group(dataset, frame, "PixelMeasuresSequence")
+    voi = _group(dataset, frame, "FrameVOILUTSequence")
+    modality = _group(dataset, frame, "PixelValueTransformationSequence")
+    photometric = str(dataset.PhotometricInterpretation).strip()
+    source = DicomPixelSource(path, frame, (*file_key, frame), dataset, modality, voi, transfer_syntax)
+    return FrameHeader(
+        path=path,
+        frame=frame,
+        rows=int(dataset.Rows),
+        cols=int(dataset.Columns),
+        study_uid=str(dataset.get("StudyInstanceUID", "")),
+        series_uid=str(dataset.get("SeriesInstanceUID", "")),
+        info=_series_info(dataset, measures, orientation),
+        windows=_windows(voi) or _default_windows(dataset, photometric),
+        source=source,
+        inverted=photometric == "MONOCHROME1",
+        orientation=tuple(orientation) if orientation and len(orientation) == 6 else None,
+        position=tuple(position) if position and len(position) == 3 else None,
+        instance_number=int(dataset.InstanceNumber) if dataset.get("InstanceNumber") not in (None, "") else None,
+    )
+
+
+def _group(dataset: Dataset, frame: int | None, sequence: str) -> Dataset:
+    """Where a frame's attribute lives in an enhanced multi-frame object (PS3.3 C.7.6.16): the per-frame functional
+    group item, else the shared one; for classic objects the dataset itself."""
+    candidates = []
+    if frame is not None and dataset.get("PerFrameFunctionalGroupsSequence"):
+        candidates.append(dataset.PerFrameFunctionalGroupsSequence[frame])
+    if dataset.get("SharedFunctionalGroupsSequence"):
+        candidates.append(dataset.SharedFunctionalGroupsSequence[0])
+    for groups in candidates:
+        if groups.get(sequence):
+            return groups[sequence][0]
+    return dataset
+
+
+def _windows(dataset: Dataset) -> list[Window]:
+    """All WindowCenter/WindowWidth pairs (PS3.3 C.11.2), with their explanations as names."""
+    centers, widths = _floats(dataset.get("WindowCenter")), _floats(dataset.get("WindowWidth"))
+    names = dataset.get("WindowCenterWidthExplanation") or []
+    names = [names] if isinstance(names, str) else list(names)
+    return [
+        Window(center, width, str(names[i]) if i < len(names) else "")
+        for i, (center, width) in enumerate(zip(centers or [], widths or []))
+        if width >= 1
+    ]
+
+
+def _default_windows(dataset: Dataset, photometric: str) -> list[Window]:
+    """8-bit colour pictures (screenshots, secondary captures) show at full range; monochrome gets the automatic
+    window at display time (none listed here)."""
+    is_colour = photometric.startswith(("RGB", "YBR", "PALETTE"))
+    return [FULL_RANGE_8BIT] if is_colour and int(dataset.BitsAllocated) == 8 else []
+
+
+def _series_info(dataset: Dataset, measures: Dataset, orientation: list[float] | None) -> SeriesInfo:
+    spacing = _floats(measures.get("PixelSpacing"))
+    thickness = _floats(measures.get("SliceThickness"))
+    return SeriesInfo(
+        patient_name=format_person_name(dataset.get("PatientName")),
+        patient_id=str(dataset.get("PatientID", "")),
+        patient_birth_date=format_date(dataset.get("PatientBirthDate")),
+        patient_sex=str(dataset.get("PatientSex", "")),
+        study_date=format_date(dataset.get("StudyDate")),
+        study_description=str(dataset.get("StudyDescription", "")),
+        series_description=str(dataset.get("SeriesDescription", "")),
+        modality=str(dataset.get("Modality", "")),
+        orientation=orientation_label(tuple(orientation) if orientation and len(orientation) == 6 else None),
+        manufacturer=str(dataset.get("Manufacturer", "")),
+        study_instance_uid=str(dataset.get("StudyInstanceUID", "")),
+        series_instance_uid=str(dataset.get("SeriesInstanceUID", "")),
+        series_number=str(dataset.get("SeriesNumber", "") or ""),
+        pixel_spacing=(spacing[0], spacing[1]) if spacing and len(spacing) >= 2 else None,
+        slice_thickness=thickness[0] if thickness else None,
+    )
+
+
+def _series(frames: list[FrameHeader]) -> Series:
+    ordered, positions = order_frames(frames)
+    info = ordered[0].info
+    if positions is not None and len(positions) > 1:
+        info.slice_spacing = round(float(np.median(np.diff(positions))), 4)
+    slices = [
+        Slice(f.path, f.frame, index, (f.rows, f.cols), f.windows, f.source, f.inverted,
+              positions[index] if positions is not None else None)
+        for index, f in enumerate(ordered)
+    ]
+    return Series(uid=info.series_instance_uid, info=info, slices=slices)
+
+
+def _floats(value: object) -> list[float] | None:
+    """DS/FD values (single or multi-valued) as floats; None when absent or empty."""
+    if value is None or value == "":
+        return None
+    values = list(value) if isinstance(value, (MultiValue, list, tuple)) else [value]
+    return [float(v) for v in values]
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """RGB → gray with the ITU-R BT.601 weights, the same conversion OpenCV applies to pictures."""
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return rgb.astype(np.float32) @ weights
