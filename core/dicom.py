@@ -111,7 +111,10 @@ class DicomPixelSource:
         return (apply_voi(pixels, self.voi).astype(np.float32) / float(2**bits - 1)).clip(0.0, 1.0)
 
     def tags(self) -> list[tuple[str, str, str]]:
-        return tag_rows(self.header)
+        try:
+            return tag_rows(self.header)
+        except Exception as error:  # deferred values are read from disk now; the file may have changed or be bad
+            raise UnreadableFileError(self.path, f"the DICOM tags could not be read ({error})") from error
 
 
 def _read_quietly(path: Path) -> Dataset:
