@@ -88,19 +88,25 @@ class DicomPixelSource:
 
     def decode(self) -> np.ndarray:
         try:
-            dataset = _read_quietly(self.path)
-            if self.transfer_syntax is not None:
-                dataset.file_meta.TransferSyntaxUID = self.transfer_syntax
-            # index= decodes only the requested frame; colour data comes back as RGB (YBR converted by pydicom).
-            pixels = pixel_array(dataset, index=self.frame)
-            if dataset.get("PhotometricInterpretation") == "PALETTE COLOR":
-                pixels = apply_color_lut(pixels, dataset)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # padding / VR oddities pydicom copes with; real failures raise
+                pixels = self._decode_stored_values()
         except Exception as error:  # pydicom and its decoder plugins raise many unrelated types
             detail = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
             raise UnreadableFileError(self.path, f"the pixel data could not be decoded ({detail})") from error
         if pixels.ndim == 3:
             return _luma(pixels)
         return apply_modality_lut(pixels, self.modality).astype(np.float32)
+
+    def _decode_stored_values(self) -> np.ndarray:
+        dataset = pydicom.dcmread(self.path, force=True)
+        if self.transfer_syntax is not None:
+            dataset.file_meta.TransferSyntaxUID = self.transfer_syntax
+        # index= decodes only the requested frame; colour data comes back as RGB (YBR converted by pydicom).
+        pixels = pixel_array(dataset, index=self.frame)
+        if dataset.get("PhotometricInterpretation") == "PALETTE COLOR":
+            pixels = apply_color_lut(pixels, dataset)
+        return pixels
 
     def voi_lut(self, pixels: np.ndarray) -> np.ndarray | None:
         """The file's VOI LUT (PS3.3 C.11.2.1.1) scaled to [0, 1]."""
@@ -115,12 +121,6 @@ class DicomPixelSource:
             return tag_rows(self.header)
         except Exception as error:  # deferred values are read from disk now; the file may have changed or be bad
             raise UnreadableFileError(self.path, f"the DICOM tags could not be read ({error})") from error
-
-
-def _read_quietly(path: Path) -> Dataset:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # padding / VR oddities pydicom copes with; real failures raise
-        return pydicom.dcmread(path, force=True)
 
 
 def read_file(path: Path) -> DicomFile:
