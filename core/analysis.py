@@ -67,6 +67,11 @@ class StudyResult:
     weights_sha256: str
     model_name: str = ""
     classes: tuple[str, ...] = field(default_factory=tuple)
+    display_names: tuple[str, ...] = field(default_factory=tuple)
+
+    def display_name(self, label: str) -> str:
+        """The manifest's human-readable name for a class label ("notumor" → e.g. "No tumour")."""
+        return self.display_names[self.classes.index(label)] if self.display_names else label
 
     @property
     def counted_results(self) -> list[SliceResult]:
@@ -155,4 +160,5 @@ def aggregate(
         weights_sha256=manifest.weights_sha256,
         model_name=manifest.name,
         classes=tuple(manifest.classes),
+        display_names=tuple(manifest.display_names),
     )

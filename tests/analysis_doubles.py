@@ -39,6 +39,7 @@ class ManifestDouble:
     name: str = "xception-brainmri"
     version: str = "1.2.0"
     classes: list[str] = field(default_factory=lambda: list(CLASSES))
+    display_names: list[str] = field(default_factory=lambda: ["Glioma", "Meningioma", "No tumour", "Pituitary tumour"])
     weights_sha256: str = "ab12cd34" * 8
 
 

@@ -91,3 +91,9 @@ def test_agreeing_slices_are_not_flagged() -> None:
     study = aggregate([slice_result(i, prediction(row)) for i, row in enumerate(rows)], ManifestDouble())
     assert study.disagreeing_results == []
     assert not any("disagree" in note for note in study.notes())
+
+
+def test_display_names_come_from_the_manifest() -> None:
+    study = aggregate([slice_result(0, prediction([0.1, 0.1, 0.7, 0.1]))], ManifestDouble())
+    assert study.verdict_label == "notumor"
+    assert study.display_name(study.verdict_label) == "No tumour"

@@ -1,0 +1,192 @@
+"""The PDF report: options, the words it contains, and the atomic write.
+
+The wording (patient block, findings template, disclaimer, file name) lives here; the page layout lives in
+`core.report_pdf`, which imports reportlab and is loaded only when a report is actually written, so importing this
+module costs the desktop nothing at start-up.
+
+The findings text only restates what the model computed (classes, calibrated probabilities, which slices, where
+the Grad-CAM maps peak); it never adds anatomy or a diagnosis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.anonymise import slice_name
+from core.atomic import write_bytes_atomically
+from core.overlay import OverlaySettings, attention_summary
+
+if TYPE_CHECKING:
+    from core.analysis import SliceResult, StudyResult
+    from core.study import SeriesInfo
+
+PAGE_SIZE_NAMES = ("A4", "Letter")
+REPORT_TITLE = "Brain MRI classification: decision-support report"
+NOT_AVAILABLE = "not available"
+ANONYMISED = "removed (anonymised)"
+DISCLAIMER = (
+    "Decision support, not a diagnosis. This report was produced by software that classifies single MRI slices "
+    "into four classes (glioma, meningioma, no tumour, pituitary tumour). It does not detect other conditions, "
+    "it can be wrong, and its probabilities are estimates from a model trained on public data. The result must be "
+    "interpreted by a qualified radiologist together with the complete study and the clinical information. "
+    "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
+)
+_SEX_WORDS = {"M": "male", "F": "female", "O": "other"}
+
+
+@dataclass
+class ReportOptions:
+    """User choices for a report. `generated_at` None means the time of writing."""
+
+    page_size: str = "A4"
+    anonymise: bool = False
+    institution: str = ""
+    overlay: OverlaySettings = field(default_factory=OverlaySettings)
+    generated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.page_size not in PAGE_SIZE_NAMES:
+            raise ValueError(f"page size must be one of {', '.join(PAGE_SIZE_NAMES)}, not {self.page_size!r}")
+
+    def timestamp(self) -> datetime:
+        return self.generated_at or datetime.now().astimezone()
+
+
+def format_percent(probability: float, decimals: int = 0) -> str:
+    if 0.0 < probability < 10.0 ** -(decimals + 2):
+        return f"<{10.0 ** -decimals:g}%"
+    return f"{probability * 100:.{decimals}f}%"
+
+
+def format_dicom_date(value: str) -> str:
+    """DICOM "YYYYMMDD" as ISO "YYYY-MM-DD"; anything else unchanged."""
+    return f"{value[:4]}-{value[4:6]}-{value[6:]}" if re.fullmatch(r"\d{8}", value) else value
+
+
+def format_person_name(value: str) -> str:
+    """DICOM "FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX" as "FAMILY, GIVEN MIDDLE"; other text unchanged."""
+    family, _, rest = value.partition("^")
+    given = " ".join(part for part in rest.split("^")[:2] if part)
+    return f"{family}, {given}" if family and given else (family or given)
+
+
+def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, str]]:
+    """(label, value) pairs of the patient/study block; unknown values read "not available", never a guess."""
+    def known(value: str) -> str:
+        return value or NOT_AVAILABLE
+
+    def identifying(value: str) -> str:
+        return ANONYMISED if anonymise else known(value)
+
+    if info is None:
+        return [(label, NOT_AVAILABLE) for label in
+                ("Patient name", "Patient ID", "Birth date", "Sex", "Study date", "Study", "Series", "Modality")]
+    series = " ".join(part for part in (info.series_number and f"#{info.series_number}", info.series_description)
+                      if part)
+    return [
+        ("Patient name", identifying(format_person_name(info.patient_name))),
+        ("Patient ID", identifying(info.patient_id)),
+        ("Birth date", identifying(format_dicom_date(info.patient_birth_date))),
+        ("Sex", known(_SEX_WORDS.get(info.patient_sex, info.patient_sex))),
+        ("Study date", known(format_dicom_date(info.study_date))),
+        ("Study", known(info.study_description)),
+        ("Series", known(series)),
+        ("Modality", known(info.modality)),
+    ]
+
+
+def overlay_class_index(result: SliceResult, settings: OverlaySettings) -> int:
+    """The class whose Grad-CAM the overlay shows: the user's choice, else the slice's predicted class."""
+    return result.prediction.predicted_index if settings.class_index is None else settings.class_index
+
+
+def _names(results: list[SliceResult], anonymise: bool) -> str:
+    return ", ".join(slice_name(result, anonymise) for result in results)
+
+
+def _slices(count: int) -> str:
+    return f"{count} slice" + ("" if count == 1 else "s")
+
+
+def _attention_sentence(study: StudyResult, orientation: str) -> str:
+    """Where the verdict class's Grad-CAM peaks, grouped over the counted slices, most frequent place first."""
+    verdict_index = study.verdict_index
+    places = Counter(
+        attention_summary(result.prediction.cam_for(verdict_index), orientation).describe()
+        for result in study.counted_results
+    )
+    total = len(study.counted_results)
+    parts = [f"in {place} on {count} of {total} slices" if total > 1 else f"in {place}"
+             for place, count in places.most_common()]
+    sentence = f"The Grad-CAM attention for {study.display_name(study.verdict_label)} is greatest " + "; ".join(parts) + "."
+    if orientation == "sagittal":
+        return sentence
+    if not orientation:
+        return sentence + (" The image orientation is not recorded in these files; sides assume the radiological "
+                           "display convention (image left = patient right).")
+    return sentence + " Sides follow the radiological display convention (image left = patient right)."
+
+
+def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
+    reasons = [f"{slice_name(r, anonymise)} (out of distribution: {r.prediction.ood_reason or 'no reason given'})"
+               for r in study.out_of_distribution_results]
+    reasons += [f"{slice_name(r, anonymise)} (could not be read: {r.error})" for r in study.failed_results]
+    return f"Not counted: {'; '.join(reasons)}." if reasons else ""
+
+
+def findings_paragraphs(study: StudyResult, anonymise: bool) -> list[str]:
+    """The findings text, filled in from the template with the model's numbers only (plain text, no markup)."""
+    orientation = study.series_info.orientation if study.series_info is not None else ""
+    analysed = len(study.slice_results)
+    if study.verdict_label is None:
+        paragraphs = [f"No study-level result: none of the {_slices(analysed)} analysed passed the "
+                      "out-of-distribution check, so the model gives no class for this study."]
+    else:
+        counted = study.counted_results
+        ranked = sorted(range(len(study.classes)), key=lambda k: study.probabilities[k], reverse=True)
+        runner_up = ranked[1]
+        paragraphs = [
+            f"Model result: {study.display_name(study.verdict_label)}, mean calibrated probability "
+            f"{format_percent(study.verdict_probability)} over {len(counted)} of {analysed} analysed slices "
+            f"({_names(counted, anonymise)}). Next most probable class: "
+            f"{study.display_names[runner_up] if study.display_names else study.classes[runner_up]} "
+            f"({format_percent(study.probabilities[runner_up])}).",
+            _attention_sentence(study, orientation),
+        ]
+        disagreeing = [
+            f"{slice_name(r, anonymise)} favours {study.display_name(r.prediction.label)} "
+            f"({format_percent(r.prediction.probabilities[r.prediction.predicted_index])})"
+            for r in study.disagreeing_results
+        ]
+        if disagreeing:
+            paragraphs.append(f"The slices disagree: {'; '.join(disagreeing)}.")
+    paragraphs.append(_excluded_sentence(study, anonymise))
+    return [paragraph for paragraph in paragraphs if paragraph]
+
+
+def _file_name_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+
+
+def suggested_file_name(study: StudyResult, options: ReportOptions) -> str:
+    """e.g. "brain-mri-report_12345_2024-01-31_20250101-0930.pdf"; no name, ID or birth date when anonymising."""
+    info = study.series_info
+    parts = ["brain-mri-report"]
+    if info is not None and not options.anonymise:
+        parts.append(_file_name_part(info.patient_id or format_person_name(info.patient_name)))
+    if info is not None:
+        parts.append(_file_name_part(format_dicom_date(info.study_date)))
+    parts.append(options.timestamp().strftime("%Y%m%d-%H%M"))
+    return "_".join(part for part in parts if part) + ".pdf"
+
+
+def write_pdf(study: StudyResult, path: Path, options: ReportOptions | None = None) -> None:
+    """Lay out the report and write it atomically; raises `core.errors.ReportWriteError` on failure."""
+    from core.report_pdf import render_pdf  # reportlab costs ~0.3 s to import: only when writing
+
+    write_bytes_atomically(Path(path), render_pdf(study, options or ReportOptions()))

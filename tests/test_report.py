@@ -1,0 +1,188 @@
+"""PDF report: content, anonymisation, layout growth, embedded image resolution, metadata and atomic writing."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from core.analysis import aggregate
+from core.errors import ReportWriteError
+from core.report import (
+    ANONYMISED,
+    NOT_AVAILABLE,
+    ReportOptions,
+    findings_paragraphs,
+    suggested_file_name,
+    write_pdf,
+)
+from core.study import SeriesInfo
+from tests.analysis_doubles import ManifestDouble, prediction, slice_result
+
+INFO = SeriesInfo(
+    patient_name="KOWALSKI^ŁUKASZ", patient_id="PID-4711", patient_birth_date="19650312", patient_sex="M",
+    study_date="20240131", study_description="", series_description="T1 AX POST", modality="MR",
+    orientation="axial", series_number="5", pixel_spacing=(0.5, 0.5),
+)
+IDENTIFIERS = ("KOWALSKI", "ŁUKASZ", "PID-4711", "1965-03-12", "19650312")
+WHEN = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
+
+
+def _study(n_slices: int = 3, info: SeriesInfo | None = INFO):
+    rows = [[0.8, 0.1, 0.05, 0.05], [0.6, 0.3, 0.05, 0.05], [0.2, 0.7, 0.05, 0.05]]
+    results = [slice_result(i, prediction(rows[i % len(rows)])) for i in range(n_slices)]
+    return aggregate(results, ManifestDouble(), series_info=info)
+
+
+def _write(tmp_path: Path, study=None, **options) -> PdfReader:
+    path = tmp_path / "report.pdf"
+    write_pdf(study or _study(), path, ReportOptions(generated_at=WHEN, **options))
+    return PdfReader(path)
+
+
+def _text(reader: PdfReader) -> str:
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_page_one_has_header_patient_block_and_result(tmp_path: Path) -> None:
+    reader = _write(tmp_path, institution="St. Example Hospital")
+    first_page = reader.pages[0].extract_text()
+    for expected in ("St. Example Hospital", "decision-support report", "2025-03-04 09:30",
+                     "KOWALSKI, ŁUKASZ", "PID-4711", "1965-03-12", "male", "2024-01-31", "#5 T1 AX POST", "MR",
+                     "Glioma: 53.3% mean calibrated probability", "Meningioma", "36.7%",
+                     "Decision support, not a diagnosis"):
+        assert expected in first_page, expected
+    assert re.search(rf"Study\s+{NOT_AVAILABLE}", first_page)  # the empty study description
+
+
+def test_unknown_series_information_reads_not_available(tmp_path: Path) -> None:
+    text = _write(tmp_path, study=_study(info=None)).pages[0].extract_text()
+    assert text.count(NOT_AVAILABLE) == 8
+
+
+def test_findings_state_class_confidence_slices_and_attention_side() -> None:
+    text = " ".join(findings_paragraphs(_study(), anonymise=False))
+    assert "Model result: Glioma, mean calibrated probability 53% over 3 of 3 analysed slices" in text
+    assert "slice_000.dcm, slice_001.dcm, slice_002.dcm" in text
+    assert "upper left part of the image (patient's right side) on 3 of 3 slices" in text
+    assert "radiological display convention" in text
+    assert "The slices disagree: slice_002.dcm favours Meningioma (70%)" in text
+
+
+def test_findings_without_a_verdict_say_so() -> None:
+    results = [slice_result(0, prediction([0.25] * 4, ood_reason="blank image")), slice_result(1, None, error="bad")]
+    text = " ".join(findings_paragraphs(aggregate(results, ManifestDouble(), series_info=INFO), anonymise=False))
+    assert "No study-level result" in text
+    assert "slice_000.dcm (out of distribution: blank image)" in text
+    assert "slice_001.dcm (could not be read: bad)" in text
+
+
+def test_every_page_has_a_footer_with_page_numbers_and_versions(tmp_path: Path) -> None:
+    reader = _write(tmp_path, study=_study(5))
+    total = len(reader.pages)
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        assert f"Page {number} of {total}" in text
+        assert "BrainMRI Assist 0.1.0" in text and "1.2.0" in text and ManifestDouble().weights_sha256[:12] in text
+
+
+def test_page_count_grows_with_the_number_of_slices(tmp_path: Path) -> None:
+    few = len(_write(tmp_path, study=_study(1)).pages)
+    many = len(_write(tmp_path, study=_study(9)).pages)
+    assert many > few >= 2
+
+
+def test_anonymised_report_has_no_identifiers_in_text_metadata_or_file_name(tmp_path: Path) -> None:
+    study = _study()
+    reader = _write(tmp_path, study=study, anonymise=True)
+    text = _text(reader)
+    metadata = " ".join(str(value) for value in reader.metadata.values())
+    file_name = suggested_file_name(study, ReportOptions(anonymise=True, generated_at=WHEN))
+    for identifier in IDENTIFIERS + ("slice_000.dcm",):
+        assert identifier not in text, identifier
+        assert identifier not in metadata, identifier
+        assert identifier.lower() not in file_name.lower(), identifier
+    assert ANONYMISED in text and "image 1" in text
+    assert "PID-4711" in suggested_file_name(study, ReportOptions(generated_at=WHEN))
+
+
+def test_metadata_and_page_size(tmp_path: Path) -> None:
+    reader = _write(tmp_path, institution="St. Example Hospital", page_size="Letter")
+    assert reader.metadata.title == "Brain MRI classification: decision-support report"
+    assert reader.metadata.creator == "BrainMRI Assist 0.1.0"
+    assert reader.metadata.author == "St. Example Hospital"
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+
+
+def test_unknown_page_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="page size"):
+        ReportOptions(page_size="A5")
+
+
+def _drawn_image_sizes(page) -> list[tuple[int, int, float, float]]:
+    """(pixel width, pixel height, drawn width pt, drawn height pt) of every image drawn on `page`."""
+    from pypdf.generic import ContentStream
+
+    xobjects = page["/Resources"].get("/XObject", {})
+    ctm, stack, drawn = np.eye(3), [], []
+    for operands, operator in ContentStream(page.get_contents(), page.pdf).operations:
+        if operator == b"q":
+            stack.append(ctm.copy())
+        elif operator == b"Q":
+            ctm = stack.pop()
+        elif operator == b"cm":
+            a, b, c, d, e, f = (float(x) for x in operands)
+            ctm = np.array([[a, b, 0], [c, d, 0], [e, f, 1]]) @ ctm
+        elif operator == b"Do":
+            image = xobjects[operands[0]].get_object()
+            if image["/Subtype"] == "/Image":
+                drawn.append((image["/Width"], image["/Height"], np.hypot(*ctm[0, :2]), np.hypot(*ctm[1, :2])))
+    return drawn
+
+
+def test_slice_images_are_embedded_at_150_dpi_or_more(tmp_path: Path) -> None:
+    reader = _write(tmp_path, study=_study(2))
+    images = [size for page in reader.pages for size in _drawn_image_sizes(page)]
+    slice_images = [size for size in images if size[3] > 72]  # more than an inch tall: the slice and overlay
+    assert len(slice_images) == 4
+    for width_px, height_px, width_pt, height_pt in slice_images:
+        assert width_px / (width_pt / 72) >= 150 and height_px / (height_pt / 72) >= 150
+
+
+def test_unwritable_folder_raises_and_leaves_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(ReportWriteError) as raised:
+        write_pdf(_study(), blocker / "report.pdf", ReportOptions())
+    assert raised.value.path == blocker / "report.pdf"
+    assert "folder does not exist" in raised.value.reason
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_folder_raises_and_leaves_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    with pytest.raises(ReportWriteError, match="permission"):
+        write_pdf(_study(), folder / "report.pdf", ReportOptions())
+    assert list(folder.iterdir()) == []
+
+
+def test_full_disk_leaves_no_partial_file_and_keeps_the_old_one(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "report.pdf"
+    target.write_bytes(b"previous report")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(ReportWriteError, match="the disk is full"):
+        write_pdf(_study(), target, ReportOptions())
+    assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]
+    assert target.read_bytes() == b"previous report"
