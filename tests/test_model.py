@@ -14,21 +14,13 @@ import pytest
 
 from core.errors import ModelIntegrityError, ModelMissingError
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_temperature
+from tests.model_fixtures import head_like_slice
 from tests.conftest import REPO_ROOT
 
 pytest_plugins = ["tests.model_fixtures"]
 
 # Shipped-model accuracy on the 24 original test JPEGs; the floor matches the model card (see MODEL_CARD.md).
 SAMPLES_CORRECT_FLOOR = 24
-
-
-def head_like_slice(seed: int, size: int = 256) -> np.ndarray:
-    """A gray image with a dark background and a bright textured ellipse: passes the input checks."""
-    rng = np.random.default_rng(seed)
-    image = np.zeros((size, size), np.uint8)
-    cv2.ellipse(image, (size // 2, size // 2), (size * 3 // 8, size * 7 // 16), 0, 0, 360, 90, -1)
-    cv2.circle(image, (int(rng.integers(90, 160)), int(rng.integers(90, 160))), 20, 200, -1)
-    return cv2.GaussianBlur(image, (0, 0), 3)
 
 
 def test_importing_core_model_does_not_import_tensorflow(tiny_model_dir: Path) -> None:
