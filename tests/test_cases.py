@@ -1,0 +1,549 @@
+"""Case history: save, list/search, reopen exactly as analysed, notes, reports, delete, crash safety, schema
+migration, PHI absence for anonymised cases, safe folder names."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import cases
+from core.analysis import AGGREGATION_RULE, SliceResult, StudyResult
+from core.cases import CaseNotFoundError, CaseStore, CaseStoreError, safe_file_name, safe_name
+from core.model import SlicePrediction
+from core.overlay import OverlaySettings
+from core.study import SeriesInfo
+from tests.conftest import REPO_ROOT
+
+CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
+PATIENT_NAME, PATIENT_ID, BIRTH_DATE = "Doe^Johnathan", "PID-778899", "19610203"
+PHI_STRINGS = ("Doe^Johnathan", "Johnathan", "PID-778899", "19610203", "1961-02-03")
+STUDY_SOURCE = Path("/studies/Doe_Johnathan/MR_HEAD")
+OVERLAY = OverlaySettings(visible=False, opacity=0.7, threshold=0.35, colormap="inferno", class_index=2)
+
+
+def make_study_result(seed: int = 0, verdict: str | None = "glioma", study_date: str = "20240131") -> StudyResult:
+    """Three slices as core.analysis makes them: one counted, one out of distribution, one unreadable."""
+    rng = np.random.default_rng(seed)
+    info = SeriesInfo(
+        patient_name=PATIENT_NAME, patient_id=PATIENT_ID, patient_birth_date=BIRTH_DATE, patient_sex="M",
+        study_date=study_date, study_description="MRI BRAIN", series_description="T1 AX POST", modality="MR",
+        orientation="axial", manufacturer="ACME", study_instance_uid="1.2.3.4", series_instance_uid="1.2.3.4.5",
+        series_number="7", pixel_spacing=(0.5, 0.5), slice_thickness=5.0, slice_spacing=6.0,
+    )
+
+    def prediction(label: str | None, ood_score: float) -> SlicePrediction:
+        probabilities = rng.dirichlet(np.ones(4)).astype(np.float32)
+        cams = rng.random((4, 8, 8), dtype=np.float32)
+        return SlicePrediction(probabilities, label, "" if label else "unlike the training images", ood_score, cams)
+
+    def display() -> np.ndarray:
+        return rng.integers(0, 256, (48, 40), dtype=np.uint8)
+
+    slices = [
+        SliceResult(f"{PATIENT_NAME}_IM-0011.dcm", 11, display(), prediction("glioma", 0.4), STUDY_SOURCE / "IM-0011"),
+        SliceResult("IM-0012.dcm", 12, display(), prediction(None, math.nan), STUDY_SOURCE / "IM-0012"),
+        SliceResult("IM-0013.dcm", 13, None, None, STUDY_SOURCE / "IM-0013", error="truncated pixel data"),
+    ]
+    probabilities = None if verdict is None else slices[0].prediction.probabilities
+    return StudyResult(info, slices, verdict, probabilities, AGGREGATION_RULE, "1.0.0", "ab" * 32,
+                       model_name="xception-brain", classes=CLASSES)
+
+
+def assert_same(actual: object, expected: object, where: str = "result") -> None:
+    """Deep equality over dataclasses, numpy arrays (dtype included) and NaN, naming the first difference."""
+    if dataclasses.is_dataclass(expected):
+        assert type(actual) is type(expected), where
+        for field in dataclasses.fields(expected):
+            assert_same(getattr(actual, field.name), getattr(expected, field.name), f"{where}.{field.name}")
+    elif isinstance(expected, np.ndarray):
+        assert isinstance(actual, np.ndarray) and actual.dtype == expected.dtype, where
+        assert np.array_equal(actual, expected, equal_nan=True), where
+    elif isinstance(expected, (list, tuple)):
+        assert type(actual) is type(expected) and len(actual) == len(expected), where
+        for n, (a, e) in enumerate(zip(actual, expected)):
+            assert_same(a, e, f"{where}[{n}]")
+    elif isinstance(expected, float) and math.isnan(expected):
+        assert isinstance(actual, float) and math.isnan(actual), where
+    else:
+        assert actual == expected, where
+
+
+class SteppingClock:
+    """A clock one minute later at each call, so cases sort and name predictably."""
+
+    def __init__(self, start: datetime = datetime(2026, 3, 14, 9, 30, tzinfo=timezone(timedelta(hours=1)))) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> CaseStore:
+    return CaseStore(tmp_path / "data", clock=SteppingClock())
+
+
+def save_sample(store: CaseStore, name: str = "Follow-up", **kwargs) -> cases.CaseRecord:
+    kwargs.setdefault("study_result", make_study_result())
+    return store.save(name, study_source=STUDY_SOURCE, overlay_settings=OVERLAY, **kwargs)
+
+
+def snapshot(root: Path) -> tuple[list, list, dict[str, str]]:
+    """The store's visible state: every row, and every file under the cases folder with its content hash."""
+    with sqlite3.connect(root / cases.DATABASE_NAME) as connection:
+        case_rows = connection.execute("SELECT * FROM cases ORDER BY id").fetchall()
+        report_rows = connection.execute("SELECT * FROM reports ORDER BY id").fetchall()
+    connection.close()
+    files = {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((root / cases.CASES_DIR_NAME).rglob("*"))
+        if path.is_file()
+    }
+    return case_rows, report_rows, files
+
+
+# --- save / get / list ----------------------------------------------------------------------------------------------
+
+
+def test_get_returns_the_case_exactly_as_saved_including_images_and_overlay(store: CaseStore) -> None:
+    result = make_study_result()
+    record = save_sample(store, "Follow-up glioma", study_result=result, notes="compare with 2023",
+                         copy_slice_images=True)
+
+    case = store.get(record.case_id)
+
+    assert_same(case.study_result, result)
+    assert case.overlay_settings == OVERLAY
+    assert case.notes == "compare with 2023"
+    assert case.study == cases.StudyReference(str(STUDY_SOURCE), "1.2.3.4", "1.2.3.4.5")
+    assert case.record == record
+    assert record.name == "Follow-up glioma"
+    assert (record.patient_id, record.study_date, record.verdict_label, record.anonymised) == (
+        PATIENT_ID, "20240131", "glioma", False)
+    assert record.created_at == "2026-03-14T09:31:00+01:00"
+    assert record.folder == store.cases_dir / "20260314-093100_Follow-up glioma"
+    assert sorted(p.name for p in record.folder.iterdir()) == [
+        "cams.npz", "case.json", "reports", "slice_000.png", "slice_001.png"]
+
+
+def test_without_image_copies_displays_reopen_as_none_and_the_rest_is_unchanged(store: CaseStore) -> None:
+    result = make_study_result(verdict=None)
+    case = store.get(save_sample(store, study_result=result).case_id)
+
+    assert [slice_result.display for slice_result in case.study_result.slice_results] == [None, None, None]
+    without_displays = [dataclasses.replace(s, display=None) for s in result.slice_results]
+    assert_same(case.study_result, dataclasses.replace(result, slice_results=without_displays))
+    assert not list(case.record.folder.glob("*.png"))
+
+
+def test_list_is_newest_first_and_search_covers_name_patient_id_dates_and_result(store: CaseStore) -> None:
+    first = save_sample(store, "Ärztin Review", study_result=make_study_result(verdict="pituitary"))
+    second = save_sample(store, "Weekly board", study_result=make_study_result(study_date="20231105"))
+    third = save_sample(store, "No verdict", study_result=make_study_result(verdict=None, study_date="20221212"))
+
+    def ids(query: str) -> list[int]:
+        return [record.case_id for record in store.list(query)]
+
+    assert ids("") == [third.case_id, second.case_id, first.case_id]
+    assert ids("ärztin") == ids("ÄRZTIN review") == [first.case_id]
+    assert ids("pid-778899") == [third.case_id, second.case_id, first.case_id]
+    assert ids("PITUITARY") == [first.case_id]
+    assert ids("glioma") == [second.case_id]
+    assert ids("2023-11-05") == ids("20231105") == [second.case_id]  # study date, either spelling
+    assert ids("2026-03-14T09:31") == [first.case_id]  # saved date/time
+    assert ids("weekly glioma") == [second.case_id]  # every term must match
+    assert ids("weekly pituitary") == []
+    assert ids("%") == ids("_") == []  # no SQL wildcards leak through
+
+
+def test_update_notes_replaces_notes_and_unknown_cases_raise(store: CaseStore) -> None:
+    record = save_sample(store, notes="first read")
+    store.update_notes(record.case_id, "second read: stable")
+    assert store.get(record.case_id).notes == "second read: stable"
+    with pytest.raises(CaseNotFoundError):
+        store.update_notes(record.case_id + 1, "x")
+    with pytest.raises(CaseNotFoundError):
+        store.get(record.case_id + 1)
+
+
+def test_a_case_needs_a_name(store: CaseStore) -> None:
+    with pytest.raises(CaseStoreError):
+        save_sample(store, "   ")
+
+
+# --- reports -------------------------------------------------------------------------------------------------------
+
+
+def test_attach_report_copies_the_file_under_a_unique_safe_name(store: CaseStore, tmp_path: Path) -> None:
+    record = save_sample(store)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.7 first")
+    hostile = tmp_path / "..report  CON.pdf"
+    hostile.write_bytes(b"%PDF-1.7 hostile")
+
+    first = store.attach_report(record.case_id, report)
+    report.write_bytes(b"%PDF-1.7 second")
+    second = store.attach_report(record.case_id, report)
+    third = store.attach_report(record.case_id, hostile)
+
+    assert [r.file_name for r in store.get(record.case_id).reports] == ["report.pdf", "report-2.pdf", "report CON.pdf"]
+    assert first.path.read_bytes() == b"%PDF-1.7 first" and second.path.read_bytes() == b"%PDF-1.7 second"
+    assert third.path.parent == record.folder / "reports" and third.path.read_bytes() == b"%PDF-1.7 hostile"
+
+
+def test_attach_report_refuses_a_missing_file_and_an_unknown_case(store: CaseStore, tmp_path: Path) -> None:
+    record = save_sample(store)
+    with pytest.raises(CaseStoreError):
+        store.attach_report(record.case_id, tmp_path / "absent.pdf")
+    (tmp_path / "r.pdf").write_bytes(b"%PDF")
+    with pytest.raises(CaseNotFoundError):
+        store.attach_report(record.case_id + 1, tmp_path / "r.pdf")
+
+
+# --- delete --------------------------------------------------------------------------------------------------------
+
+
+def test_delete_removes_the_row_the_reports_and_the_folder(store: CaseStore, tmp_path: Path) -> None:
+    keep = save_sample(store, "keep")
+    doomed = save_sample(store, "doomed", copy_slice_images=True)
+    (tmp_path / "r.pdf").write_bytes(b"%PDF")
+    store.attach_report(doomed.case_id, tmp_path / "r.pdf")
+
+    store.delete(doomed.case_id)
+
+    assert [r.case_id for r in store.list()] == [keep.case_id]
+    assert sorted(p.name for p in store.cases_dir.iterdir()) == [keep.folder.name]
+    with pytest.raises(CaseNotFoundError):
+        store.get(doomed.case_id)
+    with pytest.raises(CaseNotFoundError):
+        store.delete(doomed.case_id)
+    assert snapshot(store.root)[1] == []
+
+
+def test_delete_that_fails_in_the_database_restores_the_folder(store: CaseStore, monkeypatch) -> None:
+    record = save_sample(store, copy_slice_images=True)
+    before = snapshot(store.root)
+    monkeypatch.setattr(cases, "_transaction", _failing_transaction)
+    with pytest.raises(OSError):
+        store.delete(record.case_id)
+    assert snapshot(store.root) == before
+
+
+def _failing_transaction(connection):
+    raise OSError("disk full")
+
+
+# --- safe names ----------------------------------------------------------------------------------------------------
+
+HOSTILE_NAMES = ["../../etc", "..", ".", "CON", "con.txt", "lpt9", "a/b", "a\\b", "C:\\Windows\\x", "nul .  ",
+                 "🧠🧠", "tab\there\nnewline\x00nul\x1b", "  trailing dots...", '<>:"|?*', "x" * 500, ""]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_safe_name_is_a_harmless_portable_file_name(name: str) -> None:
+    result = safe_name(name)
+    assert 0 < len(result) <= cases.MAX_NAME_CHARS
+    assert not set(result) & set('/\\:*?"<>|')
+    assert all(ch.isprintable() for ch in result)
+    assert not result.startswith(".") and not result.endswith((".", " "))
+    assert result.split(".")[0].strip().upper() not in cases._WINDOWS_RESERVED_NAMES
+    assert result not in (".", "..")
+
+
+def test_safe_names_keep_ordinary_text_and_other_scripts() -> None:
+    assert safe_name("Follow-up 2024 (glioma)") == "Follow-up 2024 _glioma"
+    assert safe_name("Ärztin Müller – Befund") == "Ärztin Müller _ Befund"
+    assert safe_name("CON") == "_CON"
+    assert safe_name("../../etc") == "etc"
+    assert safe_file_name("../../report.PDF") == "report.pdf"
+    assert safe_file_name("CON.pdf") == "_CON.pdf"
+
+
+def test_hostile_case_names_all_get_distinct_folders_inside_the_cases_folder(tmp_path: Path) -> None:
+    frozen = datetime(2026, 1, 2, 3, 4, 5).astimezone()
+    store = CaseStore(tmp_path / "data", clock=lambda: frozen)  # same second: names must still be unique
+    names = [name for name in HOSTILE_NAMES if name.strip()] + ["CON", "CON"]
+    records = [save_sample(store, name) for name in names]
+
+    folders = [record.folder for record in records]
+    assert len(set(folders)) == len(names)
+    assert all(folder.parent == store.cases_dir and folder.is_dir() for folder in folders)
+    assert [store.get(record.case_id).record.name for record in records] == names
+
+
+# --- crash safety --------------------------------------------------------------------------------------------------
+
+
+def _raise_after(original):
+    """`original` runs (its effects happen) and then the step fails, as a crash right after it would."""
+
+    def failing(*args, **kwargs):
+        original(*args, **kwargs)
+        raise OSError("injected failure")
+
+    return failing
+
+
+def _raise_instead(*args, **kwargs):
+    raise OSError("injected failure")
+
+
+@pytest.mark.parametrize(
+    ("function", "make_failure"),
+    [
+        ("_write_png", lambda original: _raise_after(original)),  # a slice image half way through the folder
+        ("_write_file", lambda original: _raise_instead),  # the first file of the folder
+        ("_fsync_dir", lambda original: _raise_instead),  # folder complete, not yet durable
+        ("_insert_case_row", lambda original: _raise_after(original)),  # row inserted, commit not reached
+        ("_move_into_place", lambda original: _raise_instead),  # committed, rename of the folder fails
+    ],
+)
+def test_a_save_failing_at_any_step_leaves_the_previous_state(store, monkeypatch, function, make_failure) -> None:
+    save_sample(store, "existing", copy_slice_images=True)
+    before = snapshot(store.root)
+
+    monkeypatch.setattr(cases, function, make_failure(getattr(cases, function)))
+    with pytest.raises(OSError, match="injected"):
+        save_sample(store, "new", copy_slice_images=True)
+    monkeypatch.undo()
+
+    assert snapshot(store.root) == before
+    assert snapshot(CaseStore(store.root).root) == before  # reopening finds nothing to settle
+
+
+def test_a_report_attach_failing_after_the_commit_leaves_the_previous_state(store, monkeypatch, tmp_path) -> None:
+    record = save_sample(store)
+    (tmp_path / "r.pdf").write_bytes(b"%PDF")
+    before = snapshot(store.root)
+    monkeypatch.setattr(cases, "_move_into_place", _raise_instead)
+    with pytest.raises(OSError):
+        store.attach_report(record.case_id, tmp_path / "r.pdf")
+    assert snapshot(store.root) == before
+
+
+# A separate process is killed (os._exit: no cleanup, no finally blocks) at one step of a save, delete or attach.
+_CRASHING_PROCESS = """
+import os, sys
+from pathlib import Path
+from core import cases
+from tests import test_cases
+
+step, root, report = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+store = cases.CaseStore(root)
+
+def die_after(original):
+    def dying(*args, **kwargs):
+        original(*args, **kwargs)
+        os._exit(17)
+    return dying
+
+def die(*args, **kwargs):
+    os._exit(17)
+
+if step == "writing-folder":
+    cases._write_png = die_after(cases._write_png)
+elif step == "row-inserted":
+    cases._insert_case_row = die_after(cases._insert_case_row)
+elif step in ("save-committed", "attach-committed"):
+    cases._move_into_place = die
+elif step == "delete-folder-moved":
+    cases._move_into_place = die_after(cases._move_into_place)
+
+if step.startswith("delete"):
+    store.delete(store.list()[0].case_id)
+elif step.startswith("attach"):
+    store.attach_report(store.list()[0].case_id, report)
+else:
+    test_cases.save_sample(store, "crashing", copy_slice_images=True)
+"""
+
+
+def _run_crashing_process(step: str, root: Path, report: Path) -> None:
+    completed = subprocess.run([sys.executable, "-c", _CRASHING_PROCESS, step, str(root), str(report)],
+                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 17, completed.stderr
+
+
+def _staged_entries(root: Path) -> list[Path]:
+    return [p for p in (root / cases.CASES_DIR_NAME).rglob(".*") if p.name.startswith((".tmp-", ".trash-"))]
+
+
+@pytest.mark.parametrize("step", ["writing-folder", "row-inserted", "delete-folder-moved"])
+def test_a_process_killed_before_the_commit_leaves_the_previous_state(store, tmp_path, step) -> None:
+    save_sample(store, "existing", copy_slice_images=True)
+    before = snapshot(store.root)
+
+    _run_crashing_process(step, store.root, tmp_path / "unused.pdf")
+    reopened = CaseStore(store.root)
+
+    assert snapshot(reopened.root) == before
+    assert _staged_entries(store.root) == []
+
+
+def test_a_process_killed_after_the_save_commit_leaves_the_complete_new_case(store, tmp_path) -> None:
+    existing = save_sample(store, "existing")
+    _run_crashing_process("save-committed", store.root, tmp_path / "unused.pdf")
+
+    reopened = CaseStore(store.root)  # settles the interrupted rename forward: the commit had happened
+
+    newest = reopened.list()[0]
+    assert [r.case_id for r in reopened.list()] == [newest.case_id, existing.case_id]
+    assert_same(reopened.get(newest.case_id).study_result, make_study_result())
+    assert _staged_entries(store.root) == []
+
+
+def test_a_process_killed_after_the_attach_commit_leaves_the_report_attached(store, tmp_path) -> None:
+    record = save_sample(store)
+    report = tmp_path / "r.pdf"
+    report.write_bytes(b"%PDF attach")
+    _run_crashing_process("attach-committed", store.root, report)
+
+    reports = CaseStore(store.root).reports(record.case_id)
+
+    assert [(r.file_name, r.path.read_bytes()) for r in reports] == [("r.pdf", b"%PDF attach")]
+    assert _staged_entries(store.root) == []
+
+
+def test_opening_a_store_leaves_folders_it_did_not_stage_alone(store) -> None:
+    (store.cases_dir / "user notes").mkdir()
+    (store.cases_dir / ".tmp-orphan").mkdir()
+    CaseStore(store.root)
+    assert sorted(p.name for p in store.cases_dir.iterdir()) == ["user notes"]
+
+
+# --- schema --------------------------------------------------------------------------------------------------------
+
+_V1_SCHEMA = (  # written out here, not taken from cases.MIGRATIONS, so the fixture stays what v1 really was
+    """CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL, folder TEXT NOT NULL UNIQUE,
+       created_at TEXT NOT NULL, patient_id TEXT NOT NULL DEFAULT '', study_date TEXT NOT NULL DEFAULT '',
+       verdict_label TEXT, notes TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE reports (id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+       file_name TEXT NOT NULL, attached_at TEXT NOT NULL, UNIQUE (case_id, file_name))""",
+    "PRAGMA user_version = 1",
+)
+
+
+@pytest.fixture
+def v1_store_root(tmp_path: Path) -> Path:
+    """A v1 store: its database made by the v1 schema, holding one case (folder made by the current writer)."""
+    source = CaseStore(tmp_path / "source", clock=SteppingClock())
+    record = save_sample(source, "from v1", notes="v1 notes")
+    root = tmp_path / "v1"
+    shutil.copytree(source.cases_dir, root / cases.CASES_DIR_NAME)
+    connection = sqlite3.connect(root / cases.DATABASE_NAME)
+    for statement in _V1_SCHEMA:
+        connection.execute(statement)
+    connection.execute(
+        "INSERT INTO cases (id, name, folder, created_at, patient_id, study_date, verdict_label, notes)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (7, record.name, record.folder.name, record.created_at, PATIENT_ID, "20240131", "glioma", "v1 notes"),
+    )
+    connection.commit()
+    connection.close()
+    return root
+
+
+def _user_version(root: Path) -> int:
+    connection = sqlite3.connect(root / cases.DATABASE_NAME)
+    try:
+        return connection.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_a_v1_database_is_migrated_to_the_current_schema_keeping_its_cases(v1_store_root: Path) -> None:
+    assert cases.SCHEMA_VERSION == 2 and _user_version(v1_store_root) == 1
+
+    store = CaseStore(v1_store_root)
+
+    assert _user_version(v1_store_root) == cases.SCHEMA_VERSION
+    (record,) = store.list("from v1")
+    assert (record.case_id, record.anonymised, record.verdict_label) == (7, False, "glioma")
+    case = store.get(7)
+    assert case.notes == "v1 notes" and case.overlay_settings == OVERLAY
+    assert_same(case.study_result.slice_results[0].prediction.cams, make_study_result().slice_results[0].prediction.cams)
+    assert save_sample(store, "after migration", anonymised=True).anonymised
+
+
+def test_a_new_store_is_created_at_the_current_schema_version(store: CaseStore) -> None:
+    assert _user_version(store.root) == cases.SCHEMA_VERSION
+
+
+def test_a_database_from_a_newer_version_is_refused(store: CaseStore) -> None:
+    connection = sqlite3.connect(store.database_path)
+    connection.execute(f"PRAGMA user_version = {cases.SCHEMA_VERSION + 1}")
+    connection.close()
+    with pytest.raises(CaseStoreError, match="newer version"):
+        CaseStore(store.root)
+
+
+# --- PHI -----------------------------------------------------------------------------------------------------------
+
+
+def test_an_anonymised_case_writes_no_patient_identity_anywhere(store: CaseStore, tmp_path: Path) -> None:
+    record = save_sample(store, "Teaching case 12", notes="classic appearance", copy_slice_images=True,
+                         anonymised=True)
+    (tmp_path / "anon.pdf").write_bytes(b"%PDF anonymised report")
+    store.attach_report(record.case_id, tmp_path / "anon.pdf")
+    store.update_notes(record.case_id, "reviewed")
+    case = store.get(record.case_id)
+
+    written = [path for path in store.root.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".png" for path in written) and any(path.name == "case.json" for path in written)
+    for path in written:
+        content = path.read_bytes()
+        for phi in PHI_STRINGS:
+            for encoding in ("utf-8", "utf-16-le"):
+                assert phi.encode(encoding).lower() not in content.lower(), (path, phi)
+            assert phi.lower() not in path.name.lower()
+    assert record.anonymised and record.patient_id == ""
+    assert case.study.source_path == "" and case.study.study_instance_uid == "1.2.3.4"
+    info = case.study_result.series_info
+    assert (info.patient_name, info.patient_id, info.patient_birth_date) == ("", "", "")
+    assert [s.slice_label for s in case.study_result.slice_results] == ["Slice 12", "Slice 13", "Slice 14"]
+
+
+@pytest.mark.parametrize(("name", "notes"), [("Doe follow-up", ""), ("x", "patient johnathan doe"),
+                                             ("PID-778899", ""), ("x", "born 1961-02-03")])
+def test_an_anonymised_case_refuses_a_name_or_notes_naming_the_patient(store, name, notes) -> None:
+    with pytest.raises(CaseStoreError, match="anonymised"):
+        save_sample(store, name, notes=notes, anonymised=True)
+    assert store.list() == []
+
+
+# --- location ------------------------------------------------------------------------------------------------------
+
+
+def test_the_data_directory_follows_the_environment_override(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(cases.DATA_DIR_ENV, str(tmp_path / "override"))
+    assert CaseStore().root == tmp_path / "override"
+    monkeypatch.delenv(cases.DATA_DIR_ENV)
+    assert "BrainMRIAssist" in str(cases.default_data_dir())
+
+
+def test_exported_case_folder_has_notes_and_reports_and_never_overwrites(store: CaseStore, tmp_path: Path) -> None:
+    record = save_sample(store, notes="to share")
+    (tmp_path / "r.pdf").write_bytes(b"%PDF")
+    store.attach_report(record.case_id, tmp_path / "r.pdf")
+
+    exported = store.export(record.case_id, tmp_path / "out")
+
+    import json
+    document = json.loads((exported / "case.json").read_text(encoding="utf-8"))
+    assert document["notes"] == "to share" and document["reports"] == ["reports/r.pdf"]
+    assert (exported / "reports" / "r.pdf").read_bytes() == b"%PDF"
+    with pytest.raises(CaseStoreError, match="already exists"):
+        store.export(record.case_id, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [exported.name]
