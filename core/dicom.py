@@ -114,7 +114,8 @@ class DicomPixelSource:
         if not sequence:
             return None
         bits = int(sequence[0].LUTDescriptor[2])
-        return (apply_voi(pixels, self.voi).astype(np.float32) / float(2**bits - 1)).clip(0.0, 1.0)
+        indices = np.rint(pixels).astype(np.int64)  # LUT entries are addressed by integer modality values
+        return (apply_voi(indices, self.voi).astype(np.float32) / float(2**bits - 1)).clip(0.0, 1.0)
 
     def tags(self) -> list[tuple[str, str, str]]:
         try:
