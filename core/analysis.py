@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from core.anonymise import slice_name
 from core.errors import BrainMriError
 
 if TYPE_CHECKING:
@@ -99,8 +100,8 @@ class StudyResult:
         """The verdict's mean calibrated probability."""
         return None if self.verdict_index is None else float(self.probabilities[self.verdict_index])
 
-    def notes(self) -> list[str]:
-        """Plain sentences on what was counted and whether the slices agree, for the results panel and the report."""
+    def notes(self, anonymise: bool = False) -> list[str]:
+        """Plain sentences on what was counted and whether the slices agree, for the results panel and exports."""
         counted, analysed = len(self.counted_results), len(self.slice_results)
         notes = [f"{counted} of {analysed} analysed slices passed the out-of-distribution check and were counted."]
         if self.out_of_distribution_results:
@@ -110,7 +111,7 @@ class StudyResult:
         if self.verdict_label is None:
             notes.append("No study-level prediction: no slice passed the out-of-distribution check.")
         elif self.disagreeing_results:
-            labels = ", ".join(result.slice_label for result in self.disagreeing_results)
+            labels = ", ".join(slice_name(result, anonymise) for result in self.disagreeing_results)
             notes.append(f"The slices disagree: {labels} individually favour another class than {self.verdict_label}.")
         return notes
 

@@ -63,20 +63,10 @@ def format_percent(probability: float, decimals: int = 0) -> str:
     return f"{probability * 100:.{decimals}f}%"
 
 
-def format_dicom_date(value: str) -> str:
-    """DICOM "YYYYMMDD" as ISO "YYYY-MM-DD"; anything else unchanged."""
-    return f"{value[:4]}-{value[4:6]}-{value[6:]}" if re.fullmatch(r"\d{8}", value) else value
-
-
-def format_person_name(value: str) -> str:
-    """DICOM "FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX" as "FAMILY, GIVEN MIDDLE"; other text unchanged."""
-    family, _, rest = value.partition("^")
-    given = " ".join(part for part in rest.split("^")[:2] if part)
-    return f"{family}, {given}" if family and given else (family or given)
-
-
 def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, str]]:
-    """(label, value) pairs of the patient/study block; unknown values read "not available", never a guess."""
+    """(label, value) pairs of the patient/study block; unknown values read "not available", never a guess.
+
+    `SeriesInfo` values arrive display-formatted from the loader ("Doe, John", "2024-01-31")."""
     def known(value: str) -> str:
         return value or NOT_AVAILABLE
 
@@ -89,11 +79,11 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
     series = " ".join(part for part in (info.series_number and f"#{info.series_number}", info.series_description)
                       if part)
     return [
-        ("Patient name", identifying(format_person_name(info.patient_name))),
+        ("Patient name", identifying(info.patient_name)),
         ("Patient ID", identifying(info.patient_id)),
-        ("Birth date", identifying(format_dicom_date(info.patient_birth_date))),
+        ("Birth date", identifying(info.patient_birth_date)),
         ("Sex", known(_SEX_WORDS.get(info.patient_sex, info.patient_sex))),
-        ("Study date", known(format_dicom_date(info.study_date))),
+        ("Study date", known(info.study_date)),
         ("Study", known(info.study_description)),
         ("Series", known(series)),
         ("Modality", known(info.modality)),
@@ -178,9 +168,9 @@ def suggested_file_name(study: StudyResult, options: ReportOptions) -> str:
     info = study.series_info
     parts = ["brain-mri-report"]
     if info is not None and not options.anonymise:
-        parts.append(_file_name_part(info.patient_id or format_person_name(info.patient_name)))
+        parts.append(_file_name_part(info.patient_id or info.patient_name))
     if info is not None:
-        parts.append(_file_name_part(format_dicom_date(info.study_date)))
+        parts.append(_file_name_part(info.study_date))
     parts.append(options.timestamp().strftime("%Y%m%d-%H%M"))
     return "_".join(part for part in parts if part) + ".pdf"
 

@@ -26,11 +26,11 @@ from core.study import SeriesInfo
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 
 INFO = SeriesInfo(
-    patient_name="KOWALSKI^ŁUKASZ", patient_id="PID-4711", patient_birth_date="19650312", patient_sex="M",
-    study_date="20240131", study_description="", series_description="T1 AX POST", modality="MR",
+    patient_name="KOWALSKI, ŁUKASZ", patient_id="PID-4711", patient_birth_date="1965-03-12", patient_sex="M",
+    study_date="2024-01-31", study_description="", series_description="T1 AX POST", modality="MR",
     orientation="axial", series_number="5", pixel_spacing=(0.5, 0.5),
 )
-IDENTIFIERS = ("KOWALSKI", "ŁUKASZ", "PID-4711", "1965-03-12", "19650312")
+IDENTIFIERS = ("KOWALSKI", "ŁUKASZ", "PID-4711", "1965-03-12")
 WHEN = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
 
 

@@ -1,0 +1,161 @@
+"""JSON export schema and the DICOM Secondary Capture of an overlay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from core.analysis import aggregate
+from core.errors import ReportWriteError
+from core.export import (
+    SECONDARY_CAPTURE_SOP_CLASS,
+    StudyExport,
+    json_document,
+    write_json,
+    write_secondary_capture,
+)
+from core.overlay import OverlaySettings
+from core.study import SkippedFile, load_study
+from tests.analysis_doubles import ManifestDouble, prediction, slice_result
+from tests.dicom_factory import write_mr_series
+
+TOP_KEYS = {"schema_version", "application", "generated_at", "anonymised", "model", "studies"}
+STUDY_KEYS = {"source", "skipped_files", "series"}
+SERIES_KEYS = {"metadata", "slices", "result"}
+METADATA_KEYS = {"patient_name", "patient_id", "patient_birth_date", "patient_sex", "study_date", "study_description",
+                 "series_description", "modality", "orientation", "manufacturer", "study_instance_uid",
+                 "series_instance_uid", "series_number", "pixel_spacing", "slice_thickness", "slice_spacing"}
+SLICE_KEYS = {"file", "index", "label", "probabilities", "predicted_class", "ood_reason", "ood_score", "error",
+              "attention"}
+ATTENTION_KEYS = {"class", "image_region", "patient_side", "peak_row", "peak_col", "description"}
+RESULT_KEYS = {"verdict", "verdict_display_name", "probabilities", "rule", "analysed_slices", "counted_slices",
+               "slices_disagree", "disagreeing_slices", "notes"}
+
+
+@pytest.fixture(scope="module")
+def dicom_series(tmp_path_factory: pytest.TempPathFactory):
+    """A real synthetic MR series loaded by the real loader."""
+    folder = tmp_path_factory.mktemp("mr")
+    write_mr_series(folder, n_slices=5, rows=64, cols=64, PatientName="DOE^JANE", PatientID="ID-0042",
+                    PatientBirthDate="19700101", PatientSex="F", StudyDate="20240210")
+    study = load_study(folder)
+    assert len(study.series) == 1
+    return study.series[0]
+
+
+def _study_from(series, ood_for: int | None = None):
+    results = []
+    for slice_ in series.slices[:3]:
+        row = [0.1, 0.7, 0.1, 0.1] if slice_.index != 1 else [0.6, 0.2, 0.1, 0.1]
+        pred = prediction(row, ood_reason="blank image" if slice_.index == ood_for else "")
+        result = slice_result(slice_.index, pred)
+        result.slice_label, result.source_path, result.display = slice_.label, slice_.path, slice_.display()
+        results.append(result)
+    return aggregate(results, ManifestDouble(), series_info=series.info)
+
+
+def _document(series, anonymise: bool = False) -> dict:
+    export = StudyExport(Path("/data/DOE_JANE"), [_study_from(series, ood_for=2)],
+                         [SkippedFile(Path("/data/DOE_JANE/notes.txt"), "not an image")])
+    return json.loads(json.dumps(json_document([export], ManifestDouble(), anonymise=anonymise), allow_nan=False))
+
+
+def test_json_key_sets_are_stable(dicom_series) -> None:
+    document = _document(dicom_series)
+    assert set(document) == TOP_KEYS and document["schema_version"] == 1
+    assert set(document["application"]) == {"name", "version"}
+    assert set(document["model"]) == {"name", "version", "weights_sha256", "classes"}
+    study = document["studies"][0]
+    assert set(study) == STUDY_KEYS
+    assert study["skipped_files"] == [{"file": "/data/DOE_JANE/notes.txt", "reason": "not an image"}]
+    series = study["series"][0]
+    assert set(series) == SERIES_KEYS
+    assert set(series["metadata"]) == METADATA_KEYS
+    assert set(series["result"]) == RESULT_KEYS
+    assert all(set(entry) == SLICE_KEYS for entry in series["slices"])
+    assert set(series["slices"][0]["attention"]) == ATTENTION_KEYS
+
+
+def test_json_values(dicom_series) -> None:
+    series = _document(dicom_series)["studies"][0]["series"][0]
+    assert series["metadata"]["patient_name"] == "DOE, JANE"  # as the loader formats it
+    first, _, out_of_distribution = series["slices"]
+    assert first["probabilities"] == pytest.approx({"glioma": 0.1, "meningioma": 0.7, "notumor": 0.1,
+                                                    "pituitary": 0.1})
+    assert first["predicted_class"] == "meningioma" and first["file"].endswith(".dcm")
+    assert out_of_distribution["predicted_class"] is None
+    assert out_of_distribution["ood_reason"] == "blank image" and out_of_distribution["attention"] is None
+    assert series["result"]["verdict"] == "meningioma"
+    assert series["result"]["counted_slices"] == 2 and series["result"]["slices_disagree"] is True
+
+
+def test_anonymised_json_has_no_identifiers_or_paths(dicom_series) -> None:
+    document = _document(dicom_series, anonymise=True)
+    text = json.dumps(document)
+    for identifier in ("DOE", "JANE", "ID-0042", "1970-01-01", "19700101", "/data/", ".dcm"):
+        assert identifier not in text, identifier
+    assert document["anonymised"] is True
+    assert document["studies"][0]["series"][0]["metadata"]["patient_sex"] == "F"
+
+
+def test_nan_ood_score_becomes_null(dicom_series, tmp_path: Path) -> None:
+    study = _study_from(dicom_series)
+    study.slice_results[0].prediction.ood_score = float("nan")
+    write_json(tmp_path / "out.json", [StudyExport(Path("/x"), [study], [])], ManifestDouble())
+    document = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert document["studies"][0]["series"][0]["slices"][0]["ood_score"] is None
+
+
+def test_json_write_failure_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ReportWriteError):
+        write_json(tmp_path / "missing" / "out.json", [], ManifestDouble())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_secondary_capture_is_linked_to_the_source_study(dicom_series, tmp_path: Path) -> None:
+    study = _study_from(dicom_series)
+    result = study.slice_results[0]
+    path = tmp_path / "overlay.dcm"
+    write_secondary_capture(path, result, study, OverlaySettings(colormap="inferno"))
+    written = pydicom.dcmread(path)
+    source = pydicom.dcmread(result.source_path)
+    assert written.SOPClassUID == SECONDARY_CAPTURE_SOP_CLASS == written.file_meta.MediaStorageSOPClassUID
+    assert written.StudyInstanceUID == source.StudyInstanceUID
+    assert written.SeriesInstanceUID != source.SeriesInstanceUID
+    assert written.SOPInstanceUID != source.SOPInstanceUID
+    assert written.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+    assert (written.PatientName, written.PatientID, written.PatientBirthDate) == ("DOE^JANE", "ID-0042", "19700101")
+    assert written.BurnedInAnnotation == "YES" and "decision support" in written.DerivationDescription
+    pixels = written.pixel_array
+    assert written.PhotometricInterpretation == "RGB"
+    assert pixels.shape == (written.Rows, written.Columns, 3) and pixels.shape[1] == 64 and pixels.shape[0] > 64
+    assert pixels.dtype == np.uint8
+
+
+def test_anonymised_secondary_capture_drops_identifiers(dicom_series, tmp_path: Path) -> None:
+    study = _study_from(dicom_series)
+    path = tmp_path / "overlay.dcm"
+    write_secondary_capture(path, study.slice_results[0], study, OverlaySettings(), anonymise=True)
+    written = pydicom.dcmread(path)
+    assert (str(written.PatientName), written.PatientID, written.PatientBirthDate) == ("", "", "")
+    assert written.StudyInstanceUID == dicom_series.info.study_instance_uid
+
+
+def test_secondary_capture_from_a_picture_file_gets_a_new_study(tmp_path: Path) -> None:
+    study = aggregate([slice_result(0, prediction([0.7, 0.1, 0.1, 0.1]))], ManifestDouble())
+    path = tmp_path / "overlay.dcm"
+    write_secondary_capture(path, study.slice_results[0], study, OverlaySettings())
+    written = pydicom.dcmread(path)
+    assert written.StudyInstanceUID and "SourceImageSequence" not in written
+    assert written.pixel_array.shape[2] == 3
+
+
+def test_out_of_distribution_slice_has_no_overlay_to_export(tmp_path: Path) -> None:
+    study = aggregate([slice_result(0, prediction([0.7, 0.1, 0.1, 0.1], ood_reason="blank"))], ManifestDouble())
+    with pytest.raises(ValueError, match="in-distribution"):
+        write_secondary_capture(tmp_path / "x.dcm", study.slice_results[0], study, OverlaySettings())
+    assert list(tmp_path.iterdir()) == []
