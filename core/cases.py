@@ -41,6 +41,7 @@ import numpy as np
 import platformdirs
 
 from core.analysis import SliceResult, StudyResult
+from core.anonymise import IDENTIFYING_FIELDS, slice_name, without_identifiers
 from core.errors import BrainMriError
 from core.model import SlicePrediction
 from core.overlay import OverlaySettings
@@ -60,6 +61,8 @@ STAGED_PREFIX = ".tmp-"
 TRASH_PREFIX = ".trash-"
 MAX_NAME_CHARS = 60  # keeps <data dir>/cases/<folder>/reports/<file> well inside Windows' 260-character paths
 LOCK_TIMEOUT_S = 30.0
+PRIVATE_DIR_MODE = 0o700  # POSIX permissions for what the store creates (ignored on Windows)
+PRIVATE_FILE_MODE = 0o600
 
 # MIGRATIONS[n] takes a database from schema version n to n + 1; `PRAGMA user_version` records where it stands.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -88,7 +91,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_PHI_FIELDS = ("patient_name", "patient_id", "patient_birth_date")
 _WINDOWS_RESERVED_NAMES = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{device}{n}" for device in ("COM", "LPT") for n in range(1, 10)}
 )
@@ -223,7 +225,7 @@ def _phi_strings(info: SeriesInfo | None) -> list[str]:
     """The patient's name (whole and its parts), ID and birth date, casefolded, as they could appear in free text."""
     if info is None:
         return []
-    values = [getattr(info, field) for field in _PHI_FIELDS] + [_iso_date(info.patient_birth_date)]
+    values = [getattr(info, field) for field in IDENTIFYING_FIELDS] + [_iso_date(info.patient_birth_date)]
     values += [part for part in re.split(r"[\^\s,]+", info.patient_name) if len(part) >= 3]
     return [value.strip().casefold() for value in values if value.strip()]
 
@@ -237,13 +239,11 @@ def _refuse_phi_in_text(info: SeriesInfo | None, **texts: str) -> None:
 
 
 def _without_phi(result: StudyResult) -> StudyResult:
-    """The result with patient identity removed; slice labels (file names) and source paths go too, since either
-    can spell the patient's name."""
-    info = result.series_info
-    if info is not None:
-        info = dataclasses.replace(info, **{field: "" for field in _PHI_FIELDS})
+    """The result with patient identity removed as core.anonymise defines it (reports name slices the same way);
+    source paths go too, since folders are often named after the patient."""
+    info = None if result.series_info is None else without_identifiers(result.series_info)
     slices = [
-        dataclasses.replace(slice_result, slice_label=f"Slice {slice_result.slice_index + 1}", source_path=None)
+        dataclasses.replace(slice_result, slice_label=slice_name(slice_result, anonymise=True), source_path=None)
         for slice_result in result.slice_results
     ]
     return dataclasses.replace(result, series_info=info, slice_results=slices)
@@ -364,8 +364,10 @@ def _decode_study_result(
 
 
 def _write_file(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write and fsync, so that a committed row never refers to data still sitting in the OS cache."""
-    with open(path, "wb") as file:
+    """Write and fsync, so that a committed row never refers to data still sitting in the OS cache. Owner-only
+    permissions: cases hold patient data."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), PRIVATE_FILE_MODE)
+    with os.fdopen(descriptor, "wb") as file:
         write(file)
         file.flush()
         os.fsync(file.fileno())
@@ -424,8 +426,8 @@ def _read_case_file(folder: Path) -> dict[str, Any]:
 def _write_case_folder(
     folder: Path, document: dict[str, Any], cams: Mapping[str, np.ndarray], images: Mapping[str, np.ndarray]
 ) -> None:
-    folder.mkdir()
-    (folder / REPORTS_DIR_NAME).mkdir()
+    folder.mkdir(mode=PRIVATE_DIR_MODE)
+    (folder / REPORTS_DIR_NAME).mkdir(mode=PRIVATE_DIR_MODE)
     for file_name, image in images.items():
         _write_png(folder / file_name, image)
     _write_file(folder / CAMS_FILE, lambda file: np.savez_compressed(file, **cams))
@@ -505,7 +507,8 @@ class CaseStore:
         self.cases_dir = self.root / CASES_DIR_NAME
         self.database_path = self.root / DATABASE_NAME
         self._clock = clock
-        self.cases_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        self.cases_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
         with self._exclusive_writer(), self._connection() as connection:
             migrate(connection, self.database_path)
             self._settle_interrupted_writes(connection)
@@ -629,7 +632,7 @@ class CaseStore:
             raise CaseStoreError(source, "The report file does not exist.")
         with self._exclusive_writer():
             reports_dir = self.record(case_id).folder / REPORTS_DIR_NAME
-            reports_dir.mkdir(exist_ok=True)
+            reports_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
             listed = {report.file_name for report in self.reports(case_id)}
             file_name = _first_free(safe_file_name(source.name),
                                     lambda candidate: candidate in listed or (reports_dir / candidate).exists())

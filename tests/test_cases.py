@@ -43,7 +43,8 @@ def make_study_result(seed: int = 0, verdict: str | None = "glioma", study_date:
     )
 
     def prediction(label: str | None, ood_score: float) -> SlicePrediction:
-        probabilities = rng.dirichlet(np.ones(4)).astype(np.float32)
+        probabilities = rng.dirichlet(np.ones(4)).astype(np.float32) * 0.2
+        probabilities[CLASSES.index(label or "notumor")] += 0.8  # the label is the most probable class
         cams = rng.random((4, 8, 8), dtype=np.float32)
         return SlicePrediction(probabilities, label, "" if label else "unlike the training images", ood_score, cams)
 
@@ -136,6 +137,14 @@ def test_get_returns_the_case_exactly_as_saved_including_images_and_overlay(stor
     assert record.folder == store.cases_dir / "20260314-093100_Follow-up glioma"
     assert sorted(p.name for p in record.folder.iterdir()) == [
         "cams.npz", "case.json", "reports", "slice_000.png", "slice_001.png"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_cases_are_readable_by_their_owner_only(store: CaseStore) -> None:
+    folder = save_sample(store, copy_slice_images=True).folder
+    assert store.cases_dir.stat().st_mode & 0o777 == 0o700
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert {path.stat().st_mode & 0o777 for path in folder.iterdir() if path.is_file()} == {0o600}
 
 
 def test_without_image_copies_displays_reopen_as_none_and_the_rest_is_unchanged(store: CaseStore) -> None:
@@ -512,7 +521,7 @@ def test_an_anonymised_case_writes_no_patient_identity_anywhere(store: CaseStore
     assert case.study.source_path == "" and case.study.study_instance_uid == "1.2.3.4"
     info = case.study_result.series_info
     assert (info.patient_name, info.patient_id, info.patient_birth_date) == ("", "", "")
-    assert [s.slice_label for s in case.study_result.slice_results] == ["Slice 12", "Slice 13", "Slice 14"]
+    assert [s.slice_label for s in case.study_result.slice_results] == ["image 12", "image 13", "image 14"]
 
 
 @pytest.mark.parametrize(("name", "notes"), [("Doe follow-up", ""), ("x", "patient johnathan doe"),

@@ -1,0 +1,88 @@
+"""`cases list/show/export` over a store chosen by --data-dir or $BRAINMRI_DATA_DIR."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import cases
+from core.cases import CaseStore
+from core.cases_cli import main
+from tests.conftest import REPO_ROOT
+from tests.test_cases import PATIENT_ID, SteppingClock, make_study_result, save_sample
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch) -> CaseStore:
+    """A store with two cases, found by the CLI through $BRAINMRI_DATA_DIR."""
+    store = CaseStore(tmp_path / "data", clock=SteppingClock())
+    save_sample(store, "Tumour board", notes="discuss on Friday", copy_slice_images=True)
+    save_sample(store, "Teaching case", study_result=make_study_result(verdict=None), anonymised=True)
+    monkeypatch.setenv(cases.DATA_DIR_ENV, str(store.root))
+    return store
+
+
+def test_list_prints_every_case_newest_first(store, capsys) -> None:
+    assert main(["cases", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].split()[0] == "2" and "Teaching case" in lines[0] and "anonymised" in lines[0]
+    assert "no prediction" in lines[0]
+    assert lines[1].split()[0] == "1" and "Tumour board" in lines[1] and PATIENT_ID in lines[1]
+    assert "glioma" in lines[1] and "2026-03-14 09:31" in lines[1]
+
+
+def test_list_with_a_query_filters_and_says_when_nothing_matches(store, capsys) -> None:
+    assert main(["cases", "list", "tumour"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["1"]
+    assert main(["cases", "list", "meningioma"]) == 0
+    assert capsys.readouterr().out.strip() == "No cases match 'meningioma'."
+
+
+def test_show_prints_the_case_as_analysed(store, capsys) -> None:
+    assert main(["cases", "show", "1"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("Case 1: Tumour board", "/studies/Doe_Johnathan/MR_HEAD", "study UID 1.2.3.4,",
+                     "xception-brain 1.0.0", "Result:    glioma", "out of distribution (unlike the training images)",
+                     "could not be read (truncated pixel data)", "hidden, notumor, colormap inferno, opacity 0.70",
+                     "Notes:     discuss on Friday"):
+        assert expected in out, expected
+
+
+def test_show_of_an_unknown_case_fails_with_a_message(store, capsys) -> None:
+    assert main(["cases", "show", "99"]) == 1
+    assert capsys.readouterr().err.strip() == "error: There is no case 99."
+
+
+def test_export_copies_the_case_with_notes_and_reports(store, tmp_path, capsys) -> None:
+    (tmp_path / "r.pdf").write_bytes(b"%PDF")
+    store.attach_report(1, tmp_path / "r.pdf")
+
+    assert main(["cases", "export", "1", str(tmp_path / "out")]) == 0
+    exported = Path(capsys.readouterr().out.strip())
+
+    assert exported.parent == tmp_path / "out"
+    document = json.loads((exported / "case.json").read_text(encoding="utf-8"))
+    assert document["name"] == "Tumour board" and document["notes"] == "discuss on Friday"
+    assert (exported / "reports" / "r.pdf").read_bytes() == b"%PDF"
+    assert sorted(p.name for p in exported.glob("*.png")) == ["slice_000.png", "slice_001.png"]
+    assert main(["cases", "export", "1", str(tmp_path / "out")]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_data_dir_option_overrides_the_environment(store, tmp_path, capsys) -> None:
+    assert main(["cases", "--data-dir", str(tmp_path / "empty"), "list"]) == 0
+    assert capsys.readouterr().out.strip() == "No cases."
+
+
+def test_runs_as_a_module_in_a_fresh_process(store) -> None:
+    completed = subprocess.run([sys.executable, "-m", "core.cases_cli", "cases", "list", "teaching"],
+                               cwd=REPO_ROOT, env={**os.environ, cases.DATA_DIR_ENV: str(store.root)},
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "Teaching case" in completed.stdout and "Tumour board" not in completed.stdout
