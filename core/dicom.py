@@ -91,7 +91,11 @@ class DicomPixelSource:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # padding / VR oddities pydicom copes with; real failures raise
                 pixels = self._decode_stored_values()
-        except Exception as error:  # pydicom and its decoder plugins raise many unrelated types
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        # pydicom and its decoder plugins raise many unrelated types; the Rust decoders (pylibjpeg-rle) report
+        # damaged data by panicking, which pyo3 raises as PanicException, a BaseException (found by fuzzing).
+        except BaseException as error:
             detail = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
             raise UnreadableFileError(self.path, f"the pixel data could not be decoded ({detail})") from error
         if pixels.ndim == 3:
