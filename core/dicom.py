@@ -272,7 +272,8 @@ def _no_pixels_reason(dataset: Dataset) -> str:
     if not name:
         return "no image (the DICOM object has no pixel data)"
     if "Image" in name:
-        return f"no image (it is a {name} object, but without pixel data)"
+        # an image object without pixels is usually a file cut short inside its (compressed) pixel data
+        return f"no image (it is a {name} object, but without pixel data; the file may be incomplete)"
     return f"no image (it is a {name})"
 
 

@@ -1,4 +1,7 @@
-"""Plain picture files (JPEG, PNG, BMP, TIFF): headers via Pillow (size only, no decode), pixels via OpenCV.
+"""Plain picture files (JPEG, PNG, BMP, TIFF) through Pillow: size from the header without decoding, pixels on demand.
+
+Pillow rather than OpenCV decodes, because it refuses truncated files where OpenCV silently fills the missing part
+of a JPEG with gray, which would be analysed as if it were anatomy.
 
 A folder of pictures is one series in natural filename order ("img2" before "img10"). Pictures carry no patient or
 geometry metadata, so their `SeriesInfo` stays empty.
@@ -10,7 +13,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -41,6 +43,11 @@ class ImageHeader:
     bit_depth: int
 
 
+#: Pillow modes that hold more than 8 bits of gray; they keep their values (and get the automatic window).
+_DEEP_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_PILLOW_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
 @dataclass(frozen=True)
 class ImagePixelSource:
     """Decodes a picture to gray float32 on demand (colour → gray with the ITU-R BT.601 luma weights)."""
@@ -50,16 +57,12 @@ class ImagePixelSource:
 
     def decode(self) -> np.ndarray:
         try:
-            # np.fromfile + imdecode rather than imread: imread cannot open non-ASCII paths on Windows.
-            image = cv2.imdecode(np.fromfile(self.path, dtype=np.uint8), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
-        except (OSError, cv2.error) as error:
-            raise UnreadableFileError(self.path, f"the picture could not be read ({error})") from error
-        if image is None:
-            raise UnreadableFileError(self.path, "the picture is damaged or incomplete and could not be decoded")
-        if image.ndim == 3:
-            conversion = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-            image = cv2.cvtColor(image, conversion)
-        return image.astype(np.float32)
+            with Image.open(self.path) as image:
+                image.load()  # raises on truncated or corrupt data instead of returning a partial image
+                gray = image if image.mode in _DEEP_GRAY_MODES else image.convert("L")
+                return np.asarray(gray, dtype=np.float32)
+        except _PILLOW_ERRORS as error:
+            raise UnreadableFileError(self.path, f"the picture is damaged or incomplete ({error})") from error
 
     def voi_lut(self, pixels: np.ndarray) -> np.ndarray | None:
         return None
@@ -73,11 +76,11 @@ def read_header(path: Path) -> ImageHeader:
     try:
         with Image.open(path) as image:
             cols, rows = image.size
-            bit_depth = 16 if image.mode.startswith("I;16") or image.mode in ("I", "F") else 8
-    except Image.DecompressionBombError:
-        # Pillow refuses sizes far beyond its own limit before reading any pixel; report it in our terms.
-        raise UnreadableFileError(path, f"image is too large to open safely (beyond Pillow's limit)") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            bit_depth = 16 if image.mode in _DEEP_GRAY_MODES else 8
+    except Image.DecompressionBombError as error:
+        # Pillow refuses sizes far beyond its own limit from the header alone; say so in the same words as ours.
+        raise UnreadableFileError(path, f"image is too large to open safely ({error})") from None
+    except _PILLOW_ERRORS as error:
         raise UnreadableFileError(path, f"the picture is damaged and could not be read ({error})") from error
     check_image_size(path, rows, cols)
     return ImageHeader(path, rows, cols, bit_depth)

@@ -154,7 +154,7 @@ EXPECTED = {
     "zipMR.gz": (SKIPPED, "not a DICOM file or a supported picture"),
     # 29 tiny CT headers that the TINY_ALPHA DICOMDIR indexes; they carry no pixel data.
     "dicomdirtests/TINY_ALPHA/PT000000/ST000000/SE000000/IM*": (
-        SKIPPED, "no image (it is a CT Image Storage object, but without pixel data)"
+        SKIPPED, "no image (it is a CT Image Storage object, but without pixel data"
     ),
 }
 
