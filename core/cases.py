@@ -16,8 +16,9 @@ renamed. When a store opens, staged leftovers are moved into place if the commit
 removed otherwise, so a crash at any point leaves either the previous state or the complete new one. Writers take an
 inter-process lock, so the app and the CLI can share one store.
 
-The result serialisation here (`case.json` + `cams.npz`) is this module's own: core.export had no JSON functions yet
-when it was written; the two could share one encoder later.
+The result encoding here (`case.json` + `cams.npz`) is this module's own: core.export's JSON is a one-way document
+for other programs (no CAMs, no reader, display names from the manifest), while a case must reopen losslessly. The two
+could share the per-slice encoder later.
 """
 
 from __future__ import annotations
@@ -417,10 +418,23 @@ def _read_case_file(folder: Path) -> dict[str, Any]:
     try:
         document = json.loads((folder / CASE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise CaseStoreError(folder / CASE_FILE, f"the case file cannot be read ({error})") from error
+        raise CaseStoreError(folder / CASE_FILE, f"The case file cannot be read ({error}).") from error
     if document.get("format") != CASE_FORMAT or document.get("format_version", 0) > CASE_FORMAT_VERSION:
-        raise CaseStoreError(folder / CASE_FILE, "the case was saved by a newer version of the application")
+        raise CaseStoreError(folder / CASE_FILE, "The case was saved by a newer version of the application.")
     return document
+
+
+def _load_case_folder(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], list[np.ndarray | None]]:
+    """case.json, the CAMs by key, and each slice's copied image (None where none was kept)."""
+    document = _read_case_file(folder)
+    try:
+        with np.load(folder / CAMS_FILE, allow_pickle=False) as archive:
+            cams = {key: archive[key] for key in archive.files}
+        displays = [None if file_name is None else _read_png(folder / file_name)
+                    for file_name in document["slice_images"]]
+    except (OSError, ValueError, KeyError) as error:
+        raise CaseStoreError(folder, f"The case's files cannot be read ({error}).") from error
+    return document, cams, displays
 
 
 def _write_case_folder(
@@ -490,6 +504,40 @@ def _insert_report_row(connection: sqlite3.Connection, case_id: int, file_name: 
 # --- The store ---------------------------------------------------------------------------------------------------
 
 
+def _case_document(
+    name: str,
+    created_at: datetime,
+    result: StudyResult,
+    study_source: Path | str | None,
+    overlay_settings: OverlaySettings,
+    copy_slice_images: bool,
+    anonymised: bool,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """case.json's content, and the CAMs to store beside it."""
+    info = result.series_info or SeriesInfo()
+    encoded_result, cams = _encode_study_result(result)
+    slice_images = [
+        f"slice_{position:03d}.png" if copy_slice_images and slice_result.display is not None else None
+        for position, slice_result in enumerate(result.slice_results)
+    ]
+    document = {
+        "format": CASE_FORMAT,
+        "format_version": CASE_FORMAT_VERSION,
+        "name": name,
+        "created_at": created_at.isoformat(timespec="seconds"),
+        "anonymised": anonymised,
+        "study": dataclasses.asdict(StudyReference(
+            source_path="" if study_source is None else str(study_source),
+            study_instance_uid=info.study_instance_uid,
+            series_instance_uid=info.series_instance_uid,
+        )),
+        "overlay_settings": dataclasses.asdict(overlay_settings),
+        "slice_images": slice_images,
+        "study_result": encoded_result,
+    }
+    return document, cams
+
+
 def _no_such_case(case_id: int) -> CaseNotFoundError:
     return CaseNotFoundError(None, f"There is no case {case_id}.")
 
@@ -536,7 +584,7 @@ class CaseStore:
             study_result, study_source = _without_phi(study_result), None
         created_at = self._clock()
         info = study_result.series_info or SeriesInfo()
-        document, cams = self._case_document(name, created_at, study_result, study_source, overlay_settings,
+        document, cams = _case_document(name, created_at, study_result, study_source, overlay_settings,
                                              copy_slice_images, anonymised)
         images = {
             file_name: slice_result.display
@@ -590,11 +638,7 @@ class CaseStore:
     def get(self, case_id: int) -> Case:
         """The case exactly as it was analysed: results, CAMs, overlay settings, (copied) images, notes, reports."""
         record = self.record(case_id)
-        document = _read_case_file(record.folder)
-        with np.load(record.folder / CAMS_FILE, allow_pickle=False) as archive:
-            cams = {key: archive[key] for key in archive.files}
-        displays = [None if file_name is None else _read_png(record.folder / file_name)
-                    for file_name in document["slice_images"]]
+        document, cams, displays = _load_case_folder(record.folder)
         return Case(
             record=record,
             study=StudyReference(**document["study"]),
@@ -684,45 +728,15 @@ class CaseStore:
                             "reports": [f"{REPORTS_DIR_NAME}/{report.file_name}" for report in self.reports(case_id)]}
                 _write_file(staged / CASE_FILE, lambda file: file.write(_json_bytes(document)))
                 _move_into_place(staged, destination)
+            except OSError as error:
+                _remove(staged)
+                raise CaseStoreError(destination, f"The case could not be exported ({error}).") from error
             except BaseException:
                 _remove(staged)
                 raise
         return destination
 
     # -- internals
-
-    def _case_document(
-        self,
-        name: str,
-        created_at: datetime,
-        result: StudyResult,
-        study_source: Path | str | None,
-        overlay_settings: OverlaySettings,
-        copy_slice_images: bool,
-        anonymised: bool,
-    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        info = result.series_info or SeriesInfo()
-        encoded_result, cams = _encode_study_result(result)
-        slice_images = [
-            f"slice_{position:03d}.png" if copy_slice_images and slice_result.display is not None else None
-            for position, slice_result in enumerate(result.slice_results)
-        ]
-        document = {
-            "format": CASE_FORMAT,
-            "format_version": CASE_FORMAT_VERSION,
-            "name": name,
-            "created_at": created_at.isoformat(timespec="seconds"),
-            "anonymised": anonymised,
-            "study": dataclasses.asdict(StudyReference(
-                source_path="" if study_source is None else str(study_source),
-                study_instance_uid=info.study_instance_uid,
-                series_instance_uid=info.series_instance_uid,
-            )),
-            "overlay_settings": dataclasses.asdict(overlay_settings),
-            "slice_images": slice_images,
-            "study_result": encoded_result,
-        }
-        return document, cams
 
     def _commit_then_move(
         self,

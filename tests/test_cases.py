@@ -192,6 +192,18 @@ def test_a_case_needs_a_name(store: CaseStore) -> None:
         save_sample(store, "   ")
 
 
+def test_a_case_whose_files_were_removed_outside_the_app_raises_a_store_error(store: CaseStore) -> None:
+    record = save_sample(store)
+    (record.folder / "cams.npz").unlink()
+    with pytest.raises(CaseStoreError, match="cannot be read"):
+        store.get(record.case_id)
+    shutil.rmtree(record.folder)
+    with pytest.raises(CaseStoreError, match="cannot be read"):
+        store.get(record.case_id)
+    store.delete(record.case_id)  # a broken case can still be removed from the list
+    assert store.list() == []
+
+
 # --- reports -------------------------------------------------------------------------------------------------------
 
 
