@@ -94,8 +94,9 @@ def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarr
     return (exponentials / exponentials.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
-class _Network:
-    """The loaded Keras model wrapped in two compiled functions: forward only, and forward + Grad-CAM."""
+class Network:
+    """A Keras model wrapped in two compiled functions: forward only (logits, pooled features) and forward +
+    Grad-CAM (logits, pooled features, (B, K, h, w) maps). Evaluation uses it too, so both see the same computation."""
 
     def __init__(self, keras_model: Any, gradcam_layer: str, input_size: int) -> None:
         import keras
@@ -139,7 +140,7 @@ class Classifier:
     def __init__(self, model_dir: Path | None = None) -> None:
         self.model_dir = Path(model_dir) if model_dir is not None else models_dir()
         self._manifest: ModelManifest | None = None
-        self._network: _Network | None = None
+        self._network: Network | None = None
         self._feature_gate: ood.FeatureGate | None = None
         self._lock = threading.Lock()
 
@@ -175,7 +176,7 @@ class Classifier:
 
         keras_model = build_model(manifest.input_size, num_classes=len(manifest.classes))
         load_weights_npz(keras_model, weights_path)
-        self._network = _Network(keras_model, manifest.gradcam_layer, manifest.input_size)
+        self._network = Network(keras_model, manifest.gradcam_layer, manifest.input_size)
 
     def _verified_file(self, name: str, expected_sha256: str, what: str) -> Path:
         path = self.model_dir / name
@@ -212,7 +213,7 @@ class Classifier:
                   else np.full(len(images), np.nan))
         predictions = []
         for image, probs, score, maps in zip(images, probabilities, scores, cams):
-            reason = ood.input_check_reason(image) or ("features unlike the training MRIs" if score > 1.0 else "")
+            reason = ood.rejection_reason(image, float(score))
             label = None if reason else manifest.classes[int(np.argmax(probs))]
             predictions.append(SlicePrediction(probabilities=probs, label=label,
                                                ood_reason=f"{ood.OOD_MESSAGE} ({reason})" if reason else "",

@@ -87,6 +87,11 @@ def input_check_reason(display_image: np.ndarray, thresholds: InputCheckThreshol
     return ""
 
 
+def rejection_reason(display_image: np.ndarray, feature_score: float) -> str:
+    """Why the gate rejects an image (input checks first, then the feature score; NaN = no feature stage), or ""."""
+    return input_check_reason(display_image) or ("features unlike the training MRIs" if feature_score > 1.0 else "")
+
+
 @dataclass(frozen=True)
 class FeatureGate:
     """Mahalanobis distance to the nearest class mean in a PCA projection of the pooled network features."""

@@ -14,7 +14,7 @@ import pytest
 
 from core.errors import ModelIntegrityError, ModelMissingError
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_temperature
-from tests.model_fixtures import head_like_slice
+from tests.synthetic_slices import head_like_slice
 from tests.conftest import REPO_ROOT
 
 pytest_plugins = ["tests.model_fixtures"]

@@ -10,7 +10,7 @@ import pytest
 
 from core.ood import FeatureGate, fit_feature_gate, input_check_reason, ledoit_wolf_covariance
 from core.training.non_mri import non_mri_set
-from tests.model_fixtures import head_like_slice
+from tests.synthetic_slices import head_like_slice
 
 
 @pytest.mark.parametrize("kind", ["noise", "blank", "gradient", "chest_xray_like", "document"])
