@@ -1,0 +1,204 @@
+"""Bad input never raises out of load_study: each unusable file is skipped with a reason naming what was wrong,
+and damage only found while decoding raises UnreadableFileError naming the file."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.uid import RLELossless
+
+from core.errors import UnreadableFileError
+from core.study import MAX_IMAGE_PIXELS, load_study
+from tests.dicom_factory import phantom, write_mr_series
+
+PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def _only_skip_reason(path: Path) -> str:
+    loaded = load_study(path)
+    assert loaded.series == []
+    (skipped,) = loaded.skipped
+    assert skipped.path == path
+    return skipped.reason
+
+
+def _png_bytes(rows: int, cols: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((rows, cols), 128, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _png_claiming_size(rows: int, cols: int) -> bytes:
+    """A small PNG whose IHDR claims rows × cols: the header is all a size guard may look at."""
+    data = bytearray(_png_bytes(8, 8))
+    ihdr = data[12:29]  # chunk type + 13 bytes of IHDR data
+    ihdr[4:12] = struct.pack(">II", cols, rows)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name", ["empty.dcm", "empty.jpg", "no_extension"])
+def test_zero_byte_files(tmp_path, name):
+    path = tmp_path / name
+    path.touch()
+    assert _only_skip_reason(path) == "the file is empty (0 bytes)"
+
+
+def test_truncated_dicom_is_caught_from_its_header(tmp_path):
+    path = shutil.copy(PYDICOM_FILES / "MR_truncated.dcm", tmp_path)
+    assert _only_skip_reason(Path(path)) == (
+        "the pixel data is incomplete (8130 of 8192 bytes); the file is probably truncated"
+    )
+
+
+def test_synthetic_series_with_one_truncated_file_keeps_the_rest(tmp_path):
+    paths = write_mr_series(tmp_path, n_slices=5)
+    paths[2].write_bytes(paths[2].read_bytes()[:-1000])
+    loaded = load_study(tmp_path)
+    assert [s.path for s in loaded.series[0].slices] == paths[:2] + paths[3:]
+    (skipped,) = loaded.skipped
+    assert skipped.path == paths[2] and "truncated" in skipped.reason
+
+
+def test_truncated_compressed_dicom_is_skipped(tmp_path):
+    (path,) = write_mr_series(tmp_path, n_slices=1, transfer_syntax=RLELossless)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 600])  # cut inside the RLE fragment
+    assert "without pixel data; the file may be incomplete" in _only_skip_reason(path)
+
+
+def test_damage_found_only_when_decoding_raises_with_the_file_name(tmp_path):
+    (path,) = write_mr_series(tmp_path, n_slices=1, transfer_syntax=RLELossless)
+    (slice_,) = load_study(path).series[0].slices
+    data = bytearray(path.read_bytes())
+    data[-2000:-8] = b"\x80" * 1992  # RLE "no-op" bytes: the segment decodes to too few pixels
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnreadableFileError) as error:
+        slice_.display()
+    assert error.value.path == path
+    assert str(error.value).startswith(f"{path.name}: the pixel data could not be decoded")
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("rtplan.dcm", "no image (it is a RT Plan Storage)"),
+    ("test-SR.dcm", "no image (it is a Comprehensive SR Storage)"),
+    ("waveform_ecg.dcm", "no image (it is a 12-lead ECG Waveform Storage)"),
+])
+def test_dicom_without_pixel_data(tmp_path, name, reason):
+    path = Path(shutil.copy(PYDICOM_FILES / name, tmp_path))
+    assert _only_skip_reason(path) == reason
+
+
+def test_missing_transfer_syntax_with_native_pixels_is_read_as_parsed(tmp_path):
+    (written,) = write_mr_series(tmp_path / "src", n_slices=1)
+    dataset = pydicom.dcmread(written)
+    del dataset.file_meta.TransferSyntaxUID
+    path = tmp_path / "no_syntax.dcm"
+    pydicom.dcmwrite(path, dataset, implicit_vr=False, little_endian=True)
+    assert pydicom.dcmread(path).file_meta.get("TransferSyntaxUID") is None
+    (slice_,) = load_study(path).series[0].slices
+    np.testing.assert_array_equal(slice_.modality_pixels(), phantom(128, 128, 0, 1))
+
+
+def test_missing_transfer_syntax_with_compressed_pixels_is_skipped(tmp_path):
+    (written,) = write_mr_series(tmp_path / "src", n_slices=1, transfer_syntax=RLELossless)
+    dataset = pydicom.dcmread(written)
+    del dataset.file_meta.TransferSyntaxUID
+    path = tmp_path / "no_syntax.dcm"
+    pydicom.dcmwrite(path, dataset, implicit_vr=False, little_endian=True)
+    assert _only_skip_reason(path) == (
+        "the file does not say how its compressed pixels are encoded (no Transfer Syntax UID)"
+    )
+
+
+@pytest.mark.parametrize("content", [b"patient list\nDoe^John\n", bytes(range(256)) * 40, b"%PDF-1.7\n" * 50])
+def test_non_image_files(tmp_path, content):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    assert _only_skip_reason(path) == "not a DICOM file or a supported picture (JPEG, PNG, BMP, TIFF)"
+
+
+def test_corrupt_png_header_is_skipped(tmp_path):
+    path = tmp_path / "broken.png"
+    path.write_bytes(_png_bytes(64, 64)[:8] + b"garbage" * 20)
+    assert _only_skip_reason(path).startswith("the picture is damaged and could not be read")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_truncated_picture_raises_when_decoded(tmp_path, fmt):
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (256, 256), dtype=np.uint8)).save(buffer, format=fmt)
+    path = tmp_path / f"cut.{fmt.lower()}"
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    (slice_,) = load_study(path).series[0].slices  # the header is intact
+    with pytest.raises(UnreadableFileError) as error:
+        slice_.display()
+    assert error.value.reason.startswith("the picture is damaged or incomplete")
+    assert path.name in str(error.value)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 300)])
+def test_too_small_pictures(tmp_path, size):
+    path = tmp_path / "tiny.png"
+    path.write_bytes(_png_bytes(*size))
+    assert _only_skip_reason(path).startswith(f"image is too small ({size[1]}×{size[0]} pixels")
+
+
+def test_20000_square_picture_is_rejected_from_its_header(tmp_path):
+    path = tmp_path / "huge.png"
+    path.write_bytes(_png_claiming_size(20_000, 20_000))
+    assert path.stat().st_size < 200
+    assert _only_skip_reason(path).startswith("image is too large to open safely")
+
+
+def test_picture_over_the_documented_limit_is_rejected(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_claiming_size(6_000, 6_000))  # 36 Mpx: under Pillow's own limit, over ours
+    assert 6_000 * 6_000 > MAX_IMAGE_PIXELS
+    assert _only_skip_reason(path) == (
+        "image is too large to open safely (6000×6000 pixels; the limit is 25 million pixels)"
+    )
+
+
+def test_20000_square_dicom_is_rejected_from_its_header(tmp_path):
+    def huge(k, dataset):
+        dataset.Rows = dataset.Columns = 20_000  # the pixel data stays small: only the header claims the size
+
+    (path,) = write_mr_series(tmp_path, n_slices=1, per_slice=huge)
+    assert _only_skip_reason(path).startswith("image is too large to open safely (20000×20000 pixels")
+
+
+def test_missing_path(tmp_path):
+    loaded = load_study(tmp_path / "nowhere")
+    assert loaded.series == []
+    assert [(s.path.name, s.reason) for s in loaded.skipped] == [("nowhere", "no such file or folder")]
+
+
+def test_folder_of_mixed_good_and_bad_files_accounts_for_every_file(tmp_path):
+    series_paths = write_mr_series(tmp_path, n_slices=6)
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "a.png").write_bytes(_png_bytes(32, 32))
+    (tmp_path / "empty.dcm").touch()
+    (tmp_path / "readme.txt").write_text("burned by the PACS")
+    shutil.copy(PYDICOM_FILES / "rtplan.dcm", tmp_path)
+    shutil.copy(PYDICOM_FILES / "MR_truncated.dcm", tmp_path)
+    (tmp_path / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # hidden files are ignored, not reported
+
+    loaded = load_study(tmp_path)
+
+    assert [len(s) for s in loaded.series] == [6, 1]
+    assert {s.path.name for s in loaded.series[0].slices} == {p.name for p in series_paths}
+    assert sorted(s.path.name for s in loaded.skipped) == [
+        "MR_truncated.dcm", "empty.dcm", "readme.txt", "rtplan.dcm"
+    ]
+    assert all(s.reason for s in loaded.skipped)
