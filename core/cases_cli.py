@@ -1,20 +1,26 @@
 """`cases list [QUERY]`, `cases show ID`, `cases export ID DEST`: the case history from the command line.
 
-core.cli registers these with `add_cases_commands(subparsers)` and runs `args.func(args)`; `main` runs them alone.
+core.cli registers these through `add_cases_commands(subparsers)`; each sets core.cli's `handler(args) -> exit
+status`. Store errors (unknown ID, unreadable case, export destination taken) are `CaseStoreError`s, which core.cli
+reports on stderr with its failure status.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.cases import Case, CaseRecord, CaseStore, CaseStoreError
-from core.overlay import OverlaySettings
+if TYPE_CHECKING:
+    from core.cases import Case, CaseRecord, CaseStore
+    from core.overlay import OverlaySettings
+
+Command = Callable[["CaseStore", argparse.Namespace], None]
+
 
 def add_cases_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register `cases` and its three commands on the CLI's subparsers; each sets `func(args) -> exit status`."""
+    """Register `cases` and its three commands on the CLI's subparsers."""
     cases = subparsers.add_parser("cases", help="list, show and export saved cases")
     cases.add_argument("--data-dir", type=Path, default=None,
                        help="the case store's folder (default: $BRAINMRI_DATA_DIR or the user data directory)")
@@ -23,27 +29,27 @@ def add_cases_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
     list_command = commands.add_parser("list", help="list cases, newest first")
     list_command.add_argument("query", nargs="?", default="",
                               help="words to find in the name, patient ID, dates or result (all must match)")
-    list_command.set_defaults(func=_run, handler=_list)
+    list_command.set_defaults(handler=_with_store(_list))
 
     show_command = commands.add_parser("show", help="show one case as it was analysed")
     show_command.add_argument("case_id", type=int, metavar="ID")
-    show_command.set_defaults(func=_run, handler=_show)
+    show_command.set_defaults(handler=_with_store(_show))
 
     export_command = commands.add_parser("export", help="copy a case (results, images, notes, reports) to a folder")
     export_command.add_argument("case_id", type=int, metavar="ID")
     export_command.add_argument("destination", type=Path, metavar="DEST", help="folder to create the copy in")
-    export_command.set_defaults(func=_run, handler=_export)
+    export_command.set_defaults(handler=_with_store(_export))
     return cases
 
 
-def _run(args: argparse.Namespace) -> int:
-    """Open the store and run the command; store errors become a one-line message and exit status 1."""
-    try:
-        args.handler(CaseStore(args.data_dir), args)
-    except CaseStoreError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+def _with_store(command: Command) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        from core.cases import CaseStore  # lazy, like every core.cli command: `--help` stays instant
+
+        command(CaseStore(args.data_dir), args)
+        return 0
+
+    return handler
 
 
 def _list(store: CaseStore, args: argparse.Namespace) -> None:
@@ -117,14 +123,3 @@ def _overlay_text(settings: OverlaySettings, classes: Sequence[str]) -> str:
 
 def _export(store: CaseStore, args: argparse.Namespace) -> None:
     print(store.export(args.case_id, args.destination))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="brainmri-cli")
-    add_cases_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""`cases list/show/export` over a store chosen by --data-dir or $BRAINMRI_DATA_DIR."""
+"""`brainmri-cli cases list/show/export` over a store chosen by --data-dir or $BRAINMRI_DATA_DIR."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from core import cases
 from core.cases import CaseStore
-from core.cases_cli import main
+from core.cli import EXIT_FAILED, main
 from tests.conftest import REPO_ROOT
 from tests.test_cases import PATIENT_ID, SteppingClock, make_study_result, save_sample
 
@@ -55,7 +55,7 @@ def test_show_prints_the_case_as_analysed(store, capsys) -> None:
 
 
 def test_show_of_an_unknown_case_fails_with_a_message(store, capsys) -> None:
-    assert main(["cases", "show", "99"]) == 1
+    assert main(["cases", "show", "99"]) == EXIT_FAILED
     assert capsys.readouterr().err.strip() == "error: There is no case 99."
 
 
@@ -71,7 +71,7 @@ def test_export_copies_the_case_with_notes_and_reports(store, tmp_path, capsys) 
     assert document["name"] == "Tumour board" and document["notes"] == "discuss on Friday"
     assert (exported / "reports" / "r.pdf").read_bytes() == b"%PDF"
     assert sorted(p.name for p in exported.glob("*.png")) == ["slice_000.png", "slice_001.png"]
-    assert main(["cases", "export", "1", str(tmp_path / "out")]) == 1
+    assert main(["cases", "export", "1", str(tmp_path / "out")]) == EXIT_FAILED
     assert "already exists" in capsys.readouterr().err
 
 
@@ -81,7 +81,7 @@ def test_data_dir_option_overrides_the_environment(store, tmp_path, capsys) -> N
 
 
 def test_runs_as_a_module_in_a_fresh_process(store) -> None:
-    completed = subprocess.run([sys.executable, "-m", "core.cases_cli", "cases", "list", "teaching"],
+    completed = subprocess.run([sys.executable, "-m", "core.cli", "cases", "list", "teaching"],
                                cwd=REPO_ROOT, env={**os.environ, cases.DATA_DIR_ENV: str(store.root)},
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
