@@ -25,6 +25,8 @@ _CENTRE_BAND = 0.05
 _PEAK_GRID = 128
 # Values within this fraction of the maximum count as the peak's plateau.
 _PEAK_PLATEAU = 0.95
+# A plateau covering more than this fraction of the image has no location worth naming.
+_DIFFUSE_AREA = 0.5
 
 
 @dataclass
@@ -102,8 +104,8 @@ class AttentionLocation:
 
     `peak_row`/`peak_col` locate the centre of the hottest area as fractions of the image height/width (0 = top/left
     edge, 1 = bottom/right edge). `image_region` is e.g. "upper left", "lower middle", "centre", or "" for an empty
-    CAM. `patient_side` is "right", "left", "midline", or "" when the orientation has no left/right (sagittal) or
-    the CAM is empty.
+    or evenly spread CAM. `patient_side` is "right", "left", "midline", or "" when the orientation has no left/right
+    (sagittal) or there is no region.
     """
 
     peak_row: float
@@ -115,7 +117,8 @@ class AttentionLocation:
     def describe(self) -> str:
         """A clinical-English phrase, e.g. "the upper left part of the image (patient's right side)"."""
         if not self.image_region:
-            return "no particular part of the image (the attention map is empty)"
+            spread = "the attention map is empty" if self.peak_value == 0.0 else "the attention is spread evenly"
+            return f"no particular part of the image ({spread})"
         where = "the centre of the image" if self.image_region == "centre" else f"the {self.image_region} part of the image"
         if self.patient_side == "midline":
             return f"{where} (near the midline)"
@@ -132,8 +135,9 @@ def _band_word(fraction: float, low_word: str, high_word: str) -> str:
     return "middle"
 
 
-def _hottest_area_centre(cam: np.ndarray) -> tuple[float, float]:
-    """Centre (row, col fractions) of the connected area around the maximum within `_PEAK_PLATEAU` of it.
+def _hottest_area(cam: np.ndarray) -> tuple[float, float, float]:
+    """Centre (row, col fractions) and area fraction of the connected area around the maximum within
+    `_PEAK_PLATEAU` of it.
 
     A bare argmax is unstable on the flat tops that interpolated CAMs have; the centre of the plateau is not.
     """
@@ -141,7 +145,7 @@ def _hottest_area_centre(cam: np.ndarray) -> tuple[float, float]:
     plateau = (cam >= cam[peak_r, peak_c] * _PEAK_PLATEAU).astype(np.uint8)
     _, labels = cv2.connectedComponents(plateau)
     rows, cols = np.nonzero(labels == labels[peak_r, peak_c])
-    return (rows.mean() + 0.5) / cam.shape[0], (cols.mean() + 0.5) / cam.shape[1]
+    return (rows.mean() + 0.5) / cam.shape[0], (cols.mean() + 0.5) / cam.shape[1], rows.size / cam.size
 
 
 def attention_summary(cam: np.ndarray, orientation: str = "") -> AttentionLocation:
@@ -153,9 +157,10 @@ def attention_summary(cam: np.ndarray, orientation: str = "") -> AttentionLocati
     cam = np.asarray(cam, dtype=np.float32)
     if cam.shape[0] < _PEAK_GRID or cam.shape[1] < _PEAK_GRID:
         cam = upsample_cam(cam, (_PEAK_GRID, _PEAK_GRID))
-    if not cam.max() > 0.0:
-        return AttentionLocation(peak_row=0.5, peak_col=0.5, peak_value=0.0, image_region="", patient_side="")
-    peak_row, peak_col = _hottest_area_centre(cam)
+    peak_value = float(cam.max())
+    peak_row, peak_col, area = _hottest_area(cam) if peak_value > 0.0 else (0.5, 0.5, 1.0)
+    if area > _DIFFUSE_AREA:
+        return AttentionLocation(peak_row, peak_col, peak_value, image_region="", patient_side="")
     vertical = _band_word(peak_row, "upper", "lower")
     horizontal = _band_word(peak_col, "left", "right")
     region = "centre" if vertical == horizontal == "middle" else f"{vertical} {horizontal}"
@@ -164,7 +169,7 @@ def attention_summary(cam: np.ndarray, orientation: str = "") -> AttentionLocati
     return AttentionLocation(
         peak_row=float(peak_row),
         peak_col=float(peak_col),
-        peak_value=float(cam.max()),
+        peak_value=peak_value,
         image_region=region,
         patient_side=patient_side,
     )

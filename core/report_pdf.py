@@ -44,6 +44,7 @@ from core.paths import resources_dir
 from core.report import (
     ANONYMISED,
     DISCLAIMER,
+    NOT_AVAILABLE,
     REPORT_TITLE,
     ReportOptions,
     findings_paragraphs,
@@ -280,9 +281,10 @@ def _page_decorations(study: StudyResult, options: ReportOptions):
     """A function drawing the footer (and, after page 1, the patient line) on a finished page."""
     page_width, page_height = _PAGE_SIZES[options.page_size]
     rows = dict(patient_rows(study.series_info, options.anonymise))
-    patient_line = ("Anonymised report" if rows["Patient name"] == ANONYMISED else
-                    f"{rows['Patient name']} · ID {rows['Patient ID']} · born {rows['Birth date']}")
-    patient_line += f" · study {rows['Study date']}"
+    known = [f"{label} {rows[label]}" for label in ("Patient name", "Patient ID", "Birth date", "Study date")
+             if rows[label] not in (NOT_AVAILABLE, ANONYMISED)]
+    anonymised = " · anonymised" if options.anonymise else ""
+    patient_line = " · ".join(known) if known else "patient details not available"
     model = f"model {study.model_name} {study.model_version} · weights sha256 {study.weights_sha256[:12]}"
 
     def draw(canvas: Canvas, number: int, total: int) -> None:
@@ -298,7 +300,7 @@ def _page_decorations(study: StudyResult, options: ReportOptions):
         canvas.drawRightString(page_width - _MARGIN, _FOOTER_HEIGHT - 6, f"Page {number} of {total}")
         if number > 1:
             canvas.setFont(_FONT, 7.5)
-            canvas.drawString(_MARGIN, page_height - _MARGIN + 6, f"{REPORT_TITLE} · {patient_line}")
+            canvas.drawString(_MARGIN, page_height - _MARGIN + 6, f"{REPORT_TITLE} · {patient_line}{anonymised}")
         canvas.restoreState()
 
     return draw

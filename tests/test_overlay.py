@@ -156,3 +156,9 @@ def test_empty_cam_is_described_as_such() -> None:
     location = attention_summary(np.zeros((8, 8), dtype=np.float32))
     assert location.image_region == "" and location.patient_side == ""
     assert "empty" in location.describe()
+
+
+def test_evenly_spread_cam_names_no_region() -> None:
+    location = attention_summary(np.ones((8, 8), dtype=np.float32))
+    assert location.image_region == "" and location.peak_value == 1.0
+    assert "spread evenly" in location.describe()

@@ -1,0 +1,198 @@
+"""`brainmri-cli`: the headless shell over the same core calls the desktop uses.
+
+    brainmri-cli classify PATH... [--slices N] [--json OUT.json] [--report OUT.pdf] [--anonymise] [--model-dir DIR]
+
+Each PATH (file or folder) is opened with `core.study.load_study`; every series in it is analysed on its central
+slices (`core.slices.central_slices`) and summarised in one line. Exit status: 0 every input analysed, 1 some files
+or slices were skipped (reasons in the JSON and on stderr), 2 usage error, 3 the model or an output file could not
+be used. Subcommands are registered in `_SUBCOMMANDS`, so adding one (e.g. `cases`) is one function more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import core
+from core.cases_cli import add_cases_commands
+from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError, ReportWriteError
+
+if TYPE_CHECKING:
+    from core.analysis import StudyResult
+    from core.export import StudyExport
+    from core.model import Classifier, ModelManifest
+
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+DEFAULT_SLICES = 5
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal (nothing in logs or pipes)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._enabled = self._stream.isatty()
+
+    def update(self, done: int, total: int, what: str) -> None:
+        if not self._enabled or total <= 0:
+            return
+        filled = self.WIDTH * done // total
+        self._stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} {what[:40]:<40}")
+        self._stream.flush()
+
+    def clear(self) -> None:
+        if self._enabled:
+            self._stream.write("\r" + " " * (self.WIDTH + 50) + "\r")
+            self._stream.flush()
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+@dataclass
+class _ClassifyOutcome:
+    exports: list[StudyExport]
+    skipped_any: bool
+
+
+def _summary_line(source: Path, series_description: str, study_result: StudyResult) -> str:
+    analysed = len(study_result.slice_results)
+    counted = len(study_result.counted_results)
+    if study_result.verdict_label is None:
+        verdict = "no prediction (no slice passed the out-of-distribution check)"
+    else:
+        verdict = (f"{study_result.display_name(study_result.verdict_label)} "
+                   f"{study_result.verdict_probability:.0%}")
+    disagreement = ", slices disagree" if study_result.disagreeing_results else ""
+    return f"{source} | {series_description} | {verdict} ({counted}/{analysed} slices counted{disagreement})"
+
+
+def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: Classifier,
+                    progress: ProgressBar) -> _ClassifyOutcome:
+    from core.analysis import aggregate, iter_analysis
+    from core.export import StudyExport
+    from core.slices import central_slices
+    from core.study import load_study
+
+    exports, skipped_any = [], False
+    for path in paths:
+        study = load_study(path, progress=lambda done, total: progress.update(done, total, f"reading {path.name}"))
+        results = []
+        for series in study.series:
+            chosen = central_slices(series, slices_per_series)
+            slice_results = []
+            for slice_result in iter_analysis(chosen, classifier):
+                slice_results.append(slice_result)
+                progress.update(len(slice_results), len(chosen), f"analysing {series.description}")
+            progress.clear()
+            result = aggregate(slice_results, classifier.manifest, series_info=series.info)
+            results.append(result)
+            skipped_any |= bool(result.failed_results)
+            print(_summary_line(path, series.description, result))
+        progress.clear()
+        if not study.series:
+            print(f"{path} | nothing to analyse ({len(study.skipped)} file(s) skipped)")
+        for skipped in study.skipped:
+            print(f"skipped: {skipped.path}: {skipped.reason}", file=sys.stderr)
+        skipped_any |= bool(study.skipped) or not study.series
+        exports.append(StudyExport(path, results, study.skipped))
+    return _ClassifyOutcome(exports, skipped_any)
+
+
+def _report_paths(requested: Path, count: int) -> list[Path]:
+    """OUT.pdf for a single series; OUT_1.pdf, OUT_2.pdf, ... when several series were analysed."""
+    if count == 1:
+        return [requested]
+    return [requested.with_name(f"{requested.stem}_{k}{requested.suffix or '.pdf'}") for k in range(1, count + 1)]
+
+
+def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest: ModelManifest) -> None:
+    from core.export import write_json
+    from core.report import ReportOptions, write_pdf
+
+    if args.json is not None:
+        write_json(args.json, outcome.exports, manifest, anonymise=args.anonymise)
+    if args.report is not None:
+        results = [result for export in outcome.exports for result in export.results]
+        options = ReportOptions(page_size=args.page_size, anonymise=args.anonymise, institution=args.institution)
+        for result, path in zip(results, _report_paths(args.report, len(results))):
+            write_pdf(result, path, options)
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    from core.model import Classifier
+
+    classifier = Classifier(args.model_dir)
+    try:
+        classifier.load()
+    except (ModelMissingError, ModelIntegrityError) as error:
+        print(f"error: the model cannot be used: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    outcome = _classify_paths(args.paths, args.slices, classifier, ProgressBar())
+    try:
+        _write_outputs(args, outcome, classifier.manifest)
+    except ReportWriteError as error:
+        print(f"error: could not write {error.path}: {error.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_SKIPPED if outcome.skipped_any else EXIT_OK
+
+
+def _add_classify(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "classify", help="classify the central slices of studies (files or folders)",
+        description="Open each study, classify its central slices, print one line per series and optionally write "
+                    "JSON and PDF reports. Exit status: 0 all analysed, 1 some inputs skipped, 2 usage error, "
+                    "3 model or output unusable.")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DICOM/JPEG/PNG file or folder")
+    parser.add_argument("--slices", type=_positive_int, default=DEFAULT_SLICES, metavar="N",
+                        help=f"central slices analysed per series (default {DEFAULT_SLICES})")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write all results as JSON (schema in README)")
+    parser.add_argument("--report", type=Path, metavar="OUT.pdf",
+                        help="write a PDF report (OUT_k.pdf per series when there are several)")
+    parser.add_argument("--anonymise", action="store_true",
+                        help="leave patient name, ID, birth date and file paths out of JSON and PDF")
+    parser.add_argument("--model-dir", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
+    parser.add_argument("--institution", default="", help="institution name for the report header")
+    parser.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="report page size")
+    parser.set_defaults(handler=run_classify)
+
+
+# Each entry adds one subcommand whose parser sets `handler(args) -> exit status`.
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_classify, add_cases_commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="brainmri-cli",
+                                     description="Offline brain MRI decision support (headless). Not a diagnosis.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {core.__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_subcommand in _SUBCOMMANDS:
+        add_subcommand(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with status 2 on usage errors
+    missing = [str(path) for path in getattr(args, "paths", []) if not path.exists()]
+    if missing:
+        parser.error(f"no such file or folder: {', '.join(missing)}")
+    try:
+        return args.handler(args)
+    except BrainMriError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""brainmri-cli: usage, exit statuses, and end-to-end runs through the real loader and the real Classifier code.
+
+The end-to-end tests run in-process (TensorFlow is imported once) with the random-weight tiny model, which exercises
+every code path; the shipped-model test is skipped until models/manifest.json exists.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+import core
+from core.cli import EXIT_FAILED, EXIT_OK, EXIT_SKIPPED, ProgressBar, main
+from core.paths import sample_study_dir
+from tests.dicom_factory import write_mr_series
+
+pytest_plugins = ["tests.model_fixtures"]
+
+
+@pytest.fixture()
+def sample_jpegs(tmp_path: Path) -> Path:
+    """The bundled sample JPEGs without the folder's README."""
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    for jpeg in sorted(sample_study_dir().glob("*.jpg")):
+        shutil.copy(jpeg, folder)
+    return folder
+
+
+def test_version_via_the_console_script() -> None:
+    completed = subprocess.run([sys.executable, "-m", "core.cli", "--version"], capture_output=True, text=True)
+    assert completed.returncode == 0
+    assert completed.stdout.strip() == f"brainmri-cli {core.__version__}"
+
+
+def test_help_lists_the_classify_command(capsys) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["--help"])
+    assert raised.value.code == 0
+    assert "classify" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    [],
+    ["classify"],
+    ["frobnicate"],
+    ["classify", ".", "--slices", "0"],
+    ["classify", ".", "--page-size", "A5"],
+    ["classify", "/no/such/folder"],
+])
+def test_usage_errors_exit_with_status_2(argv: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_missing_model_exits_with_status_3(sample_jpegs: Path, tmp_path: Path, capsys) -> None:
+    assert main(["classify", str(sample_jpegs), "--model-dir", str(tmp_path / "empty")]) == EXIT_FAILED
+    assert "model cannot be used" in capsys.readouterr().err
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    piped, terminal = io.StringIO(), Terminal()
+    for stream in (piped, terminal):
+        ProgressBar(stream).update(2, 4, "analysing")
+    assert piped.getvalue() == ""
+    assert "[###############...............] 2/4 analysing" in terminal.getvalue()
+
+
+def test_classify_sample_jpegs_writes_summary_json_and_report(sample_jpegs: Path, tmp_path: Path, tiny_model_dir,
+                                                             capsys) -> None:
+    json_path, report_path = tmp_path / "out.json", tmp_path / "report.pdf"
+    status = main(["classify", str(sample_jpegs), "--slices", "3", "--json", str(json_path),
+                   "--report", str(report_path), "--model-dir", str(tiny_model_dir)])
+    assert status == EXIT_OK
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{sample_jpegs} |") and "3/3 slices counted" in lines[0]
+    document = json.loads(json_path.read_text(encoding="utf-8"))
+    series = document["studies"][0]["series"][0]
+    assert document["model"]["name"] == "tiny-test-model"
+    assert len(series["slices"]) == 3 and all(s["probabilities"] for s in series["slices"])
+    assert len(PdfReader(report_path).pages) >= 2
+
+
+def test_classify_dicom_series_anonymised(tmp_path: Path, tiny_model_dir, capsys) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=12, rows=64, cols=64, PatientName="DOE^JANE", PatientID="ID-0042")
+    json_path, report_path = tmp_path / "out.json", tmp_path / "report.pdf"
+    status = main(["classify", str(tmp_path / "mr"), "--slices", "2", "--anonymise", "--json", str(json_path),
+                   "--report", str(report_path), "--model-dir", str(tiny_model_dir)])
+    assert status == EXIT_OK
+    text = json_path.read_text(encoding="utf-8")
+    assert "DOE" not in text and "ID-0042" not in text
+    assert len(json.loads(text)["studies"][0]["series"][0]["slices"]) == 2
+    report_text = "".join(page.extract_text() for page in PdfReader(report_path).pages)
+    assert "DOE" not in report_text and "removed (anonymised)" in report_text
+
+
+def test_skipped_files_give_status_1(sample_jpegs: Path, tmp_path: Path, tiny_model_dir, capsys) -> None:
+    (sample_jpegs / "broken.dcm").write_bytes(b"DICM but not really")
+    json_path = tmp_path / "out.json"
+    status = main(["classify", str(sample_jpegs), "--slices", "1", "--json", str(json_path),
+                   "--model-dir", str(tiny_model_dir)])
+    assert status == EXIT_SKIPPED
+    skipped = json.loads(json_path.read_text(encoding="utf-8"))["studies"][0]["skipped_files"]
+    assert [Path(entry["file"]).name for entry in skipped] == ["broken.dcm"]
+    assert "skipped:" in capsys.readouterr().err
+
+
+def test_unwritable_json_gives_status_3(sample_jpegs: Path, tmp_path: Path, tiny_model_dir, capsys) -> None:
+    status = main(["classify", str(sample_jpegs), "--slices", "1", "--json", str(tmp_path / "no" / "out.json"),
+                   "--model-dir", str(tiny_model_dir)])
+    assert status == EXIT_FAILED
+    assert "folder does not exist" in capsys.readouterr().err
+
+
+def test_shipped_model_classifies_the_sample_study(sample_jpegs: Path, tmp_path: Path, shipped_classifier,
+                                                   capsys) -> None:
+    json_path = tmp_path / "out.json"
+    assert main(["classify", str(sample_jpegs), "--slices", "6", "--json", str(json_path)]) == EXIT_OK
+    document = json.loads(json_path.read_text(encoding="utf-8"))
+    assert document["model"]["version"] == shipped_classifier.manifest.version
+    series = document["studies"][0]["series"][0]
+    assert all(sum(s["probabilities"].values()) == pytest.approx(1.0, abs=1e-4) for s in series["slices"])
+    assert series["result"]["verdict"] == "glioma"  # the six samples are glioma test images
