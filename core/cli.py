@@ -5,7 +5,7 @@
 Each PATH (file or folder) is opened with `core.study.load_study`; every series in it is analysed on its central
 slices (`core.slices.central_slices`) and summarised in one line. Exit status: 0 every input analysed, 1 some files
 or slices were skipped (reasons in the JSON and on stderr), 2 usage error, 3 the model or an output file could not
-be used. Subcommands are registered in `_SUBCOMMANDS`, so adding one (e.g. `cases`) is one function more.
+be used. Subcommands are registered in `_SUBCOMMANDS` (`classify` here, `cases` from core.cases_cli).
 """
 
 from __future__ import annotations
