@@ -54,7 +54,6 @@ class FrameHeader:
     cols: int
     study_uid: str
     series_uid: str
-    info: SeriesInfo
     windows: list[Window]
     source: DicomPixelSource
     inverted: bool
@@ -337,7 +336,6 @@ def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tup
                   transfer_syntax: UID | None) -> FrameHeader:
     orientation = _floats(_group(dataset, frame, "PlaneOrientationSequence").get("ImageOrientationPatient"))
     position = _floats(_group(dataset, frame, "PlanePositionSequence").get("ImagePositionPatient"))
-    measures = _group(dataset, frame, "PixelMeasuresSequence")
     voi = _group(dataset, frame, "FrameVOILUTSequence")
     modality = _group(dataset, frame, "PixelValueTransformationSequence")
     photometric = str(dataset.PhotometricInterpretation).strip()
@@ -349,7 +347,6 @@ def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tup
         cols=int(dataset.Columns),
         study_uid=str(dataset.get("StudyInstanceUID", "")),
         series_uid=str(dataset.get("SeriesInstanceUID", "")),
-        info=_series_info(dataset, measures, orientation),
         windows=_windows(voi) or _default_windows(dataset, photometric),
         source=source,
         inverted=photometric == "MONOCHROME1",
@@ -392,7 +389,10 @@ def _default_windows(dataset: Dataset, photometric: str) -> list[Window]:
     return [FULL_RANGE_8BIT] if is_colour and int(dataset.BitsAllocated) == 8 else []
 
 
-def _series_info(dataset: Dataset, measures: Dataset, orientation: list[float] | None) -> SeriesInfo:
+def _series_info(first: FrameHeader) -> SeriesInfo:
+    """Series metadata, read from the series' first frame only (pydicom value conversion is the costly part)."""
+    dataset, orientation = first.source.header, first.orientation
+    measures = _group(dataset, first.frame, "PixelMeasuresSequence")
     spacing = _floats(measures.get("PixelSpacing"))
     thickness = _floats(measures.get("SliceThickness"))
     return SeriesInfo(
@@ -404,7 +404,7 @@ def _series_info(dataset: Dataset, measures: Dataset, orientation: list[float] |
         study_description=str(dataset.get("StudyDescription", "")),
         series_description=str(dataset.get("SeriesDescription", "")),
         modality=str(dataset.get("Modality", "")),
-        orientation=orientation_label(tuple(orientation) if orientation and len(orientation) == 6 else None),
+        orientation=orientation_label(orientation),
         manufacturer=str(dataset.get("Manufacturer", "")),
         study_instance_uid=str(dataset.get("StudyInstanceUID", "")),
         series_instance_uid=str(dataset.get("SeriesInstanceUID", "")),
@@ -416,7 +416,7 @@ def _series_info(dataset: Dataset, measures: Dataset, orientation: list[float] |
 
 def _series(frames: list[FrameHeader]) -> Series:
     ordered, positions = order_frames(frames)
-    info = ordered[0].info
+    info = _series_info(ordered[0])
     if positions is not None and len(positions) > 1:
         info.slice_spacing = round(float(np.median(np.diff(positions))), 4)
     slices = [
