@@ -1,0 +1,76 @@
+"""Entry point `brainmri`: `python -m desktop.app [PATH]` opens PATH (file or folder), else the bundled sample study
+on first run. TensorFlow is never imported here: the first analysis loads it in a worker thread."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from core.logging_setup import APP_NAME, configure_logging, install_crash_handler, quiet_third_party_logging
+from core.paths import sample_study_dir
+
+ORGANISATION = "BrainMRI"
+
+
+class CrashNotifier(QObject):
+    """Carries crash messages from any thread to a message box on the UI thread (a queued signal to this object)."""
+
+    message = Signal(str)
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__()
+        self._window = window
+        self.message.connect(self._show)
+
+    @Slot(str)
+    def _show(self, text: str) -> None:
+        QMessageBox.critical(self._window, APP_NAME, text)
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="brainmri", description=f"{APP_NAME}: offline brain MRI decision support")
+    parser.add_argument("path", nargs="?", type=Path, help="a DICOM/image file or a folder to open")
+    return parser.parse_args(argv)
+
+
+def initial_paths(argument: Path | None, recent: Sequence[str]) -> list[Path]:
+    """What to open at start: the argument; else, on first run (no recent study), the sample study; else nothing."""
+    if argument is not None:
+        return [argument]
+    if not recent and sample_study_dir().is_dir():
+        return [sample_study_dir()]
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    quiet_third_party_logging()  # before QApplication and TensorFlow read their logging settings
+    log_path = configure_logging()
+    from desktop.main_window import MainWindow
+    from desktop.refcount_guard import SingletonReferenceGuard
+    from desktop.theme import apply_dark_theme
+
+    app = QApplication(sys.argv[:1])
+    SingletonReferenceGuard(app)  # PySide6 6.12.0 on Python 3.11 would otherwise abort after a while (see module)
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APP_NAME)
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    apply_dark_theme(app)
+    window = MainWindow()
+    notifier = CrashNotifier(window)
+    install_crash_handler(show_message=notifier.message.emit, log_path=log_path)
+
+    window.show()
+    paths = initial_paths(arguments.path, window.recent_studies())
+    if paths:
+        QTimer.singleShot(0, lambda: window.open_paths(paths))  # after the first paint: the window is usable at once
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,608 @@
+"""The main window: viewer in the centre, docked panels around it, and the wiring between them and the workers.
+
+State kept here is only what the user chose and what the workers returned: the open study, the shown series, the
+analysis set of each series and the results. Each panel is its own class so later panels (cases, model information,
+three-panel view) are added as further docks without touching these.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.analysis import SliceResult, StudyResult
+from core.errors import BrainMriError
+from core.logging_setup import register_study_phi
+from core.model import Classifier
+from core.study import Series, Study, Window
+from desktop import theme
+from desktop.metadata_panel import MetadataPanel
+from desktop.overlay_panel import OverlayPanel
+from desktop.results_panel import ResultsPanel
+from desktop.series_panel import SeriesPanel
+from desktop.skipped_panel import SkippedFilesPanel
+from desktop.viewer import SliceNavigator, SliceViewer, window_presets
+from desktop.workers import AnalysisWorker, BackgroundJobs, StudyLoadWorker, TaskWorker
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "BrainMRI Assist"
+ANALYSIS_SLICE_COUNT = 9
+RECENT_KEY = "recent_studies"
+RECENT_LIMIT = 10
+PLACEHOLDER = "Open a study: File → Open folder (Ctrl+Shift+O), Open file (Ctrl+O), or drop files or a folder here."
+EXPORT_FILTERS = {
+    "PDF report (*.pdf)": ".pdf",
+    "DICOM Secondary Capture (*.dcm)": ".dcm",
+    "JSON results (*.json)": ".json",
+}
+
+
+def _dock(title: str, name: str, widget: QWidget) -> QDockWidget:
+    dock = QDockWidget(title)
+    dock.setObjectName(name)  # lets saveState/restoreState remember the layout
+    dock.setWidget(widget)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                     | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+    return dock
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, model_dir: Path | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_TITLE)
+        self.setAcceptDrops(True)
+        self.resize(1500, 920)
+        self.jobs = BackgroundJobs(self)
+        self.classifier = Classifier(model_dir)  # one instance for the app's lifetime; loads on the first analysis
+        self.study: Study | None = None
+        self._series_index = -1
+        self._analysis_sets: dict[int, set[int]] = {}
+        self._slice_results: dict[int, dict[int, SliceResult]] = {}
+        self._study_results: dict[int, StudyResult] = {}
+        self._load_worker: StudyLoadWorker | None = None
+        self._analysis_worker: AnalysisWorker | None = None
+        self._analysing_series = -1
+        self._model_problem = ""
+
+        self.viewer = SliceViewer()
+        self.viewer.placeholder_text = PLACEHOLDER
+        self.navigator = SliceNavigator(self.viewer)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.viewer, 1)
+        central_layout.addWidget(self.navigator)
+        self.setCentralWidget(central)
+
+        self.series_panel = SeriesPanel()
+        self.results_panel = ResultsPanel()
+        self.overlay_panel = OverlayPanel()
+        self.metadata_panel = MetadataPanel()
+        self.skipped_panel = SkippedFilesPanel()
+        self.series_dock = _dock("Series", "series", self.series_panel)
+        self.results_dock = _dock("Results", "results", self.results_panel)
+        self.overlay_dock = _dock("Grad-CAM overlay", "overlay", self.overlay_panel)
+        self.metadata_dock = _dock("Metadata", "metadata", self.metadata_panel)
+        self.skipped_dock = _dock("Files not opened", "skipped", self.skipped_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.series_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.results_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.overlay_dock)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.metadata_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.skipped_dock)
+        self.resizeDocks([self.series_dock, self.results_dock], [260, 360], Qt.Orientation.Horizontal)
+        self.skipped_dock.hide()
+
+        self.status_text = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(240)
+        self.progress_bar.hide()
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.progress_bar)
+
+        # Tag tables can be long: refresh them once scrolling pauses, not on every slice.
+        self._tag_refresh = QTimer(self)
+        self._tag_refresh.setSingleShot(True)
+        self._tag_refresh.setInterval(150)
+        self._tag_refresh.timeout.connect(self._refresh_tags)
+
+        self._create_actions()
+        self._create_menus_and_toolbar()
+        self._connect_panels()
+        self._check_model()
+        self._update_actions()
+
+    # ----- construction --------------------------------------------------------------------------------------------
+
+    def _action(self, text: str, shortcut: QKeySequence | str | None, handler: Callable[..., object],
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(handler)
+        self.addAction(action)  # shortcuts work even when the toolbar is hidden
+        return action
+
+    def _create_actions(self) -> None:
+        self.open_file_action = self._action("Open file…", QKeySequence.StandardKey.Open, self._choose_files)
+        self.open_folder_action = self._action("Open folder…", "Ctrl+Shift+O", self._choose_folder)
+        self.export_action = self._action("Export report…", "Ctrl+E", self._choose_export)
+        self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close)
+        self.analyse_action = self._action("Analyse", "Ctrl+R", self.start_analysis)
+        self.analyse_action.setToolTip("Run the model on the slices chosen for analysis (Ctrl+R)")
+        self.cancel_action = self._action("Cancel", "Esc", self.cancel_work)
+        self.include_action = self._action("Include this slice", "I", self._set_current_slice_included,
+                                           checkable=True)
+        self.include_action.setToolTip("Add or remove the shown slice from the analysis set (I)")
+        self.overlay_action = self._action("Show overlay", "H", self.overlay_panel.visible.setChecked,
+                                           checkable=True)
+        self.overlay_action.setChecked(self.overlay_panel.visible.isChecked())
+        self.corner_text_action = self._action("Corner text", "T", self.viewer.set_corner_text_visible,
+                                               checkable=True)
+        self.corner_text_action.setChecked(True)
+        self.reset_view_action = self._action("Reset view", "R", self.viewer.reset_view)
+        self.reset_view_action.setToolTip("Fit to window and return to the default window/level (R)")
+
+    def _create_menus_and_toolbar(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.open_file_action)
+        file_menu.addAction(self.open_folder_action)
+        self.recent_menu = file_menu.addMenu("Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for action in (self.overlay_action, self.corner_text_action, self.reset_view_action):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        for dock in (self.series_dock, self.results_dock, self.overlay_dock, self.metadata_dock, self.skipped_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        analysis_menu = self.menuBar().addMenu("&Analysis")
+        for action in (self.analyse_action, self.cancel_action, self.include_action):
+            analysis_menu.addAction(action)
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addAction(self.open_folder_action)
+        toolbar.addAction(self.open_file_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.analyse_action)
+        toolbar.addAction(self.cancel_action)
+        toolbar.addAction(self.include_action)
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" W/L "))
+        self.window_presets = QComboBox()
+        self.window_presets.setMinimumWidth(190)
+        self.window_presets.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.window_presets.activated.connect(self._apply_window_preset)
+        toolbar.addWidget(self.window_presets)
+        toolbar.addAction(self.reset_view_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.overlay_action)
+        toolbar.addAction(self.corner_text_action)
+        self.addToolBar(toolbar)
+
+    def _connect_panels(self) -> None:
+        self.series_panel.seriesSelected.connect(self.show_series)
+        self.viewer.currentIndexChanged.connect(self._on_slice_changed)
+        self.viewer.windowChanged.connect(self._on_window_changed)
+        self.overlay_panel.settingsChanged.connect(self._on_overlay_settings)
+        self.results_panel.sliceActivated.connect(self._show_slice)
+        self.skipped_panel.dismissed.connect(self.skipped_dock.hide)
+        self.metadata_dock.visibilityChanged.connect(lambda visible: visible and self._tag_refresh.start())
+
+    def _check_model(self) -> None:
+        """Read the manifest (no TensorFlow): a missing or unreadable model disables analysis, with the reason."""
+        try:
+            manifest = self.classifier.manifest
+        except BrainMriError as error:
+            self._disable_model(str(error))
+            return
+        self.results_panel.set_classes(manifest.classes, manifest.display_names)
+        self.overlay_panel.set_class_names(manifest.display_names)
+
+    def _disable_model(self, reason: str) -> None:
+        self._model_problem = reason
+        self.results_panel.show_model_problem(reason)
+        self._update_actions()
+
+    # ----- opening studies -----------------------------------------------------------------------------------------
+
+    def open_paths(self, paths: Sequence[Path]) -> None:
+        """Scan files/folders in a worker; the first slice shows when `loaded` arrives."""
+        if self._load_worker is not None:
+            self._load_worker.cancel()
+        worker = StudyLoadWorker(paths, ANALYSIS_SLICE_COUNT)
+        worker.progress.connect(self._on_load_progress)
+        worker.loaded.connect(self._on_study_loaded)
+        worker.seriesPrepared.connect(self._on_series_prepared)
+        worker.failed.connect(self._on_load_failed)
+        worker.ended.connect(self._on_load_ended)
+        self._load_worker = worker
+        self._remember_recent(paths)
+        self._show_status(f"Opening {', '.join(Path(p).name for p in paths)}…")
+        self.jobs.start(worker)
+        self._update_actions()
+
+    @Slot(int, int)
+    def _on_load_progress(self, done: int, total: int) -> None:
+        if self.sender() is not self._load_worker:
+            return
+        self._show_progress(done, total)
+        self._show_status(f"Reading file headers: {done} of {total}")
+
+    @Slot(object)
+    def _on_study_loaded(self, study: Study) -> None:
+        if self.sender() is not self._load_worker:
+            return  # a newer open superseded this one
+        register_study_phi(study)  # keeps patient names/IDs out of the log
+        self.cancel_analysis()
+        self.study = study
+        self._analysis_sets, self._slice_results, self._study_results = {}, {}, {}
+        self.series_panel.set_series(study.series)
+        self._show_skipped(study)
+        slice_count = sum(len(series) for series in study.series)
+        self._show_status(f"{len(study.series)} series, {slice_count} slices"
+                          + (f"; {len(study.skipped)} file(s) not opened" if study.skipped else ""))
+        self._series_index = -1
+        if study.series:
+            self.series_panel.select(0)
+            self.show_series(0)
+        else:
+            self.viewer.placeholder_text = f"No images found in {study.source}.\n\n{PLACEHOLDER}"
+            self.viewer.set_series(None)
+            self.navigator.refresh()
+            self.results_panel.clear()
+
+    @Slot(int, object, object)
+    def _on_series_prepared(self, series_index: int, chosen: list[int], thumbnail: np.ndarray | None) -> None:
+        """The worker chose the central slices of a series (and decoded its thumbnail)."""
+        if self.sender() is not self._load_worker:
+            return
+        if thumbnail is not None:
+            self.series_panel.set_thumbnail(series_index, thumbnail)
+        self._analysis_sets.setdefault(series_index, set(chosen))
+        self.series_panel.set_chosen_count(series_index, len(self._analysis_sets[series_index]))
+        if series_index == self._series_index:
+            self._on_slice_changed(self.viewer.current_index)
+            self._update_actions()
+
+    @Slot(str)
+    def _on_load_failed(self, reason: str) -> None:
+        self._report_error("The study could not be opened", reason)
+
+    @Slot()
+    def _on_load_ended(self) -> None:
+        if self.sender() is self._load_worker:
+            self._load_worker = None
+            self.progress_bar.hide()
+        self._update_actions()
+
+    def _show_skipped(self, study: Study) -> None:
+        self.skipped_panel.set_skipped(study.skipped)
+        self.skipped_dock.setVisible(bool(study.skipped))
+        if study.skipped:
+            self.resizeDocks([self.skipped_dock], [150], Qt.Orientation.Vertical)  # a list, not half the screen
+
+    # ----- browsing ------------------------------------------------------------------------------------------------
+
+    @property
+    def current_series(self) -> Series | None:
+        return self.viewer.series
+
+    @Slot(int)
+    def show_series(self, index: int) -> None:
+        if self.study is None or not 0 <= index < len(self.study.series) or index == self._series_index:
+            return
+        series = self.study.series[index]
+        self._series_index = index
+        self.series_panel.select(index)
+        self.results_panel.clear()
+        for result in self._slice_results.get(index, {}).values():
+            self.results_panel.add_slice_result(result)
+        if index in self._study_results:
+            self.results_panel.show_study_result(self._study_results[index])
+        if self._model_problem:
+            self.results_panel.show_model_problem(self._model_problem)
+        self.viewer.set_series(series, len(series) // 2)  # the middle, as the worker's thumbnail
+        self.viewer.set_predictions(self._predictions(index))
+        self.navigator.refresh()
+        self._fill_window_presets()
+        self.metadata_panel.show_series(series.info)
+        self._on_slice_changed(self.viewer.current_index)
+        self.viewer.setFocus()
+        self._update_actions()
+
+    def _show_slice(self, index: int) -> None:
+        self.viewer.set_current_index(index)
+        self.viewer.setFocus()
+
+    @Slot(int)
+    def _on_slice_changed(self, index: int) -> None:
+        self.results_panel.show_current_slice(index)
+        self.include_action.blockSignals(True)
+        self.include_action.setChecked(index in self._analysis_sets.get(self._series_index, set()))
+        self.include_action.blockSignals(False)
+        self._update_marks()
+        if self.metadata_dock.isVisible():
+            self._tag_refresh.start()
+
+    def _refresh_tags(self) -> None:
+        self.metadata_panel.show_tags(self.viewer.current_slice)
+
+    def _fill_window_presets(self) -> None:
+        self.window_presets.clear()
+        slice_ = self.viewer.current_slice
+        if slice_ is None:
+            return
+        self.window_presets.addItem("Default", None)
+        try:
+            presets = window_presets(slice_)
+        except BrainMriError as error:
+            self._show_status(str(error))
+            return
+        for window in presets:
+            self.window_presets.addItem(f"{window.name or 'Window'}  (W {window.width:.0f} / L {window.center:.0f})",
+                                        window)
+
+    def _apply_window_preset(self, row: int) -> None:
+        self.viewer.set_window(self.window_presets.itemData(row))
+
+    @Slot(object)
+    def _on_window_changed(self, window: Window | None) -> None:
+        if window is not None and self.window_presets.currentIndex() > 0 \
+                and self.window_presets.currentData() != window:
+            self.window_presets.setCurrentIndex(-1)  # a dragged window is no preset
+
+    def _set_current_slice_included(self, included: bool) -> None:
+        chosen = self._analysis_sets.get(self._series_index)
+        if chosen is None:
+            return
+        (chosen.add if included else chosen.discard)(self.viewer.current_index)
+        self.series_panel.set_chosen_count(self._series_index, len(chosen))
+        self._update_marks()
+        self._update_actions()
+        self._show_status(f"{len(chosen)} slice(s) chosen for analysis")
+
+    def _update_marks(self) -> None:
+        chosen = self._analysis_sets.get(self._series_index, set())
+        marks: dict[int, QColor] = {index: theme.ACCENT for index in chosen}
+        for index, result in self._slice_results.get(self._series_index, {}).items():
+            label = result.prediction.label if result.prediction is not None else None
+            marks[index] = theme.class_colour(label) if label else theme.WARNING
+        self.navigator.slider.set_marks(marks)
+
+    def analysis_set(self) -> list[int]:
+        """Slice indices of the shown series chosen for analysis, in order."""
+        return sorted(self._analysis_sets.get(self._series_index, set()))
+
+    # ----- analysis ------------------------------------------------------------------------------------------------
+
+    def start_analysis(self) -> None:
+        series = self.current_series
+        if series is None or self._analysis_worker is not None or self._model_problem or not self.analysis_set():
+            return
+        slices = [series.slices[index] for index in self.analysis_set()]
+        self._analysing_series = self._series_index
+        self._slice_results[self._series_index] = {}
+        self._study_results.pop(self._series_index, None)
+        self.results_panel.clear(hint="Starting analysis…")
+        self.viewer.set_predictions({})
+        worker = AnalysisWorker(self.classifier, slices)
+        worker.modelLoading.connect(self._on_model_loading)
+        worker.modelUnavailable.connect(self._on_model_unavailable)
+        worker.sliceDone.connect(self._on_slice_result)
+        worker.progress.connect(self._on_analysis_progress)
+        worker.finished.connect(self._on_analysis_finished)
+        worker.failed.connect(self._on_analysis_failed)
+        worker.cancelled.connect(self._on_analysis_cancelled)
+        worker.ended.connect(self._on_analysis_ended)
+        self._analysis_worker = worker
+        self.jobs.start(worker)
+        self._update_actions()
+
+    def cancel_analysis(self) -> None:
+        if self._analysis_worker is not None:
+            self._analysis_worker.cancel()
+            self._show_status("Cancelling after the current slice…")
+
+    def cancel_work(self) -> None:
+        """Cancel: stops the analysis within one slice, and any study still being scanned."""
+        self.cancel_analysis()
+        if self._load_worker is not None:
+            self._load_worker.cancel()
+
+    @Slot()
+    def _on_model_loading(self) -> None:
+        self._show_status("Loading model…")
+        self.results_panel.show_state("Loading model… (first analysis only)")
+        self.progress_bar.setRange(0, 0)  # busy indicator: loading has no steps
+        self.progress_bar.show()
+
+    @Slot(str)
+    def _on_model_unavailable(self, reason: str) -> None:
+        self._disable_model(reason)
+        self._report_error("The model cannot be used", reason)
+
+    @Slot(object)
+    def _on_slice_result(self, result: SliceResult) -> None:
+        self._slice_results.setdefault(self._analysing_series, {})[result.slice_index] = result
+        if self._analysing_series != self._series_index:
+            return
+        self.results_panel.add_slice_result(result)
+        self.viewer.set_predictions(self._predictions(self._series_index))
+        self.results_panel.show_current_slice(self.viewer.current_index)
+        self._update_marks()
+
+    @Slot(int, int)
+    def _on_analysis_progress(self, done: int, total: int) -> None:
+        self._show_progress(done, total)
+        message = f"Analysing slice {min(done + 1, total)} of {total}" if done < total else "Combining results…"
+        self._show_status(message)
+        self.results_panel.show_state(message)
+
+    @Slot(object)
+    def _on_analysis_finished(self, result: StudyResult) -> None:
+        self._study_results[self._analysing_series] = result
+        if self._analysing_series == self._series_index:
+            self.results_panel.show_study_result(result)
+            self.results_panel.show_state(" ".join(result.notes()))
+        self._show_status("Analysis finished")
+
+    @Slot(str)
+    def _on_analysis_failed(self, reason: str) -> None:
+        self._report_error("The analysis failed", reason)
+        self.results_panel.show_state(f"Analysis failed: {reason}")
+
+    @Slot()
+    def _on_analysis_cancelled(self) -> None:
+        self._show_status("Analysis cancelled")
+        self.results_panel.show_state("Analysis cancelled — slices analysed so far are shown; no study verdict.")
+
+    @Slot()
+    def _on_analysis_ended(self) -> None:
+        self._analysis_worker = None
+        self.progress_bar.hide()
+        self._update_actions()
+
+    def _predictions(self, series_index: int) -> dict[int, object]:
+        return {index: result.prediction for index, result in self._slice_results.get(series_index, {}).items()
+                if result.prediction is not None}
+
+    @Slot(object)
+    def _on_overlay_settings(self, settings: object) -> None:
+        self.overlay_action.blockSignals(True)
+        self.overlay_action.setChecked(self.overlay_panel.visible.isChecked())
+        self.overlay_action.blockSignals(False)
+        self.viewer.set_overlay_settings(settings)
+
+    # ----- export --------------------------------------------------------------------------------------------------
+
+    def current_study_result(self) -> StudyResult | None:
+        return self._study_results.get(self._series_index)
+
+    def _choose_export(self) -> None:
+        result = self.current_study_result()
+        if result is None:
+            return
+        path_text, chosen_filter = QFileDialog.getSaveFileName(
+            self, "Export report", str(Path.home() / "brainmri-report.pdf"), ";;".join(EXPORT_FILTERS))
+        if path_text:
+            suffix = EXPORT_FILTERS.get(chosen_filter, Path(path_text).suffix or ".pdf")
+            self.export(result, Path(path_text).with_suffix(suffix))
+
+    def export(self, result: StudyResult, path: Path) -> TaskWorker:
+        """Write the report or export off the UI thread; `done(path)` on success."""
+        from desktop.exporting import export_task
+
+        worker = TaskWorker(export_task(result, path, self.overlay_panel.settings()))
+        worker.done.connect(self._on_export_done)
+        worker.failed.connect(self._on_export_failed)
+        self._show_status(f"Writing {path.name}…")
+        self.jobs.start(worker)
+        return worker
+
+    @Slot(object)
+    def _on_export_done(self, path: object) -> None:
+        self._show_status(f"Saved {path}")
+
+    @Slot(str)
+    def _on_export_failed(self, reason: str) -> None:
+        self._report_error("The export failed", reason)
+
+    # ----- recent studies, drag and drop ---------------------------------------------------------------------------
+
+    def recent_studies(self) -> list[str]:
+        value = QSettings().value(RECENT_KEY, [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember_recent(self, paths: Sequence[Path]) -> None:
+        if len(paths) != 1:
+            return  # a multi-file drop has no single place to reopen
+        entry = str(Path(paths[0]).resolve())
+        recent = [entry] + [path for path in self.recent_studies() if path != entry]
+        QSettings().setValue(RECENT_KEY, recent[:RECENT_LIMIT])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_studies():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_paths([Path(p)]))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent studies").setEnabled(False)
+
+    def _choose_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(self, "Open file", "", "DICOM and images (*);;All files (*)")
+        if names:
+            self.open_paths([Path(name) for name in names])
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open folder")
+        if folder:
+            self.open_paths([Path(folder)])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # ----- status, errors, enabling --------------------------------------------------------------------------------
+
+    def _show_status(self, text: str) -> None:
+        self.status_text.setText(text)
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(done)
+        self.progress_bar.show()
+
+    def _report_error(self, title: str, reason: str) -> None:
+        """A non-blocking message with the reason; the window stays usable."""
+        log.warning("%s: %s", title, reason)
+        self._show_status(f"{title}: {reason}")
+        box = QMessageBox(QMessageBox.Icon.Warning, title, reason, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _update_actions(self) -> None:
+        analysing = self._analysis_worker is not None
+        has_series = self.current_series is not None
+        self.analyse_action.setEnabled(has_series and not analysing and not self._model_problem
+                                       and bool(self.analysis_set()))
+        self.cancel_action.setEnabled(analysing or self._load_worker is not None)
+        self.include_action.setEnabled(has_series)
+        self.export_action.setEnabled(self.current_study_result() is not None and not analysing)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.jobs.shutdown()
+        super().closeEvent(event)

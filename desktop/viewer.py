@@ -1,0 +1,472 @@
+"""The slice viewer: a QGraphicsView holding the slice image and, above it, the Grad-CAM overlay.
+
+Mouse and keys follow Weasis / RadiAnt / Horos: wheel and Up/Down/PageUp/PageDown/Home/End move through slices,
+Ctrl+wheel zooms about the cursor, left-drag pans, right-drag adjusts window (horizontal) and level (vertical).
+Pixels come from `Slice.display(Window)` and `core.overlay.render_overlay`; this module only shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QWidget,
+)
+
+from core.errors import BrainMriError
+from core.model import SlicePrediction
+from core.overlay import OverlaySettings, render_overlay
+from core.study import Series, Slice, Window, auto_window
+from desktop import theme
+
+ZOOM_STEP = 1.15
+MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
+# Right-drag: one screen pixel changes width/centre by this fraction of the window width at the drag's start, so the
+# feel is the same for 8-bit pictures (width 256) and 12-bit MR (width in the thousands).
+WINDOW_DRAG_SENSITIVITY = 1.0 / 300.0
+# How far the scene extends beyond the image, in image sizes, so the image can be panned freely.
+PAN_MARGIN = 4.0
+
+
+def to_qimage(pixels: np.ndarray) -> QImage:
+    """A QImage owning a copy of an (H, W) gray or (H, W, 3) RGB uint8 array."""
+    pixels = np.ascontiguousarray(pixels)
+    rows, cols = pixels.shape[:2]
+    if pixels.ndim == 2:
+        image = QImage(pixels.data, cols, rows, pixels.strides[0], QImage.Format.Format_Grayscale8)
+    else:
+        image = QImage(pixels.data, cols, rows, pixels.strides[0], QImage.Format.Format_RGB888)
+    return image.copy()  # the array may be freed or reused; the QImage must not point into it
+
+
+def window_presets(slice_: Slice) -> list[Window]:
+    """Windows offered for a slice: the file's own, an automatic one, and narrower/wider versions of the default."""
+    default = slice_.default_window()
+    automatic = auto_window(slice_.modality_pixels())
+    presets = list(slice_.windows) + [automatic]
+    presets.append(Window(default.center, default.width * 0.6, "High contrast"))
+    presets.append(Window(default.center, default.width * 1.6, "Low contrast"))
+    return presets
+
+
+class SliceViewer(QGraphicsView):
+    """Shows one slice of a series at a time, with zoom, pan, window/level and the Grad-CAM overlay."""
+
+    currentIndexChanged = Signal(int)
+    windowChanged = Signal(object)  # the Window in use
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setBackgroundBrush(theme.IMAGE_BACKGROUND)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        # Corner text is drawn in viewport coordinates: a scrolled (blitted) viewport would smear it.
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(False)  # drops go to the main window
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+
+        self._image_item = QGraphicsPixmapItem()
+        self._image_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        # A child of the image item, so it follows every zoom, pan and aspect transform exactly.
+        self._overlay_item = QGraphicsPixmapItem(self._image_item)
+        self._overlay_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.scene().addItem(self._image_item)
+
+        self._series: Series | None = None
+        self._index = 0
+        self._window: Window | None = None  # None: each slice's default window
+        self._display: np.ndarray | None = None
+        self._predictions: Mapping[int, SlicePrediction] = {}
+        self._overlay_settings = OverlaySettings()
+        self._fit_to_view = True
+        self._window_drag_origin: tuple[QPoint, Window] | None = None
+        self.corner_text_visible = True
+        self.placeholder_text = ""
+        self.decode_error = ""  # why the current slice cannot be shown, "" when it is
+
+    # ----- what is shown -------------------------------------------------------------------------------------------
+
+    @property
+    def series(self) -> Series | None:
+        return self._series
+
+    @property
+    def current_index(self) -> int:
+        return self._index
+
+    @property
+    def current_slice(self) -> Slice | None:
+        return self._series.slices[self._index] if self._series is not None else None
+
+    @property
+    def displayed_image(self) -> np.ndarray | None:
+        """The gray image currently shown (after window/level), without overlay."""
+        return self._display
+
+    @property
+    def overlay_settings(self) -> OverlaySettings:
+        return self._overlay_settings
+
+    def current_window(self) -> Window | None:
+        slice_ = self.current_slice
+        if slice_ is None:
+            return None
+        try:
+            return self._window or slice_.default_window()
+        except BrainMriError:
+            return None
+
+    def zoom(self) -> float:
+        """Screen pixels per image row (the aspect correction stretches columns only)."""
+        return self.transform().m22()
+
+    def set_series(self, series: Series | None, index: int = 0) -> None:
+        self._series = series
+        self._predictions = {}
+        self._window = None
+        self._index = -1
+        if series is None or not series.slices:
+            self._series = None
+            self._display = None
+            self.decode_error = ""
+            self._image_item.setPixmap(QPixmap())
+            self._overlay_item.setPixmap(QPixmap())
+            self.viewport().update()
+            return
+        self._image_item.setTransform(self._aspect_transform(series))
+        self.set_current_index(index)
+        self.reset_view()
+
+    def set_current_index(self, index: int) -> None:
+        if self._series is None:
+            return
+        index = max(0, min(index, len(self._series) - 1))
+        if index == self._index:
+            return
+        self._index = index
+        self._render()
+        self.currentIndexChanged.emit(index)
+
+    def step(self, delta: int) -> None:
+        self.set_current_index(self._index + delta)
+
+    def set_window(self, window: Window | None) -> None:
+        """None returns to each slice's default window."""
+        self._window = window
+        self._render()
+        self.windowChanged.emit(self.current_window())
+
+    def set_predictions(self, predictions: Mapping[int, SlicePrediction]) -> None:
+        """Predictions by slice index of the shown series; the overlay is drawn from their cached CAMs."""
+        self._predictions = predictions
+        self._render_overlay()
+
+    def set_overlay_settings(self, settings: OverlaySettings) -> None:
+        self._overlay_settings = settings
+        self._render_overlay()
+
+    def set_corner_text_visible(self, visible: bool) -> None:
+        self.corner_text_visible = visible
+        self.viewport().update()
+
+    def reset_view(self) -> None:
+        """Fit the image to the view and return to the default window."""
+        self._fit_to_view = True
+        self._fit()
+        if self._window is not None:
+            self.set_window(None)
+
+    def overlay_shown(self) -> bool:
+        return self._overlay_item.isVisible() and not self._overlay_item.pixmap().isNull()
+
+    def rendered_overlay(self) -> QImage:
+        """What the overlay item holds (for tests and screenshots)."""
+        return self._overlay_item.pixmap().toImage()
+
+    # ----- rendering -----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _aspect_transform(series: Series) -> QTransform:
+        """Stretch columns by column spacing / row spacing so anatomy keeps its true proportions."""
+        spacing = series.info.pixel_spacing
+        if not spacing or spacing[0] <= 0 or spacing[1] <= 0:
+            return QTransform()
+        return QTransform.fromScale(spacing[1] / spacing[0], 1.0)
+
+    def _render(self) -> None:
+        slice_ = self.current_slice
+        if slice_ is None:
+            return
+        try:
+            self._display = slice_.display(self._window)
+        except BrainMriError as error:  # one broken file in a series must not stop browsing
+            self._display = None
+            self.decode_error = error.reason
+            self._image_item.setPixmap(QPixmap())
+            self._render_overlay()
+            return
+        self.decode_error = ""
+        self._image_item.setPixmap(QPixmap.fromImage(to_qimage(self._display)))
+        self._update_scene_rect()
+        self._render_overlay()
+
+    def _render_overlay(self) -> None:
+        cam = self._current_cam()
+        settings = self._overlay_settings
+        if cam is None or self._display is None or not settings.visible:
+            self._overlay_item.setVisible(False)
+            self.viewport().update()
+            return
+        blended = render_overlay(self._display, cam, settings)
+        self._overlay_item.setPixmap(QPixmap.fromImage(to_qimage(blended)))
+        self._overlay_item.setVisible(True)
+        self.viewport().update()
+
+    def _current_cam(self) -> np.ndarray | None:
+        """The CAM to draw: the chosen class, else the predicted one; none for an out-of-distribution slice."""
+        prediction = self._predictions.get(self._index)
+        if prediction is None or prediction.label is None:
+            return None
+        class_index = self._overlay_settings.class_index
+        return prediction.cam_for(prediction.predicted_index if class_index is None else class_index)
+
+    def _update_scene_rect(self) -> None:
+        bounds = self._image_item.sceneBoundingRect()
+        margin_x, margin_y = bounds.width() * PAN_MARGIN, bounds.height() * PAN_MARGIN
+        self.setSceneRect(bounds.adjusted(-margin_x, -margin_y, margin_x, margin_y))
+
+    def _fit(self) -> None:
+        if self._series is None:
+            return
+        self.fitInView(self._image_item.sceneBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoomChanged.emit(self.zoom())
+
+    def _zoom_by(self, factor: float) -> None:
+        factor = max(MIN_ZOOM / self.zoom(), min(factor, MAX_ZOOM / self.zoom()))
+        self._fit_to_view = False
+        self.scale(factor, factor)
+        self.zoomChanged.emit(self.zoom())
+        self.viewport().update()
+
+    # ----- input ---------------------------------------------------------------------------------------------------
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        notches = event.angleDelta().y() / 120.0
+        if notches == 0:
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self._zoom_by(ZOOM_STEP**notches)  # the anchor is under the mouse, so this zooms about the cursor
+        else:
+            self.step(-1 if notches > 0 else 1)  # wheel up = previous slice, as in RadiAnt/Horos
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._series is None:
+            super().keyPressEvent(event)
+            return
+        page = max(1, len(self._series) // 10)
+        moves = {
+            Qt.Key.Key_Up: lambda: self.step(-1),
+            Qt.Key.Key_Down: lambda: self.step(1),
+            Qt.Key.Key_PageUp: lambda: self.step(-page),
+            Qt.Key.Key_PageDown: lambda: self.step(page),
+            Qt.Key.Key_Home: lambda: self.set_current_index(0),
+            Qt.Key.Key_End: lambda: self.set_current_index(len(self._series) - 1),
+        }
+        move = moves.get(Qt.Key(event.key()))
+        if move is None:
+            super().keyPressEvent(event)
+            return
+        move()
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        window = self.current_window()
+        if event.button() == Qt.MouseButton.RightButton and window is not None:
+            self._window_drag_origin = (event.position().toPoint(), window)
+            self.viewport().setCursor(Qt.CursorShape.SizeAllCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._window_drag_origin is None:
+            super().mouseMoveEvent(event)
+            return
+        origin, start = self._window_drag_origin
+        moved = event.position().toPoint() - origin
+        step = max(start.width, 1.0) * WINDOW_DRAG_SENSITIVITY
+        self.set_window(Window(start.center + moved.y() * step, max(1.0, start.width + moved.x() * step)))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.RightButton and self._window_drag_origin is not None:
+            self._window_drag_origin = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._fit_to_view = False
+
+    def contextMenuEvent(self, event) -> None:  # noqa: ANN001 - right button belongs to window/level
+        event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fit_to_view:
+            self._fit()
+
+    # ----- corner text ---------------------------------------------------------------------------------------------
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        super().drawForeground(painter, rect)
+        painter.save()
+        painter.resetTransform()  # draw in viewport pixels
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF()))
+        painter.setFont(font)
+        area = self.viewport().rect().adjusted(10, 8, -10, -8)
+        if self._series is None or self.decode_error:
+            message = self.decode_error and f"This slice cannot be shown: {self.decode_error}"
+            painter.setPen(theme.WARNING if message else QColor("#8a9099"))
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             message or self.placeholder_text)
+        if self._series is not None and self.corner_text_visible:
+            for alignment, lines in self._corner_lines().items():
+                self._draw_corner(painter, area, alignment, lines)
+        painter.restore()
+
+    def _corner_lines(self) -> dict[Qt.AlignmentFlag, list[str]]:
+        assert self._series is not None
+        info = self._series.info
+        slice_ = self._series.slices[self._index]
+        window = self.current_window()
+        patient = [text for text in (info.patient_name, info.patient_id and f"ID {info.patient_id}") if text]
+        study = [text for text in (info.study_description, info.study_date) if text]
+        series = [text for text in (info.series_description or slice_.path.parent.name, info.modality) if text]
+        top_left = patient + study
+        top_right = series + ([info.orientation] if info.orientation else [])
+        bottom_left = [f"Slice {self._index + 1} / {len(self._series)}", slice_.label]
+        bottom_right = [f"W {window.width:.0f}  L {window.center:.0f}" if window else "", f"Zoom {self.zoom():.0%}"]
+        align = Qt.AlignmentFlag
+        return {
+            align.AlignTop | align.AlignLeft: top_left,
+            align.AlignTop | align.AlignRight: top_right,
+            align.AlignBottom | align.AlignLeft: bottom_left,
+            align.AlignBottom | align.AlignRight: bottom_right,
+        }
+
+    @staticmethod
+    def _draw_corner(painter: QPainter, area: QRect, alignment: Qt.AlignmentFlag, lines: list[str]) -> None:
+        text = "\n".join(line for line in lines if line)
+        # A one-pixel dark shadow keeps the text readable over bright anatomy and over the heatmap.
+        painter.setPen(QColor(0, 0, 0, 220))
+        painter.drawText(area.translated(1, 1), alignment, text)
+        painter.setPen(theme.TEXT_ON_IMAGE)
+        painter.drawText(area, alignment, text)
+
+
+class MarkedSlider(QSlider):
+    """A horizontal slider that draws ticks at marked values (the slices chosen for analysis) and coloured ticks at
+    values that have a result."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._marks: dict[int, QColor] = {}
+        self.setMinimumHeight(26)
+
+    def set_marks(self, marks: Mapping[int, QColor]) -> None:
+        self._marks = dict(marks)
+        self.update()
+
+    def marks(self) -> dict[int, QColor]:
+        return dict(self._marks)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._marks or self.maximum() <= self.minimum():
+            return
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        groove = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                             QStyle.SubControl.SC_SliderGroove, self)
+        handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                             QStyle.SubControl.SC_SliderHandle, self)
+        span = groove.width() - handle.width()
+        painter = QPainter(self)
+        for value, colour in self._marks.items():
+            x = groove.x() + handle.width() / 2 + QStyle.sliderPositionFromValue(
+                self.minimum(), self.maximum(), value, span)
+            painter.setPen(QPen(colour, 3))
+            painter.drawLine(QPointF(x, 1), QPointF(x, 6))
+            painter.drawLine(QPointF(x, self.height() - 6), QPointF(x, self.height() - 1))
+        painter.end()
+
+
+class SliceNavigator(QWidget):
+    """The slider under the viewer with its "slice k / n" label, kept in step with a SliceViewer."""
+
+    def __init__(self, viewer: SliceViewer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._viewer = viewer
+        self.slider = MarkedSlider(self)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the viewer
+        self.label = QLabel(self)
+        self.label.setMinimumWidth(110)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 2, 8, 2)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.label)
+        self.slider.valueChanged.connect(viewer.set_current_index)
+        viewer.currentIndexChanged.connect(self._show_index)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Take the range from the viewer's series (call after `SliceViewer.set_series`)."""
+        series = self._viewer.series
+        count = len(series) if series is not None else 0
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, count - 1))
+        self.slider.setPageStep(max(1, count // 10))
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(count > 1)
+        self._show_index(self._viewer.current_index if count else 0)
+
+    def _show_index(self, index: int) -> None:
+        series = self._viewer.series
+        self.slider.blockSignals(True)
+        self.slider.setValue(index)
+        self.slider.blockSignals(False)
+        self.label.setText(f"slice {index + 1} / {len(series)}" if series is not None else "no study")
