@@ -325,8 +325,11 @@ def _frame_headers(path: Path, dataset: Dataset) -> list[FrameHeader]:
     check_image_size(path, rows, cols)
     transfer_syntax = _transfer_syntax(path, dataset, pixel_element)
     frame_count = int(dataset.get("NumberOfFrames") or 1)
-    _check_pixel_length(path, dataset, pixel_element, frame_count)
     stat = path.stat()
+    # every frame needs at least one byte: a damaged count must not make us list millions of frames
+    if not 1 <= frame_count <= stat.st_size:
+        raise UnreadableFileError(path, f"the header claims {frame_count} frames, which the file cannot hold")
+    _check_pixel_length(path, dataset, pixel_element, frame_count)
     file_key = (str(path), stat.st_mtime_ns, stat.st_size)
     frames = [None] if frame_count == 1 else list(range(frame_count))
     return [_frame_header(path, dataset, frame, file_key, transfer_syntax) for frame in frames]

@@ -178,6 +178,15 @@ def test_20000_square_dicom_is_rejected_from_its_header(tmp_path):
     assert _only_skip_reason(path).startswith("image is too large to open safely (20000×20000 pixels")
 
 
+@pytest.mark.parametrize("frames", [-1, 10**9])
+def test_impossible_frame_count_is_rejected(tmp_path, frames):
+    (path,) = write_mr_series(tmp_path, n_slices=1, transfer_syntax=RLELossless)
+    dataset = pydicom.dcmread(path)
+    dataset.NumberOfFrames = frames  # set after compression: the encoder itself refuses such counts
+    dataset.save_as(path)
+    assert _only_skip_reason(path) == f"the header claims {frames} frames, which the file cannot hold"
+
+
 def test_missing_path(tmp_path):
     loaded = load_study(tmp_path / "nowhere")
     assert loaded.series == []
