@@ -15,6 +15,8 @@ from tests.analysis_doubles import (
     slice_result,
 )
 
+pytest_plugins = ["tests.model_fixtures"]
+
 
 def test_iter_analysis_yields_one_result_per_slice_in_order() -> None:
     images = [head_phantom(64), head_phantom(64) // 2]
@@ -97,3 +99,17 @@ def test_display_names_come_from_the_manifest() -> None:
     study = aggregate([slice_result(0, prediction([0.1, 0.1, 0.7, 0.1]))], ManifestDouble())
     assert study.verdict_label == "notumor"
     assert study.display_name(study.verdict_label) == "No tumour"
+
+
+def test_real_loader_and_shipped_classifier_end_to_end(shipped_classifier) -> None:
+    from core.paths import sample_study_dir
+    from core.slices import central_slices
+    from core.study import load_study
+
+    series = load_study(sample_study_dir()).series[0]
+    results = list(iter_analysis(central_slices(series, 3), shipped_classifier))
+    study = aggregate(results, shipped_classifier.manifest, series_info=series.info)
+    assert len(results) == 3 and all(r.display is not None and r.prediction is not None for r in results)
+    assert all(r.prediction.cams.shape[0] == 4 for r in results)
+    assert study.model_version == shipped_classifier.manifest.version
+    assert study.verdict_label == "glioma"  # the bundled samples are glioma test images

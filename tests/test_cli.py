@@ -127,8 +127,11 @@ def test_unwritable_json_gives_status_3(sample_jpegs: Path, tmp_path: Path, tiny
 
 def test_shipped_model_classifies_the_sample_study(sample_jpegs: Path, tmp_path: Path, shipped_classifier,
                                                    capsys) -> None:
-    json_path = tmp_path / "out.json"
-    assert main(["classify", str(sample_jpegs), "--slices", "6", "--json", str(json_path)]) == EXIT_OK
+    json_path, report_path = tmp_path / "out.json", tmp_path / "report.pdf"
+    status = main(["classify", str(sample_jpegs), "--slices", "6", "--json", str(json_path),
+                   "--report", str(report_path)])
+    assert status == EXIT_OK
+    assert len(PdfReader(report_path).pages) >= 3
     document = json.loads(json_path.read_text(encoding="utf-8"))
     assert document["model"]["version"] == shipped_classifier.manifest.version
     series = document["studies"][0]["series"][0]
