@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 
 from core import logging_setup
+from core.analysis import aggregate, iter_analysis
 from core.logging_setup import REDACTED, configure_logging, install_crash_handler, register_phi
+from core.slices import central_slices
+from core.study import load_study
+from tests.analysis_doubles import ClassifierDouble, ManifestDouble, prediction
 from tests.conftest import REPO_ROOT
+from tests.dicom_factory import write_mr_series
 
 PATIENT_NAME = "Quixley^Marguerite"
 PATIENT_ID = "PHI-ID-4417"
@@ -50,6 +55,28 @@ def isolated_logging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
             handler.close()
     root.setLevel(saved_level)
     logging.captureWarnings(False)
+
+
+def test_loading_analysis_and_report_never_log_patient_name_or_id(isolated_logging, caplog, tmp_path):
+    """Without any redaction registered: the code itself must not log SeriesInfo or patient fields."""
+    from core.report import ReportOptions, write_pdf
+
+    configure_logging(logging.DEBUG, log_dir=isolated_logging)
+    write_mr_series(tmp_path / "study", n_slices=12, rows=64, cols=64, PatientName=PATIENT_NAME, PatientID=PATIENT_ID)
+    (tmp_path / "study" / "broken.dcm").write_bytes(b"DICM" + b"\0" * 40)  # exercises the skipped-file path too
+    with caplog.at_level(logging.DEBUG):
+        study = load_study(tmp_path / "study")
+        series = study.series[0]
+        assert series.info.patient_id == PATIENT_ID  # the PHI really is in the loaded objects
+        slices = central_slices(series, 3)
+        classifier = ClassifierDouble([prediction([0.7, 0.1, 0.1, 0.1]) for _ in slices])
+        result = aggregate(list(iter_analysis(slices, classifier)), ManifestDouble(), series_info=series.info)
+        write_pdf(result, tmp_path / "report.pdf", ReportOptions())
+        logging.getLogger("brainmri.test").debug("study %s loaded with %d series", study.source, len(study.series))
+    assert caplog.records, "expected at least the test's own record"
+    for text in record_texts(caplog.records):
+        assert_phi_free(text)
+    assert_phi_free((isolated_logging / logging_setup.LOG_FILE_NAME).read_text(encoding="utf-8"))
 
 
 def test_registered_phi_is_redacted_in_messages_arguments_and_tracebacks(isolated_logging, caplog):
