@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 import core
 from core.cases_cli import add_cases_commands
 from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError, ReportWriteError
+from core.selftest import SelfTestAction
 
 if TYPE_CHECKING:
     from core.analysis import StudyResult
@@ -175,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="brainmri-cli",
                                      description="Offline brain MRI decision support (headless). Not a diagnosis.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {core.__version__}")
+    parser.add_argument("--self-test", action=SelfTestAction)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_subcommand in _SUBCOMMANDS:
         add_subcommand(subparsers)

@@ -66,8 +66,10 @@ class SelfTestReport:
 
 
 def _failure_reason(error: Exception) -> str:
-    if isinstance(error, (StepFailed, BrainMriError)):
-        return getattr(error, "reason", None) or str(error)
+    if isinstance(error, BrainMriError):
+        return f"{error.reason} ({error.path})" if error.path is not None else error.reason
+    if isinstance(error, StepFailed):
+        return str(error)
     return f"{type(error).__name__}: {error}"
 
 

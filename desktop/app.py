@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from core.logging_setup import APP_NAME, configure_logging, install_crash_handler, quiet_third_party_logging
 from core.paths import sample_study_dir
+from core.selftest import SelfTestAction
 
 ORGANISATION = "BrainMRI"
 
@@ -35,6 +36,7 @@ class CrashNotifier(QObject):
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="brainmri", description=f"{APP_NAME}: offline brain MRI decision support")
     parser.add_argument("path", nargs="?", type=Path, help="a DICOM/image file or a folder to open")
+    parser.add_argument("--self-test", action=SelfTestAction)  # headless: runs before any Qt object exists
     return parser.parse_args(argv)
 
 
