@@ -293,7 +293,8 @@ def load_study(
         except BrainMriError as error:
             skipped.append(SkippedFile(file, error.reason))
         except Exception as error:  # the contract is to never raise for a bad file, whatever a library throws
-            skipped.append(SkippedFile(file, f"unexpected error while reading the file ({type(error).__name__}: {error})"))
+            reason = f"unexpected error while reading the file ({type(error).__name__}: {error})"
+            skipped.append(SkippedFile(file, reason))
         if progress is not None:
             progress(done + 1, len(files))
     series = dicom.build_series(dicom_frames) + images.build_series(image_headers)
