@@ -23,5 +23,5 @@ def models_dir() -> Path:
 
 
 def sample_study_dir() -> Path:
-    """The bundled sample study: six CC0 test-split glioma JPEGs (see resources/sample_study/README.md)."""
+    """The bundled sample study: six CC0 test-split glioma JPEGs (see resources/SAMPLE_STUDY.md)."""
     return resources_dir() / "sample_study"
