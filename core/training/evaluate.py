@@ -345,9 +345,9 @@ def read_training_log(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     summary = json.loads(path.read_text()).get("summary", {})
-    return {"command": "python -m core.training.train_keras " + " ".join(
-                f"--{key.replace('_', '-')} {value}" for key, value in summary.get("args", {}).items()
-                if key not in ("tar", "out")),
+    keras_command = "python -m core.training.train_keras " + " ".join(  # the Keras trainer logs no command line
+        f"--{key.replace('_', '-')} {value}" for key, value in summary.get("args", {}).items() if key != "tar")
+    return {"command": summary.get("command", keras_command), "device": summary.get("device", "CPU"),
             "settings": summary.get("args", {}), "total_steps": summary.get("total_steps"),
             "wall_time_s": summary.get("wall_time_s"),
             "validation_accuracy_at_end": summary.get("validation_accuracy")}
