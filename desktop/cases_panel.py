@@ -6,6 +6,7 @@ window restores the study, the results and the overlay settings exactly as they 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ from core.analysis import StudyResult
 from core.cases import Case, CaseRecord, CaseStore, CaseStoreError
 from core.overlay import OverlaySettings
 from core.study import SeriesInfo
+from desktop import theme
 
-COLUMNS = ("Name", "Saved", "Patient ID", "Study date", "Result")
+COLUMNS = ("Case name", "Saved on", "Patient ID", "Study date", "Result")
+RESULT_COLUMN = COLUMNS.index("Result")
 SEARCH_HINT = "Search name, patient ID, date (YYYY-MM-DD) or result"
 SEARCH_DELAY_MS = 200  # re-query once typing pauses, not on every key
 NO_PREDICTION = "No prediction"
@@ -178,6 +181,7 @@ class CasesPanel(QWidget):
         self.count_label.setObjectName("sectionTitle")
         self.notes_preview = QLabel()
         self.notes_preview.setWordWrap(True)
+        self.notes_preview.setTextFormat(Qt.TextFormat.RichText)
         self.notes_preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reopen_button = QPushButton("Reopen")
         self.reopen_button.setToolTip("Show the case's study, results and overlay exactly as saved (double-click)")
@@ -232,6 +236,8 @@ class CasesPanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(CASE_ID_ROLE, record.case_id)
                 self.table.setItem(row, column, item)
+            # Results in their class colour, as in the results panel, so a list is scanned at a glance.
+            self.table.item(row, RESULT_COLUMN).setForeground(theme.class_colour(record.verdict_label))
         self._show_count(query)
         self.select_case(selected)
         self._on_selection_changed()
@@ -279,7 +285,7 @@ class CasesPanel(QWidget):
             notes = self.store.notes(record.case_id)
         except CaseStoreError as error:
             return f"Notes unavailable: {error.reason}"
-        return f"Notes: {notes}" if notes.strip() else "No notes."
+        return f"<b>Notes — {html.escape(record.name)}:</b> " + (html.escape(notes) if notes.strip() else "<i>none</i>")
 
     # ----- actions -------------------------------------------------------------------------------------------------
 

@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -66,12 +67,21 @@ def _dock(title: str, name: str, widget: QWidget) -> QDockWidget:
 
 
 class MainWindow(QMainWindow):
+    """Signals announce what the user sees happen (for later panels and for tests), always on the UI thread."""
+
+    studyLoaded = Signal(object)  # Study, after its first series is shown
+    sliceAnalysed = Signal(object)  # SliceResult
+    analysisFinished = Signal(object)  # StudyResult
+    analysisCancelled = Signal()
+    analysisFailed = Signal(str)
+
     def __init__(self, model_dir: Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.resize(1500, 920)
         self.jobs = BackgroundJobs(self)
+        QApplication.instance().aboutToQuit.connect(self.jobs.shutdown)  # also when quit without closing the window
         self.classifier = Classifier(model_dir)  # one instance for the app's lifetime; loads on the first analysis
         self.study: Study | None = None
         self._series_index = -1
@@ -133,14 +143,15 @@ class MainWindow(QMainWindow):
 
     # ----- construction --------------------------------------------------------------------------------------------
 
-    def _action(self, text: str, shortcut: QKeySequence | str | None, handler: Callable[..., object],
+    def _action(self, text: str, shortcut: QKeySequence | str | None, handler: Callable[..., object] | None = None,
                 checkable: bool = False) -> QAction:
         action = QAction(text, self)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(handler)
+        if handler is not None:
+            (action.toggled if checkable else action.triggered).connect(handler)
         self.addAction(action)  # shortcuts work even when the toolbar is hidden
         return action
 
@@ -148,6 +159,8 @@ class MainWindow(QMainWindow):
         self.open_file_action = self._action("Open file…", QKeySequence.StandardKey.Open, self._choose_files)
         self.open_folder_action = self._action("Open folder…", "Ctrl+Shift+O", self._choose_folder)
         self.export_action = self._action("Export report…", "Ctrl+E", self._choose_export)
+        self.anonymise_action = self._action("Anonymise exports", None, checkable=True)
+        self.anonymise_action.setToolTip("Leave patient name, ID and birth date out of reports and exports")
         self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close)
         self.analyse_action = self._action("Analyse", "Ctrl+R", self.start_analysis)
         self.analyse_action.setToolTip("Run the model on the slices chosen for analysis (Ctrl+R)")
@@ -172,6 +185,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.anonymise_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
@@ -278,6 +292,7 @@ class MainWindow(QMainWindow):
             self.viewer.set_series(None)
             self.navigator.refresh()
             self.results_panel.clear()
+        self.studyLoaded.emit(study)
 
     @Slot(int, object, object)
     def _on_series_prepared(self, series_index: int, chosen: list[int], thumbnail: np.ndarray | None) -> None:
@@ -413,7 +428,7 @@ class MainWindow(QMainWindow):
         self._study_results.pop(self._series_index, None)
         self.results_panel.clear(hint="Starting analysis…")
         self.viewer.set_predictions({})
-        worker = AnalysisWorker(self.classifier, slices)
+        worker = AnalysisWorker(self.classifier, slices, series.info)
         worker.modelLoading.connect(self._on_model_loading)
         worker.modelUnavailable.connect(self._on_model_unavailable)
         worker.sliceDone.connect(self._on_slice_result)
@@ -452,8 +467,11 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_slice_result(self, result: SliceResult) -> None:
         self._slice_results.setdefault(self._analysing_series, {})[result.slice_index] = result
-        if self._analysing_series != self._series_index:
-            return
+        if self._analysing_series == self._series_index:
+            self._show_slice_result(result)
+        self.sliceAnalysed.emit(result)
+
+    def _show_slice_result(self, result: SliceResult) -> None:
         self.results_panel.add_slice_result(result)
         self.viewer.set_predictions(self._predictions(self._series_index))
         self.results_panel.show_current_slice(self.viewer.current_index)
@@ -473,16 +491,19 @@ class MainWindow(QMainWindow):
             self.results_panel.show_study_result(result)
             self.results_panel.show_state(" ".join(result.notes()))
         self._show_status("Analysis finished")
+        self.analysisFinished.emit(result)
 
     @Slot(str)
     def _on_analysis_failed(self, reason: str) -> None:
         self._report_error("The analysis failed", reason)
         self.results_panel.show_state(f"Analysis failed: {reason}")
+        self.analysisFailed.emit(reason)
 
     @Slot()
     def _on_analysis_cancelled(self) -> None:
         self._show_status("Analysis cancelled")
         self.results_panel.show_state("Analysis cancelled — slices analysed so far are shown; no study verdict.")
+        self.analysisCancelled.emit()
 
     @Slot()
     def _on_analysis_ended(self) -> None:
@@ -514,13 +535,22 @@ class MainWindow(QMainWindow):
             self, "Export report", str(Path.home() / "brainmri-report.pdf"), ";;".join(EXPORT_FILTERS))
         if path_text:
             suffix = EXPORT_FILTERS.get(chosen_filter, Path(path_text).suffix or ".pdf")
-            self.export(result, Path(path_text).with_suffix(suffix))
+            self.export(Path(path_text).with_suffix(suffix))
 
-    def export(self, result: StudyResult, path: Path) -> TaskWorker:
-        """Write the report or export off the UI thread; `done(path)` on success."""
-        from desktop.exporting import export_task
+    def export(self, path: Path) -> TaskWorker | None:
+        """Write the shown series' report (.pdf), overlay Secondary Capture (.dcm) or results (.json) off the UI
+        thread; the status bar says when it is saved. None when there is nothing to export."""
+        from desktop.exporting import ExportRequest, export_task
 
-        worker = TaskWorker(export_task(result, path, self.overlay_panel.settings()))
+        result = self.current_study_result()
+        if result is None or self.study is None or not result.counted_results:
+            return None
+        shown = self._slice_results.get(self._series_index, {}).get(self.viewer.current_index)
+        # The Secondary Capture shows the slice on screen when it was analysed, else the first counted slice.
+        slice_result = shown if shown is not None and shown.counted else result.counted_results[0]
+        request = ExportRequest(path, result, slice_result, self.study, self.classifier.manifest,
+                                self.overlay_panel.settings(), self.anonymise_action.isChecked())
+        worker = TaskWorker(export_task(request))
         worker.done.connect(self._on_export_done)
         worker.failed.connect(self._on_export_failed)
         self._show_status(f"Writing {path.name}…")

@@ -168,22 +168,29 @@ class ResultsPanel(QWidget):
     def add_slice_result(self, result: SliceResult) -> None:
         self._slice_results[result.slice_index] = result
         prediction = result.prediction
+        label = prediction.label if prediction is not None else None
+        if prediction is None:
+            label_text, probability = "Could not be read", "—"
+        elif label is None:
+            label_text, probability = "Out of distribution", "—"
+        else:
+            label_text = self.display_name(label)
+            probability = f"{prediction.probabilities[prediction.predicted_index]:.0%}"
         row = self.table.rowCount()
         self.table.insertRow(row)
-        label_text = self.display_name(prediction.label) if prediction.label else "Out of distribution"
-        probability = f"{prediction.probabilities[prediction.predicted_index]:.0%}" if prediction.label else "—"
         for column, text in enumerate((str(result.slice_index + 1), label_text, probability)):
             item = QTableWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, result.slice_index)
             if column == 1:
-                item.setForeground(theme.class_colour(prediction.label))
+                item.setForeground(theme.class_colour(label) if label else theme.WARNING)
             self.table.setItem(row, column, item)
 
     def show_study_result(self, result: StudyResult) -> None:
         if result.verdict_label is None:
             self._set_verdict("No study verdict", None)
         else:
-            self._set_verdict(self.display_name(result.verdict_label), result.verdict_label)
+            self._set_verdict(f"{self.display_name(result.verdict_label)}  {result.verdict_probability:.0%}",
+                              result.verdict_label)
         self.rule.setText(result.rule)
         self.study_bars.set_probabilities(self._classes, self._names, result.probabilities)
 
@@ -197,14 +204,21 @@ class ResultsPanel(QWidget):
             self.slice_bars.set_probabilities([], [], None)
             return
         prediction = result.prediction
+        if prediction is None:
+            self._show_slice_problem("Could not be read", result.error)
+            return
         if prediction.label is None:
-            self.slice_verdict.setText(f"<b>{OUT_OF_DISTRIBUTION}</b><br>{prediction.ood_reason}")
-            self.slice_verdict.setStyleSheet(f"color: {theme.WARNING.name()};")
-            self.slice_bars.set_probabilities([], [], None)
+            self._show_slice_problem(OUT_OF_DISTRIBUTION, prediction.ood_reason)
             return
         self.slice_verdict.setText(f"<b>{self.display_name(prediction.label)}</b>")
         self.slice_verdict.setStyleSheet(f"color: {theme.class_colour(prediction.label).name()};")
         self.slice_bars.set_probabilities(self._classes, self._names, prediction.probabilities)
+
+    def _show_slice_problem(self, title: str, reason: str) -> None:
+        """An analysed slice without a prediction: say so, and why, instead of showing bars."""
+        self.slice_verdict.setText(f"<b>{title}</b><br>{reason}")
+        self.slice_verdict.setStyleSheet(f"color: {theme.WARNING.name()};")
+        self.slice_bars.set_probabilities([], [], None)
 
     def _set_verdict(self, text: str, label: str | None) -> None:
         self.verdict.setText(text)

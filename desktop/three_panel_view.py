@@ -33,6 +33,7 @@ from desktop.viewer import MAX_ZOOM, MIN_ZOOM, PAN_MARGIN, ZOOM_STEP, to_qimage
 
 PANEL_TITLES = ("Original", "Grad-CAM heatmap (full range)", "Overlay")
 NOT_ANALYSED = "Not analysed yet — no heatmap"
+INTERACTION_HINT = "Wheel: zoom · drag: pan — the three panels move together"
 COLOUR_BAR_HEIGHT = 10
 
 
@@ -157,6 +158,9 @@ class ThreePanelView(QWidget):
         self.titles = tuple(_title(text) for text in PANEL_TITLES)
         self.contrast_toggle = ContrastToggle()
         self.slice_caption = QLabel()
+        self.slice_caption.setObjectName("sectionTitle")
+        self.hint = QLabel(INTERACTION_HINT)
+        self.hint.setStyleSheet("color: #7f848e;")
         self.zoom_label = QLabel()
         self.fit_button = QPushButton("Fit")
         self.fit_button.setToolTip("Fit all three panels to the view")
@@ -179,7 +183,9 @@ class ThreePanelView(QWidget):
 
     def _build_layout(self) -> None:
         controls = QHBoxLayout()
-        controls.addWidget(self.slice_caption, 1)
+        controls.addWidget(self.slice_caption)
+        controls.addSpacing(12)
+        controls.addWidget(self.hint, 1)
         controls.addWidget(self.contrast_toggle)
         controls.addSpacing(12)
         controls.addWidget(self.zoom_label)
@@ -215,7 +221,7 @@ class ThreePanelView(QWidget):
         self._class_names = class_names
         self._aspect = (QTransform.fromScale(pixel_spacing[1] / pixel_spacing[0], 1.0)
                         if pixel_spacing and min(pixel_spacing) > 0 else QTransform())
-        self.slice_caption.setText(slice_label)
+        self.slice_caption.setText(f"Slice: {slice_label}" if slice_label else "")
         self._render()
         self.fit()
 

@@ -110,6 +110,7 @@ class SliceViewer(QGraphicsView):
         self._overlay_settings = OverlaySettings()
         self._fit_to_view = True
         self._window_drag_origin: tuple[QPoint, Window] | None = None
+        self._wheel_notches = 0.0
         self.corner_text_visible = True
         self.placeholder_text = ""
         self.decode_error = ""  # why the current slice cannot be shown, "" when it is
@@ -282,12 +283,15 @@ class SliceViewer(QGraphicsView):
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         notches = event.angleDelta().y() / 120.0
-        if notches == 0:
-            return
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self._zoom_by(ZOOM_STEP**notches)  # the anchor is under the mouse, so this zooms about the cursor
         else:
-            self.step(-1 if notches > 0 else 1)  # wheel up = previous slice, as in RadiAnt/Horos
+            # One slice per notch; touchpads send fractions of a notch, which add up.
+            self._wheel_notches += notches
+            whole = int(self._wheel_notches)
+            self._wheel_notches -= whole
+            if whole:
+                self.step(-whole)  # wheel up = previous slice, as in RadiAnt/Horos
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

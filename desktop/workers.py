@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from core.model import Classifier
-    from core.study import Series, Slice
+    from core.study import Series, SeriesInfo, Slice
 
 
 def describe_error(error: BaseException) -> str:
@@ -117,10 +117,11 @@ class AnalysisWorker(_Worker):
     progress = Signal(int, int)
     finished = Signal(object)
 
-    def __init__(self, classifier: Classifier, slices: Sequence[Slice]) -> None:
+    def __init__(self, classifier: Classifier, slices: Sequence[Slice], series_info: SeriesInfo | None) -> None:
         super().__init__()
         self._classifier = classifier
         self._slices = list(slices)
+        self._series_info = series_info
 
     def _work(self) -> None:
         from core.analysis import aggregate, iter_analysis
@@ -145,7 +146,7 @@ class AnalysisWorker(_Worker):
         if self.is_cancel_requested():
             self.cancelled.emit()
             return
-        self.finished.emit(aggregate(results, self._classifier.manifest))
+        self.finished.emit(aggregate(results, self._classifier.manifest, self._series_info))
 
 
 class TaskWorker(_Worker):
@@ -175,7 +176,9 @@ class BackgroundJobs(QObject):
         thread = QThread()
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.ended.connect(thread.quit)
+        # Direct: QThread.quit is thread-safe, and a queued call would wait for the UI thread, which may itself be
+        # waiting for this thread in shutdown().
+        worker.ended.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._forget)
         self._running[thread] = worker
         thread.start()

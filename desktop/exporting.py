@@ -1,0 +1,48 @@
+"""Which `core` writer an export goes through, chosen by the file's suffix. Returns a call for a TaskWorker, so the
+writing (reportlab layout, DICOM encoding) runs off the UI thread; nothing is laid out here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.analysis import SliceResult, StudyResult
+from core.export import StudyExport, write_json, write_secondary_capture
+from core.model import ModelManifest
+from core.overlay import OverlaySettings
+from core.report import ReportOptions, write_pdf
+from core.study import Study
+
+EXPORT_SUFFIXES = (".pdf", ".dcm", ".json")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    path: Path
+    study_result: StudyResult
+    slice_result: SliceResult  # the slice whose overlay a Secondary Capture shows
+    study: Study
+    manifest: ModelManifest
+    overlay: OverlaySettings
+    anonymise: bool
+
+
+def export_task(request: ExportRequest) -> Callable[[], Path]:
+    suffix = request.path.suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise ValueError(f"cannot export to '{suffix}' files; choose one of {', '.join(EXPORT_SUFFIXES)}")
+
+    def write() -> Path:
+        if suffix == ".pdf":
+            write_pdf(request.study_result, request.path,
+                      ReportOptions(anonymise=request.anonymise, overlay=request.overlay))
+        elif suffix == ".dcm":
+            write_secondary_capture(request.path, request.slice_result, request.study_result, request.overlay,
+                                    anonymise=request.anonymise)
+        else:
+            export = StudyExport(request.study.source, [request.study_result], request.study.skipped)
+            write_json(request.path, [export], request.manifest, anonymise=request.anonymise)
+        return request.path
+
+    return write

@@ -1,0 +1,226 @@
+"""Opening studies and browsing them in the real MainWindow: keys, wheel, window/level, zoom, panels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from core.paths import sample_study_dir
+from core.slices import central_slices
+from desktop.app import initial_paths
+from desktop.main_window import ANALYSIS_SLICE_COUNT
+from tests.dicom_factory import write_mr_series
+from tests.gui.conftest import open_and_wait, wait_for_analysis_set
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def viewport_pixels(window) -> np.ndarray:
+    """What the viewer shows on screen, as an (H, W, 4) array."""
+    image = window.viewer.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+    return np.array(image.constBits(), dtype=np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+
+
+def send_wheel(widget, notches: int, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(), QPoint(0, 120 * notches),
+                        Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_dicom_series_opens_and_keys_move_through_slices(qtbot, make_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=40)
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+
+    assert len(window.study.series) == 1 and len(window.current_series) == 40
+    viewer = window.viewer
+    assert viewer.current_index == 20  # opens in the middle, where the central slices are
+    assert window.navigator.label.text() == "slice 21 / 40"
+    viewer.setFocus()
+    QTest.keyClick(viewer, Qt.Key.Key_Down)
+    assert viewer.current_index == 21
+    QTest.keyClick(viewer, Qt.Key.Key_Up)
+    QTest.keyClick(viewer, Qt.Key.Key_Up)
+    assert viewer.current_index == 19
+    QTest.keyClick(viewer, Qt.Key.Key_PageDown)
+    assert viewer.current_index == 23  # a page is a tenth of the series
+    QTest.keyClick(viewer, Qt.Key.Key_End)
+    assert viewer.current_index == 39 and window.navigator.label.text() == "slice 40 / 40"
+    QTest.keyClick(viewer, Qt.Key.Key_Down)
+    assert viewer.current_index == 39  # stops at the end
+    QTest.keyClick(viewer, Qt.Key.Key_Home)
+    assert viewer.current_index == 0 and window.navigator.slider.value() == 0
+    send_wheel(viewer.viewport(), -2)
+    assert viewer.current_index == 2  # wheel down: next slices, one per notch
+    # The slice shown is the slice's own display image (geometric order from core.study).
+    assert np.array_equal(viewer.displayed_image, window.current_series.slices[2].display())
+
+
+def test_central_slices_are_marked_and_the_user_edits_the_analysis_set(qtbot, make_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=40)
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    wait_for_analysis_set(qtbot, window)
+
+    expected = [s.index for s in central_slices(window.current_series, ANALYSIS_SLICE_COUNT)]
+    assert window.analysis_set() == expected and len(expected) == ANALYSIS_SLICE_COUNT
+    assert set(window.navigator.slider.marks()) == set(expected)
+    assert "9 chosen for analysis" in window.series_panel.list.item(0).text()
+
+    window.viewer.set_current_index(2)  # a nearly empty end slice, not chosen
+    assert not window.include_action.isChecked()
+    QTest.keyClick(window.viewer, Qt.Key.Key_I)
+    assert 2 in window.analysis_set() and window.include_action.isChecked()
+    assert 2 in window.navigator.slider.marks()
+    QTest.keyClick(window.viewer, Qt.Key.Key_I)
+    assert window.analysis_set() == expected
+
+
+def test_right_drag_changes_window_level_and_the_pixels(qtbot, make_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=12)
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    viewer = window.viewer
+    start_window = viewer.current_window()
+    start_image = viewer.displayed_image.copy()
+    start_screen = viewport_pixels(window)
+
+    centre = viewer.viewport().rect().center()
+    QTest.mousePress(viewer.viewport(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, centre)
+    QTest.mouseMove(viewer.viewport(), centre + QPoint(-120, 200))
+    QTest.mouseRelease(viewer.viewport(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
+                       centre + QPoint(-120, 200))
+
+    dragged = viewer.current_window()
+    assert dragged.width < start_window.width  # left: narrower window
+    assert dragged.center > start_window.center  # down: higher level
+    assert np.array_equal(viewer.displayed_image, window.current_series.slices[viewer.current_index].display(dragged))
+    assert not np.array_equal(viewer.displayed_image, start_image)
+    assert not np.array_equal(viewport_pixels(window), start_screen)
+    assert f"W {dragged.width:.0f}" in "\n".join(viewer._corner_lines()[Qt.AlignmentFlag.AlignBottom
+                                                                      | Qt.AlignmentFlag.AlignRight])
+
+    window.reset_view_action.trigger()
+    assert viewer.current_window() == start_window
+    assert np.array_equal(viewer.displayed_image, start_image)
+
+
+def test_window_presets_apply_file_windows(qtbot, make_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=6, WindowCenter=[300, 600], WindowWidth=[600, 1200])
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    presets = [window.window_presets.itemData(row) for row in range(window.window_presets.count())]
+    assert presets[0] is None  # "Default"
+    second_file_window = presets[2]
+    assert (second_file_window.center, second_file_window.width) == (600, 1200)
+    window.window_presets.activated.emit(2)
+    assert window.viewer.current_window() == second_file_window
+
+
+def test_ctrl_wheel_zooms_and_reset_fits(qtbot, make_window, sample_copy: Path) -> None:
+    window = make_window()
+    open_and_wait(qtbot, window, sample_copy)
+    viewer = window.viewer
+    fitted = viewer.zoom()
+    send_wheel(viewer.viewport(), 3, Qt.KeyboardModifier.ControlModifier)
+    assert viewer.zoom() > fitted * 1.4
+    assert viewer.current_index == 3  # zooming does not move through slices
+    window.reset_view_action.trigger()
+    assert abs(viewer.zoom() - fitted) < 1e-6
+
+
+def test_pixel_spacing_sets_the_aspect_ratio(qtbot, make_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=4, rows=64, cols=64, pixel_spacing=(1.0, 2.0))
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    bounds = window.viewer._image_item.sceneBoundingRect()
+    assert bounds.width() == 2 * bounds.height()  # columns are 2 mm apart, rows 1 mm
+
+
+def test_corner_text_toggles(qtbot, make_window, sample_copy: Path) -> None:
+    window = make_window()
+    open_and_wait(qtbot, window, sample_copy)
+    with_text = viewport_pixels(window)
+    window.viewer.setFocus()
+    QTest.keyClick(window.viewer, Qt.Key.Key_T)
+    assert not window.viewer.corner_text_visible
+    assert not np.array_equal(viewport_pixels(window), with_text)
+
+
+def test_sample_jpeg_folder_opens_as_one_series(qtbot, make_window) -> None:
+    window = make_window()
+    open_and_wait(qtbot, window, sample_study_dir())
+    assert [len(series) for series in window.study.series] == [6]
+    assert window.viewer.displayed_image.shape == window.current_series.slices[3].shape
+    assert not window.skipped_dock.isVisible()  # its README is documentation, not a file that failed
+    window.metadata_panel.show_tags(window.viewer.current_slice)
+    assert window.metadata_panel.tag_model.item(0, 1).text() == "Not a DICOM file"
+    assert window.recent_studies()[0] == str(sample_study_dir().resolve())
+
+
+def test_broken_files_are_listed_with_reasons_and_the_panel_dismisses(qtbot, make_window, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "empty.dcm").write_bytes(b"")
+    (broken / "garbage.dcm").write_bytes(b"\x00" * 128 + b"DICM" + b"\xff" * 40)
+    (broken / "notes.txt").write_text("not an image")
+    jpeg = next(sample_study_dir().glob("*.jpg")).read_bytes()
+    (broken / "truncated.jpg").write_bytes(jpeg[:200])
+    window = make_window()
+    open_and_wait(qtbot, window, broken)
+
+    rows = dict(window.skipped_panel.rows())
+    assert set(rows) == {"empty.dcm", "garbage.dcm", "notes.txt", "truncated.jpg"}
+    assert all(reason.strip() for reason in rows.values())
+    assert window.skipped_dock.isVisible() and window.current_series is None
+    assert not window.analyse_action.isEnabled()
+    QTest.mouseClick(window.skipped_panel.dismiss, Qt.MouseButton.LeftButton)
+    assert not window.skipped_dock.isVisible()
+
+
+def test_metadata_panel_shows_series_fields_and_filters_tags(qtbot, make_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=4, PatientName="Doe^Jane", SeriesDescription="T1 AX POST")
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    panel = window.metadata_panel
+    assert panel._field_labels["series_description"].text() == "T1 AX POST"
+    assert panel._field_labels["pixel_spacing"].text() == "0.900 × 0.900 mm"
+    qtbot.waitUntil(lambda: panel.tag_model.rowCount() > 10)
+    panel.filter.setText("SeriesDescription")
+    assert panel.proxy.rowCount() >= 1
+    values = {panel.proxy.index(row, 2).data() for row in range(panel.proxy.rowCount())}
+    assert "T1 AX POST" in values
+
+
+def test_first_run_opens_the_sample_study_and_later_runs_do_not() -> None:
+    assert initial_paths(None, []) == [sample_study_dir()]
+    assert initial_paths(None, ["/some/earlier/study"]) == []
+    assert initial_paths(Path("/x"), []) == [Path("/x")]
+
+
+def test_opening_a_study_does_not_import_tensorflow(tmp_path: Path) -> None:
+    """TensorFlow is imported only by the analysis worker; browsing must never pay for it."""
+    script = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from desktop.main_window import MainWindow\n"
+        "from core.paths import sample_study_dir\n"
+        "app = QApplication([])\n"
+        "window = MainWindow(); window.show()\n"
+        "window.studyLoaded.connect(window.close)\n"
+        "window.open_paths([sample_study_dir()])\n"
+        "app.exec()\n"
+        "print('tensorflow' in sys.modules, window.viewer.current_index)\n"
+    )
+    env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    completed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True,
+                               text=True, timeout=120)
+    assert completed.stdout.split()[-2:] == ["False", "3"], completed.stderr
