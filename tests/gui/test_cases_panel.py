@@ -54,7 +54,7 @@ def test_saved_case_is_listed_with_display_names_and_selected(panel: CasesPanel,
     row_texts = [panel.table.item(0, column).text() for column in range(panel.table.columnCount())]
     assert row_texts == ["Left frontal lesion", row_texts[1], PATIENT_ID, "2024-01-31", "Glioma"]
     assert panel.selected_case_id() == record.case_id
-    assert panel.notes_preview.text() == "Notes: compare with March"
+    assert panel.notes_preview.text() == "<b>Notes — Left frontal lesion:</b> compare with March"
     assert panel.count_label.text() == "1 saved case"
 
 
@@ -91,7 +91,7 @@ def test_edit_notes_updates_the_store_and_the_preview(panel: CasesPanel, monkeyp
     monkeypatch.setattr(cases_panel, "ask_notes", lambda parent, name, notes: notes + " — reviewed")
     panel.notes_button.click()
     assert panel.store.notes(record.case_id) == "first — reviewed"
-    assert panel.notes_preview.text() == "Notes: first — reviewed"
+    assert panel.notes_preview.text().endswith("first — reviewed")
 
 
 @pytest.mark.parametrize("answer, remaining", [(QMessageBox.StandardButton.Cancel, 1),
