@@ -248,7 +248,7 @@ class ThreePanelView(QWidget):
         if self._display is None:
             for pane in self.panes:
                 pane.set_image(None, self._aspect, "No slice to show")
-            self.titles[1].setText(PANEL_TITLES[1])
+            self._reset_titles()
             return
         shown = displayed_pixels(self._display, self.contrast_enhanced())
         self.original_pane.set_image(shown, self._aspect)
@@ -256,7 +256,7 @@ class ThreePanelView(QWidget):
         if cam is None:
             self.heatmap_pane.set_image(None, self._aspect, why_no_cam)
             self.overlay_pane.set_image(shown, self._aspect, "")
-            self.titles[1].setText(PANEL_TITLES[1])
+            self._reset_titles()
             return
         heatmap = render_overlay(np.zeros_like(self._display), cam, heatmap_settings(self._settings))
         # The overlay panel exists to show the overlay, so it ignores the main viewer's hide toggle.
@@ -264,6 +264,12 @@ class ThreePanelView(QWidget):
         self.heatmap_pane.set_image(heatmap, self._aspect)
         self.overlay_pane.set_image(overlay, self._aspect)
         self.titles[1].setText(f"{PANEL_TITLES[1]} — {self._explained_class_text()}")
+        self.titles[2].setText(f"{PANEL_TITLES[2]} — opacity {self._settings.opacity:.0%}, "
+                               f"hidden below {self._settings.threshold:.0%}")
+
+    def _reset_titles(self) -> None:
+        for title, text in zip(self.titles, PANEL_TITLES):
+            title.setText(text)
 
     def _cam(self) -> tuple[np.ndarray | None, str]:
         """The CAM to show, or None and why not."""
