@@ -214,7 +214,9 @@ class ThreePanelView(QWidget):
                   class_names: Sequence[str] = (), slice_label: str = "",
                   pixel_spacing: tuple[float, float] | None = None) -> None:
         """Show one slice: its windowed display image, its prediction (None = not analysed) and the overlay settings
-        in use; `class_names` name the CAM's class; `pixel_spacing` (row, column mm) keeps true proportions."""
+        in use; `class_names` name the CAM's class; `pixel_spacing` (row, column mm) keeps true proportions.
+        Zoom and pan are kept while the image size stays the same (moving through a series), else the view refits."""
+        same_size = display is not None and self._display is not None and display.shape == self._display.shape
         self._display = display
         self._prediction = prediction
         self._settings = settings
@@ -223,7 +225,8 @@ class ThreePanelView(QWidget):
                         if pixel_spacing and min(pixel_spacing) > 0 else QTransform())
         self.slice_caption.setText(f"Slice: {slice_label}" if slice_label else "")
         self._render()
-        self.fit()
+        if not same_size or self.original_pane.fit_to_view:
+            self.fit()
 
     def set_overlay_settings(self, settings: OverlaySettings) -> None:
         self._settings = settings

@@ -95,6 +95,9 @@ def test_zoom_and_pan_in_any_panel_move_all_three(view: ThreePanelView) -> None:
     assert (view.original_pane.view_centre() - zoomed_centre).manhattanLength() > 20
     assert not view.original_pane.fit_to_view
     assert view.zoom_label.text() == f"Zoom {view.original_pane.zoom() * 100:.0f}%"
+    zoom, centre = view.original_pane.zoom(), view.original_pane.view_centre()
+    show_phantom(view, class_index=1)  # the next slice of the same series keeps zoom and pan
+    assert view.original_pane.zoom() == zoom and view.original_pane.view_centre() == centre
     view.fit_button.click()
     assert view.original_pane.zoom() == pytest.approx(fitted)
     assert_panes_aligned(view)
