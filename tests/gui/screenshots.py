@@ -1,0 +1,100 @@
+"""Screenshots of the Cases panel and the three-panel view for the README (resources/screenshot_*.png).
+
+    python -m tests.gui.screenshots [--out OUT_DIR] [--model-dir MODEL_DIR]
+
+Offscreen, dark theme, a throw-away case store. The three-panel view shows the first sample slice analysed by the
+shipped model (or the one in MODEL_DIR); without a model it stops rather than show an invented heatmap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from core.analysis import analyse_slice, aggregate  # noqa: E402
+from core.cases import CaseStore  # noqa: E402
+from core.model import Classifier  # noqa: E402
+from core.overlay import OverlaySettings  # noqa: E402
+from core.paths import resources_dir, sample_study_dir  # noqa: E402
+from core.study import SeriesInfo, load_study  # noqa: E402
+from desktop.cases_panel import CasesPanel  # noqa: E402
+from desktop.refcount_guard import SingletonReferenceGuard  # noqa: E402
+from desktop.theme import apply_dark_theme  # noqa: E402
+from desktop.three_panel_view import ThreePanelView  # noqa: E402
+
+# Invented, obviously fictitious patients for the example case list.
+EXAMPLE_CASES = (
+    ("Left frontal lesion, first visit", "DEMO-0412", "20240131", "Enhancing rim; compare after contrast series."),
+    ("Left frontal lesion, follow-up", "DEMO-0412", "20240612", "Smaller than in January."),
+    ("Sellar mass", "DEMO-0977", "20240503", ""),
+    ("Headache work-up", "DEMO-1203", "20240520", "No lesion seen; model agrees."),
+    ("Parasagittal extra-axial mass", "DEMO-0555", "20240528", "Dural tail on coronal."),
+)
+
+
+def save_widget(widget: QWidget, path: Path) -> None:
+    widget.show()
+    QApplication.processEvents()
+    if not widget.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    print(f"{path} ({path.stat().st_size // 1024} KB)")
+
+
+def example_store(root: Path, classifier: Classifier) -> CaseStore:
+    """A store holding one real analysis of each sample slice, saved under the example names and dates."""
+    clock_time = [datetime(2024, 6, 14, 8, 5)]
+
+    def clock() -> datetime:
+        clock_time[0] += timedelta(minutes=47)
+        return clock_time[0].astimezone()
+
+    store = CaseStore(root, clock=clock)
+    samples = sorted(sample_study_dir().glob("*.jpg"))
+    for (name, patient_id, study_date, notes), sample in zip(EXAMPLE_CASES, samples, strict=False):
+        slice_ = load_study(sample).series[0].slices[0]
+        info = SeriesInfo(patient_id=patient_id, study_date=study_date, modality="MR")
+        result = aggregate([analyse_slice(slice_, classifier)], classifier.manifest, series_info=info)
+        store.save(name, result, sample, OverlaySettings(), notes=notes)
+    return store
+
+
+def take_screenshots(out_dir: Path, model_dir: Path | None) -> None:
+    """Needs a QApplication that outlives this call (widgets must go before it)."""
+    classifier = Classifier(model_dir)
+    classifier.load()
+    manifest = classifier.manifest
+    with tempfile.TemporaryDirectory() as store_dir:
+        panel = CasesPanel(example_store(Path(store_dir), classifier))
+        panel.set_class_names(manifest.classes, manifest.display_names)
+        panel.resize(720, 380)
+        panel.select_case(panel.records[1].case_id)
+        save_widget(panel, out_dir / "screenshot_cases.png")
+
+    sample = sorted(sample_study_dir().glob("*.jpg"))[0]
+    slice_ = load_study(sample).series[0].slices[0]
+    result = analyse_slice(slice_, classifier)
+    view = ThreePanelView()
+    view.resize(1260, 500)
+    view.show()
+    view.set_slice(result.display, result.prediction, OverlaySettings(), manifest.display_names, slice_.label)
+    view.heatmap_pane.zoom_by(1.25)  # shows that the three panels share zoom/pan
+    save_widget(view, out_dir / "screenshot_three_panel.png")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=resources_dir())
+    parser.add_argument("--model-dir", type=Path, default=None)
+    arguments = parser.parse_args()
+    app = QApplication(sys.argv)
+    apply_dark_theme(app)
+    SingletonReferenceGuard(app)  # as desktop.app does (a PySide6 6.12.0 / Python 3.11 reference leak)
+    take_screenshots(arguments.out, arguments.model_dir)
