@@ -7,6 +7,7 @@ three-panel view) are added as further docks without touching these.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,16 +30,21 @@ from PySide6.QtWidgets import (
 )
 
 from core.analysis import SliceResult, StudyResult
+from core.cases import Case, CaseStore, CaseStoreError
 from core.errors import BrainMriError
 from core.logging_setup import register_study_phi
 from core.model import Classifier
+from core.overlay import OverlaySettings
 from core.study import Series, Study, Window
 from desktop import theme
+from desktop.cases_panel import CasesPanel
 from desktop.metadata_panel import MetadataPanel
+from desktop.model_info_dialog import ModelInfoDialog
 from desktop.overlay_panel import OverlayPanel
 from desktop.results_panel import ResultsPanel
 from desktop.series_panel import SeriesPanel
 from desktop.skipped_panel import SkippedFilesPanel
+from desktop.three_panel_view import ThreePanelView
 from desktop.viewer import SliceNavigator, SliceViewer, window_presets
 from desktop.workers import AnalysisWorker, BackgroundJobs, StudyLoadWorker, TaskWorker
 
@@ -92,6 +98,7 @@ class MainWindow(QMainWindow):
         self._analysis_worker: AnalysisWorker | None = None
         self._analysing_series = -1
         self._model_problem = ""
+        self._case_to_restore: Case | None = None  # a reopened case waiting for its study to load
 
         self.viewer = SliceViewer()
         self.viewer.placeholder_text = PLACEHOLDER
@@ -114,11 +121,19 @@ class MainWindow(QMainWindow):
         self.overlay_dock = _dock("Grad-CAM overlay", "overlay", self.overlay_panel)
         self.metadata_dock = _dock("Metadata", "metadata", self.metadata_panel)
         self.skipped_dock = _dock("Files not opened", "skipped", self.skipped_panel)
+        self.three_panel = ThreePanelView()
+        self.three_panel_dock = _dock("Original | heatmap | overlay", "three_panel", self.three_panel)
+        # The case store is opened on first use (CasesPanel replaces this placeholder), so start-up touches no disk.
+        self.cases_dock = _dock("Cases", "cases", QWidget())
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.series_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.results_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.overlay_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.metadata_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.skipped_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.three_panel_dock)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.cases_dock)
+        self.three_panel_dock.hide()
+        self.cases_dock.hide()
         self.resizeDocks([self.series_dock, self.results_dock], [260, 360], Qt.Orientation.Horizontal)
         self.skipped_dock.hide()
 
@@ -161,6 +176,9 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("Export report…", "Ctrl+E", self._choose_export)
         self.anonymise_action = self._action("Anonymise exports", None, checkable=True)
         self.anonymise_action.setToolTip("Leave patient name, ID and birth date out of reports and exports")
+        self.save_case_action = self._action("Save case…", QKeySequence.StandardKey.Save, self.save_case)
+        self.save_case_action.setToolTip("Keep this analysis as a named case in the case history (Ctrl+S)")
+        self.model_info_action = self._action("Model information…", None, self.show_model_info)
         self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close)
         self.analyse_action = self._action("Analyse", "Ctrl+R", self.start_analysis)
         self.analyse_action.setToolTip("Run the model on the slices chosen for analysis (Ctrl+R)")
@@ -186,17 +204,20 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.anonymise_action)
+        file_menu.addAction(self.save_case_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
         for action in (self.overlay_action, self.corner_text_action, self.reset_view_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
-        for dock in (self.series_dock, self.results_dock, self.overlay_dock, self.metadata_dock, self.skipped_dock):
+        for dock in (self.series_dock, self.results_dock, self.overlay_dock, self.metadata_dock, self.skipped_dock,
+                     self.three_panel_dock, self.cases_dock):
             view_menu.addAction(dock.toggleViewAction())
         analysis_menu = self.menuBar().addMenu("&Analysis")
         for action in (self.analyse_action, self.cancel_action, self.include_action):
             analysis_menu.addAction(action)
+        self.menuBar().addMenu("&Help").addAction(self.model_info_action)
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main_toolbar")
@@ -229,6 +250,11 @@ class MainWindow(QMainWindow):
         self.results_panel.sliceActivated.connect(self._show_slice)
         self.skipped_panel.dismissed.connect(self.skipped_dock.hide)
         self.metadata_dock.visibilityChanged.connect(lambda visible: visible and self._tag_refresh.start())
+        self.cases_dock.visibilityChanged.connect(lambda visible: visible and self.cases_panel())
+        for signal in (self.viewer.currentIndexChanged, self.viewer.windowChanged, self.overlay_panel.settingsChanged,
+                       self.sliceAnalysed, self.three_panel_dock.visibilityChanged):
+            signal.connect(self._refresh_three_panel)
+        self.studyLoaded.connect(self._restore_pending_case)
 
     def _check_model(self) -> None:
         """Read the manifest (no TensorFlow): a missing or unreadable model disables analysis, with the reason."""
@@ -606,6 +632,112 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_paths(paths)
 
+    # ----- three-panel view, cases, model information ---------------------------------------------------------------
+
+    def _display_names(self) -> list[str]:
+        try:
+            return self.classifier.manifest.display_names
+        except BrainMriError:
+            return []
+
+    def _refresh_three_panel(self) -> None:
+        if not self.three_panel_dock.isVisible():
+            return  # redrawn when the dock is shown
+        series, slice_ = self.current_series, self.viewer.current_slice
+        self.three_panel.set_slice(self.viewer.displayed_image,
+                                   self._predictions(self._series_index).get(self.viewer.current_index),
+                                   self.overlay_panel.settings(), self._display_names(),
+                                   slice_.label if slice_ is not None else "",
+                                   series.info.pixel_spacing if series is not None else None)
+
+    def cases_panel(self) -> CasesPanel | None:
+        """The Cases panel, opening the case store on first use; None (with the reason shown) if it cannot open."""
+        panel = self.cases_dock.widget()
+        if isinstance(panel, CasesPanel):
+            return panel
+        try:
+            store = CaseStore()
+        except CaseStoreError as error:
+            self._report_error("The case history cannot be opened", error.reason)
+            return None
+        panel = CasesPanel(store)
+        try:
+            manifest = self.classifier.manifest
+            panel.set_class_names(manifest.classes, manifest.display_names)
+        except BrainMriError:
+            pass  # results are then listed by their class keys
+        panel.caseReopened.connect(self.restore_case)
+        self.cases_dock.setWidget(panel)
+        return panel
+
+    def save_case(self) -> None:
+        result = self.current_study_result()
+        if result is None or self.study is None:
+            return
+        panel = self.cases_panel()
+        if panel is not None and panel.save_case(result, self.study.source, self.overlay_panel.settings()):
+            self.cases_dock.show()
+            self._show_status("Case saved")
+
+    @Slot(object)
+    def restore_case(self, case: Case) -> None:
+        """Reopen the case's study and show it with the saved results and overlay settings; the model is not run."""
+        source = case.study.source_path
+        if not source or not Path(source).exists():
+            self._report_error("The case's study cannot be opened",
+                               f"The study is no longer at {source}." if source
+                               else "An anonymised case does not record where its study was.")
+            return
+        self._case_to_restore = case
+        self.open_paths([Path(source)])
+
+    @Slot(object)
+    def _restore_pending_case(self, study: Study) -> None:
+        case, self._case_to_restore = self._case_to_restore, None
+        if case is None or study.source != Path(case.study.source_path):
+            return  # the user opened something else meanwhile
+        wanted = case.study.series_instance_uid
+        index = next((n for n, series in enumerate(study.series) if series.info.series_instance_uid == wanted), None)
+        if index is None:
+            self._report_error("The case's series was not found", f"No series {wanted} in {study.source}.")
+            return
+        series = study.series[index]
+        self._slice_results[index] = {result.slice_index: self._with_display(result, series)
+                                      for result in case.study_result.slice_results}
+        self._study_results[index] = case.study_result
+        saved = case.study_result
+        if saved.classes:  # name the classes as the model that made the case did (also when no model is installed)
+            names = saved.display_names or saved.classes
+            self.results_panel.set_classes(saved.classes, names)
+            self.overlay_panel.set_class_names(names)
+        self._apply_overlay_settings(case.overlay_settings)
+        self._series_index = -1  # show_series redraws even when this series is already shown
+        self.show_series(index)
+        self._show_status(f"Case “{case.record.name}” reopened as saved (model {case.study_result.model_version})")
+
+    @staticmethod
+    def _with_display(result: SliceResult, series: Series) -> SliceResult:
+        """Cases saved without slice copies get the display image back from the study (reports need it)."""
+        if result.display is not None or result.error or not 0 <= result.slice_index < len(series):
+            return result
+        try:
+            return dataclasses.replace(result, display=series.slices[result.slice_index].display())
+        except BrainMriError:
+            return result
+
+    def _apply_overlay_settings(self, settings: OverlaySettings) -> None:
+        panel = self.overlay_panel
+        panel.visible.setChecked(settings.visible)
+        panel.opacity.setValue(round(settings.opacity * 100))
+        panel.threshold.setValue(round(settings.threshold * 100))
+        panel.colormap.setCurrentText(settings.colormap)
+        panel.explained_class.setCurrentIndex(0 if settings.class_index is None else settings.class_index + 1)
+
+    def show_model_info(self) -> None:
+        dialog = ModelInfoDialog(self.classifier.model_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
     # ----- status, errors, enabling --------------------------------------------------------------------------------
 
     def _show_status(self, text: str) -> None:
@@ -632,6 +764,7 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(analysing or self._load_worker is not None)
         self.include_action.setEnabled(has_series)
         self.export_action.setEnabled(self.current_study_result() is not None and not analysing)
+        self.save_case_action.setEnabled(self.current_study_result() is not None and not analysing)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.jobs.shutdown()

@@ -1,0 +1,91 @@
+"""Issue 7 features wired into the real MainWindow: save a case, reopen it exactly as saved (study, results, overlay
+settings), the three-panel dock follows the viewer, and the model information dialog opens. No TensorFlow: the case
+holds analysis doubles for the bundled sample study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.analysis import SliceResult, aggregate
+from core.cases import DATA_DIR_ENV, CaseStore
+from core.overlay import OverlaySettings
+from core.study import load_study
+from desktop import cases_panel
+from desktop.cases_panel import CaseDetails
+from desktop.model_info_dialog import ModelInfoDialog
+from tests.analysis_doubles import ManifestDouble, prediction
+
+SAVED_OVERLAY = OverlaySettings(visible=True, opacity=0.7, threshold=0.35, colormap="inferno", class_index=2)
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch) -> CaseStore:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))  # the window's store, never the user's
+    return CaseStore()
+
+
+def save_sample_case(store: CaseStore, sample_copy: Path) -> int:
+    series = load_study(sample_copy).series[0]
+    results = [SliceResult(slice_.label, slice_.index, None, prediction([0.1, 0.2, 0.6, 0.1]), slice_.path)
+               for slice_ in series.slices[:3]]
+    study_result = aggregate(results, ManifestDouble(), series_info=series.info)
+    return store.save("Sample follow-up", study_result, sample_copy, SAVED_OVERLAY).case_id
+
+
+def test_reopen_restores_study_results_and_overlay(qtbot, make_window, store, sample_copy, tmp_path) -> None:
+    case_id = save_sample_case(store, sample_copy)
+    window = make_window(tmp_path / "no-model")
+    window.cases_dock.show()
+    panel = window.cases_panel()
+    assert [record.case_id for record in panel.records] == [case_id]
+    panel.select_case(case_id)
+    with qtbot.waitSignal(window.studyLoaded, timeout=60_000):
+        panel.reopen_button.click()
+    restored = window.current_study_result()
+    assert restored is not None and restored.verdict_label == "notumor"
+    assert window.overlay_panel.settings() == SAVED_OVERLAY
+    assert set(window._predictions(window._series_index)) == {0, 1, 2}
+    assert all(result.display is not None for result in window._slice_results[window._series_index].values())
+
+    window.three_panel_dock.show()
+    window.viewer.set_current_index(1)
+    heatmap = window.three_panel.heatmap_pane.image()
+    assert not heatmap.isNull() and window.three_panel.titles[2].text().startswith("Overlay — opacity 70%")
+    window.viewer.set_current_index(5)  # not analysed
+    assert window.three_panel.heatmap_pane.image().isNull()
+
+
+def test_save_case_action_saves_the_shown_analysis(qtbot, make_window, store, sample_copy, tmp_path,
+                                                    monkeypatch) -> None:
+    window = make_window(tmp_path / "no-model")
+    assert not window.save_case_action.isEnabled()
+    case_id = save_sample_case(store, sample_copy)
+    window.restore_case(store.get(case_id))
+    qtbot.waitUntil(lambda: window.current_study_result() is not None, timeout=60_000)
+    window._update_actions()
+    assert window.save_case_action.isEnabled()
+    monkeypatch.setattr(cases_panel, "ask_case_details",
+                        lambda parent, suggested: CaseDetails("Second look", "", False, False))
+    window.save_case_action.trigger()
+    assert [record.name for record in store.list()] == ["Second look", "Sample follow-up"]
+    assert window.cases_dock.isVisible()
+
+
+def test_model_information_opens_on_the_window_model_folder(qtbot, make_window, tmp_path) -> None:
+    window = make_window(tmp_path / "no-model")
+    window.model_info_action.trigger()
+    dialog = window.findChild(ModelInfoDialog)
+    assert dialog is not None and dialog.model_dir == tmp_path / "no-model" and "missing" in dialog.problem
+    dialog.close()
+
+
+def test_an_anonymised_case_without_a_study_path_is_explained(make_window, store, sample_copy, tmp_path) -> None:
+    series = load_study(sample_copy).series[0]
+    result = aggregate([SliceResult("a", 0, None, prediction([0.7, 0.1, 0.1, 0.1]))], ManifestDouble(),
+                       series_info=series.info)
+    case = store.get(store.save("Anon", result, sample_copy, OverlaySettings(), anonymised=True).case_id)
+    window = make_window(tmp_path / "no-model")
+    window.restore_case(case)
+    assert "anonymised case" in window.status_text.text()
