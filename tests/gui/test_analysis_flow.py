@@ -1,0 +1,190 @@
+"""Analysis from the real MainWindow: streamed results, verdict, overlay controls, cancel, broken model, exports.
+
+Most tests use the tiny random-weight model of tests/model_fixtures.py (real loading and Grad-CAM code, fast); the
+last runs the shipped model and is skipped until models/manifest.json exists.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+
+from core.model import MANIFEST_NAME
+from core.overlay import upsample_cam
+from core.paths import models_dir, sample_study_dir
+from desktop.results_panel import DISCLAIMER
+from tests.dicom_factory import write_mr_series
+from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set
+
+pytest_plugins = ["tests.model_fixtures"]
+
+
+def overlay_pixels(window) -> np.ndarray:
+    image = window.viewer.rendered_overlay().convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.array(image.constBits(), dtype=np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+
+def analyse(qtbot, window) -> object:
+    with qtbot.waitSignal(window.analysisFinished, timeout=ANALYSIS_TIMEOUT_MS) as finished:
+        window.analyse_action.trigger()
+    qtbot.waitUntil(lambda: window.analyse_action.isEnabled())  # the worker has ended
+    return finished.args[0]
+
+
+def test_analysis_streams_results_and_shows_the_verdict(qtbot, tiny_window, sample_copy: Path) -> None:
+    window = tiny_window
+    open_and_wait(qtbot, window, sample_copy)
+    wait_for_analysis_set(qtbot, window)
+    streamed = []
+    window.sliceAnalysed.connect(streamed.append)
+    assert window.analyse_action.isEnabled() and not window.cancel_action.isEnabled()
+
+    result = analyse(qtbot, window)
+
+    assert [r.slice_index for r in streamed] == window.analysis_set() == list(range(6))
+    assert len(result.slice_results) == 6 and result.verdict_label in result.classes
+    panel = window.results_panel
+    assert panel.table.rowCount() == 6
+    assert panel.verdict.text().startswith(panel.display_name(result.verdict_label))
+    assert panel.rule.text() == result.rule and "mean calibrated probability" in panel.rule.text()
+    assert panel.disclaimer.text() == DISCLAIMER and panel.disclaimer.isVisible()
+    assert window.status_text.text() == "Analysis finished"
+    assert window.export_action.isEnabled()
+    # The shown slice's own result, with bars for every class.
+    shown = streamed[window.viewer.current_index].prediction
+    assert panel.slice_verdict.text() == f"<b>{panel.display_name(shown.label)}</b>"
+    assert len(panel.slice_bars._rows) == 4
+    assert window.viewer.overlay_shown()
+
+
+def test_overlay_toggles_with_h_and_re_renders_from_the_cached_cam(qtbot, tiny_window, sample_copy: Path) -> None:
+    window = tiny_window
+    open_and_wait(qtbot, window, sample_copy)
+    wait_for_analysis_set(qtbot, window)
+    analyse(qtbot, window)
+    viewer, controls = window.viewer, window.overlay_panel
+    gray = np.repeat(viewer.displayed_image[:, :, None], 3, axis=2)
+    controls.threshold.setValue(0)  # every CAM value shown, so each change below touches every pixel's colour
+    blended = overlay_pixels(window)
+    assert blended.shape == gray.shape and not np.array_equal(blended, gray)
+
+    viewer.setFocus()
+    QTest.keyClick(viewer, Qt.Key.Key_H)
+    assert not viewer.overlay_shown() and not controls.visible.isChecked()
+    QTest.keyClick(viewer, Qt.Key.Key_H)
+    assert viewer.overlay_shown()
+
+    controls.opacity.setValue(90)
+    stronger = overlay_pixels(window)
+    assert np.abs(stronger.astype(int) - gray).mean() > np.abs(blended.astype(int) - gray).mean()
+
+    prediction = viewer._predictions[viewer.current_index]
+    cam = upsample_cam(prediction.cam_for(prediction.predicted_index), gray.shape[:2])
+    controls.threshold.setValue(round(float(np.median(cam)) * 100))  # about half the attention map below it
+    thresholded = overlay_pixels(window)
+    below = cam < controls.settings().threshold
+    assert 0.2 < below.mean() < 0.8
+    assert np.array_equal(thresholded[below], gray[below])  # values below the threshold are transparent
+    assert not np.array_equal(thresholded[~below], gray[~below])
+
+    controls.colormap.setCurrentText("viridis")
+    assert not np.array_equal(overlay_pixels(window), thresholded)
+
+    before_class = overlay_pixels(window)
+    controls.explained_class.setCurrentIndex(1 + (prediction.predicted_index + 1) % 4)  # explain another class
+    assert not np.array_equal(overlay_pixels(window), before_class)
+
+    # Moving to another analysed slice draws that slice's CAM over that slice.
+    QTest.keyClick(viewer, Qt.Key.Key_Up)
+    assert viewer.overlay_shown() and overlay_pixels(window).shape[:2] == viewer.displayed_image.shape
+
+
+def test_cancel_stops_within_one_slice_and_the_window_stays_usable(qtbot, tiny_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=40)
+    window = tiny_window
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    wait_for_analysis_set(qtbot, window)
+    window.sliceAnalysed.connect(window.cancel_action.trigger)  # the user presses Cancel as results appear
+    with qtbot.waitSignal(window.analysisCancelled, timeout=ANALYSIS_TIMEOUT_MS):
+        window.analyse_action.trigger()
+    qtbot.waitUntil(lambda: window.analyse_action.isEnabled())
+
+    analysed = window.results_panel.table.rowCount()
+    assert 1 <= analysed <= 2  # the slice in flight when Cancel was pressed may still finish
+    assert window.current_study_result() is None and not window.export_action.isEnabled()
+    assert window.status_text.text() == "Analysis cancelled"
+    window.viewer.setFocus()
+    QTest.keyClick(window.viewer, Qt.Key.Key_Down)
+    assert window.viewer.current_index == 21
+
+
+def test_missing_model_disables_analysis_with_the_reason(qtbot, make_window, tmp_path: Path,
+                                                         sample_copy: Path) -> None:
+    window = make_window(tmp_path / "no-model")
+    open_and_wait(qtbot, window, sample_copy)
+    wait_for_analysis_set(qtbot, window)
+    assert not window.analyse_action.isEnabled()
+    assert "Analysis unavailable" in window.results_panel.state.text()
+    assert "manifest is missing" in window.results_panel.state.text()
+
+
+def test_tampered_weights_are_refused_and_analysis_is_disabled(qtbot, make_window, tiny_model_dir: Path,
+                                                               tmp_path: Path, sample_copy: Path) -> None:
+    tampered = tmp_path / "tampered"
+    shutil.copytree(tiny_model_dir, tampered)
+    with open(tampered / "weights.npz", "r+b") as weights:
+        weights.seek(1000)
+        weights.write(b"\x00\x01\x02\x03")
+    window = make_window(tampered)
+    open_and_wait(qtbot, window, sample_copy)
+    wait_for_analysis_set(qtbot, window)
+    with qtbot.waitSignal(window.analysisFailed, timeout=ANALYSIS_TIMEOUT_MS, raising=False):
+        window.analyse_action.trigger()
+    qtbot.waitUntil(lambda: "does not match the manifest" in window.results_panel.state.text(),
+                    timeout=ANALYSIS_TIMEOUT_MS)
+    assert not window.analyse_action.isEnabled()
+    window.viewer.setFocus()
+    QTest.keyClick(window.viewer, Qt.Key.Key_Down)  # still browsable
+    assert window.viewer.current_index == 4
+
+
+def test_export_writes_pdf_json_and_secondary_capture(qtbot, tiny_window, sample_copy: Path,
+                                                     tmp_path: Path) -> None:
+    window = tiny_window
+    open_and_wait(qtbot, window, sample_copy)
+    wait_for_analysis_set(qtbot, window)
+    analyse(qtbot, window)
+    for suffix in (".pdf", ".json", ".dcm"):
+        target = tmp_path / f"report{suffix}"
+        window.export(target)
+        qtbot.waitUntil(lambda target=target: window.status_text.text() == f"Saved {target}", timeout=120_000)
+        assert target.is_file() and target.stat().st_size > 500
+    document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert json.dumps(document).count("Te-gl") >= 6  # every analysed slice is in it
+
+
+def test_shipped_model_analyses_the_sample_study(qtbot, make_window) -> None:
+    if not (models_dir() / MANIFEST_NAME).is_file():
+        pytest.skip("models/manifest.json has not been produced yet")
+    window = make_window()
+    open_and_wait(qtbot, window, sample_study_dir())
+    wait_for_analysis_set(qtbot, window)
+    result = analyse(qtbot, window)
+    assert len(result.slice_results) == 6
+    assert window.results_panel.table.rowCount() == 6
+    counted = result.counted_results
+    if counted:  # the sample slices are glioma test images; the verdict is what the model says
+        assert window.results_panel.verdict.text().startswith(window.results_panel.display_name(
+            result.verdict_label))
+        assert window.viewer.overlay_shown() or window.viewer.current_index not in \
+            {r.slice_index for r in counted}
+    else:
+        assert window.results_panel.verdict.text() == "No study verdict"
