@@ -69,3 +69,12 @@ def stratified_split(labels: np.ndarray, validation_fraction: float, seed: int) 
         validation.extend(members[:cut])
         train.extend(members[cut:])
     return np.sort(np.asarray(train)), np.sort(np.asarray(validation))
+
+
+VALIDATION_FRACTION = 0.1
+
+
+def train_validation_split(training: ImageSet, seed: int) -> tuple[ImageSet, ImageSet]:
+    """The held-out validation part of Training (10%, stratified) and the rest, identical for every script."""
+    train_idx, val_idx = stratified_split(training.labels, VALIDATION_FRACTION, seed)
+    return training.subset(train_idx), training.subset(val_idx)

@@ -19,9 +19,9 @@ import numpy as np
 
 from core.preprocess import to_model_batch
 from core.training.augment import augment_gray
-from core.training.dataset import DEFAULT_TAR, read_split, stratified_split
+from core.training.dataset import DEFAULT_TAR, read_split, train_validation_split
+from core.training.recalibrate_bn import recalibrate_batchnorm
 
-VALIDATION_FRACTION = 0.1
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,8 +48,7 @@ def main() -> None:
     keras.utils.set_random_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     training = read_split(args.tar, "Training")
-    train_idx, val_idx = stratified_split(training.labels, VALIDATION_FRACTION, args.seed)
-    train_set, val_set = training.subset(train_idx), training.subset(val_idx)
+    train_set, val_set = train_validation_split(training, args.seed)
 
     steps_per_epoch = len(train_set) // args.batch
     total_steps = int(math.ceil(args.epochs * steps_per_epoch))
@@ -81,8 +80,10 @@ def main() -> None:
                     "elapsed_s": round(time.time() - started, 1)})
         if step % 10 == 0:
             print(json.dumps(log[-1]), flush=True)
-        if (step + 1) % steps_per_epoch == 0 or step + 1 == total_steps:
+        if (step + 1) % steps_per_epoch == 0:
             save_weights_npz(model, args.out / "weights.npz")
+    recalibrate_batchnorm(model, train_set, args.input_size, seed=args.seed)
+    save_weights_npz(model, args.out / "weights.npz")
     val_probs = model.predict(to_model_batch(list(val_set.images), args.input_size), batch_size=64, verbose=0)
     val_accuracy = float((val_probs.argmax(1) == val_set.labels).mean())
     summary = {"args": {k: str(v) for k, v in vars(args).items()}, "total_steps": total_steps,
