@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -14,6 +15,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from core.logging_setup import APP_NAME, configure_logging, install_crash_handler, quiet_third_party_logging
 from core.paths import sample_study_dir
 from core.selftest import SelfTestAction
+
+if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
 
 ORGANISATION = "BrainMRI"
 
@@ -49,15 +53,17 @@ def initial_paths(argument: Path | None, recent: Sequence[str]) -> list[Path]:
     return []
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+def start(argv: Sequence[str]) -> tuple[QApplication, MainWindow]:
+    """Everything `main` does before the event loop: the window is shown and the initial study is queued to open
+    on the loop's first turn (so the window paints and is usable before any file is read)."""
+    arguments = parse_arguments(argv)
     quiet_third_party_logging()  # before QApplication and TensorFlow read their logging settings
     log_path = configure_logging()
     from desktop.main_window import MainWindow
     from desktop.refcount_guard import SingletonReferenceGuard
     from desktop.theme import apply_dark_theme
 
-    app = QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(sys.argv[:1])
     SingletonReferenceGuard(app)  # PySide6 6.12.0 on Python 3.11 would otherwise abort after a while (see module)
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APP_NAME)
@@ -65,12 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_dark_theme(app)
     window = MainWindow()
     notifier = CrashNotifier(window)
+    notifier.setParent(app)
     install_crash_handler(show_message=notifier.message.emit, log_path=log_path)
 
     window.show()
     paths = initial_paths(arguments.path, window.recent_studies())
     if paths:
-        QTimer.singleShot(0, lambda: window.open_paths(paths))  # after the first paint: the window is usable at once
+        QTimer.singleShot(0, lambda: window.open_paths(paths))
+    return app, window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    app, _window = start(sys.argv[1:] if argv is None else argv)
     return app.exec()
 
 

@@ -1,0 +1,126 @@
+"""Longest UI-thread stall while opening a 300-slice series and while analysing 9 slices (goal: ≤ 50 ms each).
+
+A QTimer heartbeat fires every 5 ms on the UI thread of a real MainWindow; the longest gap between two beats during
+a phase is the longest time the window could not react. Phases:
+
+1. open a synthetic 300-slice MR series (tests/dicom_factory.py, 256×256) until the load worker has finished;
+2. the first analysis of the 9 central slices: TensorFlow import + model load in the worker, then 9 slices;
+3. a second analysis of the same 9 slices (model already loaded).
+
+The shipped model is used when models/manifest.json exists, else the tiny random-weight test model (written by a
+subprocess, so this process imports TensorFlow only in the analysis worker, as the application does).
+
+    python benchmarks/bench_ui_stall.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot  # noqa: E402 - after the environment is set
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core.model import MANIFEST_NAME  # noqa: E402
+from core.paths import models_dir  # noqa: E402
+
+HEARTBEAT_MS = 5
+GOAL_MS = 50.0
+SERIES_SLICES = 300
+
+
+class Heartbeat(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.beats: list[float] = []
+        self._timer = QTimer(self)
+        self._timer.setInterval(HEARTBEAT_MS)
+        self._timer.timeout.connect(self._beat)
+
+    @Slot()
+    def _beat(self) -> None:
+        self.beats.append(time.perf_counter())
+
+    def start(self) -> None:
+        self.beats = [time.perf_counter()]
+        self._timer.start()
+
+    def longest_gap_ms(self) -> float:
+        self._timer.stop()
+        self.beats.append(time.perf_counter())
+        return float(np.max(np.diff(self.beats))) * 1000.0
+
+
+def wait_until(app: QApplication, condition, timeout_s: float) -> None:
+    deadline = time.perf_counter() + timeout_s
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the phase did not finish in time")
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+
+
+def model_folder(scratch: Path) -> Path | None:
+    """None = the shipped model; else a tiny test model written by a subprocess."""
+    if (models_dir() / MANIFEST_NAME).is_file():
+        return None
+    folder = scratch / "tiny-model"
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                    "from tests.model_fixtures import write_tiny_model; write_tiny_model(Path(sys.argv[1]))",
+                    str(folder)], cwd=REPO_ROOT, check=True, stderr=subprocess.DEVNULL)
+    return folder
+
+
+def main() -> None:
+    from desktop.main_window import MainWindow
+    from desktop.refcount_guard import SingletonReferenceGuard
+    from desktop.theme import apply_dark_theme
+    from tests.dicom_factory import write_mr_series
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench_ui_stall_"))
+    write_mr_series(scratch / "mr300", n_slices=SERIES_SLICES, rows=256, cols=256)
+    model = model_folder(scratch)
+    app = QApplication(sys.argv[:1])
+    SingletonReferenceGuard(app)
+    apply_dark_theme(app)
+    window = MainWindow(model)
+    window.show()
+    wait_until(app, window.isVisible, 10)
+    heartbeat = Heartbeat()
+    results: list[tuple[str, float, float]] = []
+
+    def phase(name: str, begin, finished, timeout_s: float) -> None:
+        heartbeat.start()
+        started = time.perf_counter()
+        begin()
+        wait_until(app, finished, timeout_s)
+        results.append((name, time.perf_counter() - started, heartbeat.longest_gap_ms()))
+
+    phase(f"open {SERIES_SLICES}-slice series", lambda: window.open_paths([scratch / "mr300"]),
+          lambda: window.study is not None and window._load_worker is None, 300)
+    finished: list[object] = []
+    window.analysisFinished.connect(finished.append)
+    for run, name in enumerate(("analyse 9 slices (first: TF import + model load)", "analyse 9 slices (model loaded)")):
+        phase(name, window.start_analysis,
+              lambda run=run: len(finished) > run and window._analysis_worker is None, 900)
+    window.close()
+
+    print(f"model: {'shipped' if model is None else 'tiny random-weight test model'}; {os.cpu_count()} CPUs; "
+          f"heartbeat {HEARTBEAT_MS} ms; platform {os.environ['QT_QPA_PLATFORM']}")
+    for name, seconds, gap in results:
+        verdict = "ok" if gap <= GOAL_MS else "OVER GOAL"
+        print(f"  {name:52s} took {seconds:6.2f} s   longest UI gap {gap:6.1f} ms  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
