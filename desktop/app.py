@@ -53,9 +53,10 @@ def initial_paths(argument: Path | None, recent: Sequence[str]) -> list[Path]:
     return []
 
 
-def start(argv: Sequence[str]) -> tuple[QApplication, MainWindow]:
+def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplication, MainWindow]:
     """Everything `main` does before the event loop: the window is shown and the initial study is queued to open
-    on the loop's first turn (so the window paints and is usable before any file is read)."""
+    on the loop's first turn (so the window paints and is usable before any file is read). `model_dir` replaces
+    the shipped model folder (screenshots and benchmarks with a test model)."""
     arguments = parse_arguments(argv)
     quiet_third_party_logging()  # before QApplication and TensorFlow read their logging settings
     log_path = configure_logging()
@@ -69,7 +70,7 @@ def start(argv: Sequence[str]) -> tuple[QApplication, MainWindow]:
     app.setApplicationName(APP_NAME)
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     apply_dark_theme(app)
-    window = MainWindow()
+    window = MainWindow(model_dir)
     notifier = CrashNotifier(window)
     notifier.setParent(app)
     install_crash_handler(show_message=notifier.message.emit, log_path=log_path)

@@ -227,6 +227,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.open_file_action)
         toolbar.addSeparator()
         toolbar.addAction(self.analyse_action)
+        toolbar.widgetForAction(self.analyse_action).setObjectName("primaryAction")  # the one button that matters
         toolbar.addAction(self.cancel_action)
         toolbar.addAction(self.include_action)
         toolbar.addSeparator()

@@ -25,7 +25,10 @@ class MetadataPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._field_labels: dict[str, QLabel] = {}
-        fields = QFormLayout()
+        self.no_metadata = QLabel("No DICOM metadata: a picture file carries no patient or series fields.")
+        self.no_metadata.setWordWrap(True)
+        self.no_metadata.setStyleSheet("color: #8a9099;")
+        self._fields = fields = QFormLayout()
         for name, title in (*SERIES_FIELDS, ("pixel_spacing", "Pixel spacing"),
                             ("slice_thickness", "Slice thickness"), ("slice_spacing", "Slice spacing")):
             label = QLabel()
@@ -49,9 +52,11 @@ class MetadataPanel(QWidget):
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.no_metadata)
         layout.addLayout(fields)
         layout.addWidget(self.filter)
         layout.addWidget(self.table, 1)
+        self.show_series(None)
 
     def show_series(self, info: SeriesInfo | None) -> None:
         info = info or SeriesInfo()
@@ -61,6 +66,10 @@ class MetadataPanel(QWidget):
         self._field_labels["pixel_spacing"].setText(f"{spacing[0]:.3f} × {spacing[1]:.3f} mm" if spacing else "")
         self._field_labels["slice_thickness"].setText(_millimetres(info.slice_thickness))
         self._field_labels["slice_spacing"].setText(_millimetres(info.slice_spacing))
+        # Unknown fields are hidden rather than listed empty (they are never invented).
+        for row, label in enumerate(self._field_labels.values()):
+            self._fields.setRowVisible(row, bool(label.text()))
+        self.no_metadata.setVisible(not any(label.text() for label in self._field_labels.values()))
 
     def show_tags(self, slice_: Slice | None) -> None:
         self.tag_model.removeRows(0, self.tag_model.rowCount())

@@ -28,6 +28,11 @@ QLabel#disclaimer { background: #4a3a12; color: #f3d58a; border: 1px solid #7a5f
 QLabel#verdict { font-size: 17pt; font-weight: bold; }
 QLabel#sectionTitle { color: #9da5b4; font-weight: bold; }
 QToolBar { spacing: 4px; }
+QToolButton:checked { background: #2f4a5c; border: 1px solid #3d6a85; border-radius: 3px; }
+QToolButton#primaryAction { background: #2f6f95; color: #ffffff; font-weight: bold; padding: 3px 14px;
+                            border-radius: 3px; }
+QToolButton#primaryAction:hover { background: #3a84b0; }
+QToolButton#primaryAction:disabled { background: #2a2d31; color: #6b7079; }
 """
 
 
