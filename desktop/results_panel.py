@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -53,7 +53,10 @@ class ProbabilityBars(QWidget):
             return
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        label_width, value_width = 92, 48
+        bold = QFont(painter.font())
+        bold.setBold(True)
+        label_width = max(QFontMetrics(bold).horizontalAdvance(name) for _, name, _ in self._rows) + 10
+        value_width = 48
         bar_width = max(10, self.width() - label_width - value_width - 8)
         best = max(probability for _, _, probability in self._rows)
         for row, (key, name, probability) in enumerate(self._rows):
