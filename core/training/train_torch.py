@@ -40,11 +40,10 @@ from torch import nn
 
 from core.preprocess import to_model_batch
 from core.training.augment import AugmentRanges
-from core.training.dataset import CLASSES, DEFAULT_TAR, read_split, stratified_split
+from core.training.dataset import CLASSES, DEFAULT_TAR, read_split, train_validation_split
 
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.01  # PyTorch weights the new batch statistic; Keras' 0.99 weights the running one
-VALIDATION_FRACTION = 0.1
 ENTRY_WIDTHS = ((2, 128), (3, 256), (4, 728))  # (block, channels) of the three entry-flow blocks
 MIDDLE_BLOCKS = range(5, 13)
 
@@ -246,14 +245,13 @@ def main() -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     training = read_split(args.tar, "Training")
-    train_idx, val_idx = stratified_split(training.labels, VALIDATION_FRACTION, args.seed)
-    train_images = torch.from_numpy(training.images[train_idx]).to(device).unsqueeze(1)  # uint8 (N, 1, H, W)
-    train_labels = torch.from_numpy(training.labels[train_idx]).to(device)
-    validation = training.subset(val_idx)
+    train_part, validation = train_validation_split(training, args.seed)
+    train_images = torch.from_numpy(train_part.images).to(device).unsqueeze(1)  # uint8 (N, 1, H, W)
+    train_labels = torch.from_numpy(train_part.labels).to(device)
 
     model = XceptionTwin(dropout=args.dropout).to(device).to(memory_format=torch.channels_last)
     forward = model if args.no_compile or device.type != "cuda" else torch.compile(model)
-    steps_per_epoch = len(train_idx) // args.batch
+    steps_per_epoch = len(train_part) // args.batch
     total_steps = steps_per_epoch * args.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps, pct_start=0.1,
@@ -263,7 +261,7 @@ def main() -> None:
     log, started = [], time.time()
     for epoch in range(args.epochs):
         model.train()
-        order = torch.randperm(len(train_idx), device=device, generator=generator)
+        order = torch.randperm(len(train_part), device=device, generator=generator)
         for step in range(steps_per_epoch):
             batch = order[step * args.batch:(step + 1) * args.batch]
             gray = augment_on_device(train_images[batch].float() / 255.0, generator)
