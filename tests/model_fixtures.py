@@ -23,8 +23,10 @@ TINY_INPUT_SIZE = 71
 FEATURE_DIMS = 2048
 
 
-def write_tiny_model(folder: Path, temperature: float = 1.0, seed: int = 7) -> ModelManifest:
-    """Random-weight model files in `folder`; the OOD gate accepts every feature vector (threshold far away)."""
+def write_tiny_model(folder: Path, temperature: float = 1.0, seed: int = 7, input_size: int = TINY_INPUT_SIZE
+                     ) -> ModelManifest:
+    """Random-weight model files in `folder`; the OOD gate accepts every feature vector (threshold far away).
+    Also used with `input_size=256` to time the real topology before trained weights exist."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
 
@@ -32,7 +34,7 @@ def write_tiny_model(folder: Path, temperature: float = 1.0, seed: int = 7) -> M
 
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    model = build_model(TINY_INPUT_SIZE)
+    model = build_model(input_size)
     for variable in model.variables:  # non-trivial BatchNorm statistics, as in a trained model
         if variable.path.endswith("moving_mean"):
             variable.assign(np.random.default_rng(seed).normal(0, 0.1, variable.shape))
@@ -44,7 +46,7 @@ def write_tiny_model(folder: Path, temperature: float = 1.0, seed: int = 7) -> M
     gate.save(folder / "ood.npz")
     manifest = ModelManifest(
         name="tiny-test-model", version="0", classes=list(CLASSES), display_names=[c.title() for c in CLASSES],
-        input_size=TINY_INPUT_SIZE, preprocessing_id=PREPROCESSING_ID, gradcam_layer=GRADCAM_LAYER,
+        input_size=input_size, preprocessing_id=PREPROCESSING_ID, gradcam_layer=GRADCAM_LAYER,
         temperature=temperature, weights_file="weights.npz", weights_sha256=file_sha256(folder / "weights.npz"),
         training_data_sha256="", created="test", ood_file="ood.npz", ood_sha256=file_sha256(folder / "ood.npz"))
     manifest.write(folder / MANIFEST_NAME)
