@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.cases_dock)
         self.three_panel_dock.hide()
         self.cases_dock.hide()
-        self.resizeDocks([self.series_dock, self.results_dock], [260, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.series_dock, self.results_dock], [300, 360], Qt.Orientation.Horizontal)
         self.skipped_dock.hide()
 
         self.status_text = QLabel()
@@ -386,9 +386,10 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_slice_changed(self, index: int) -> None:
-        self.results_panel.show_current_slice(index)
+        chosen = index in self._analysis_sets.get(self._series_index, set())
+        self.results_panel.show_current_slice(index, chosen)
         self.include_action.blockSignals(True)
-        self.include_action.setChecked(index in self._analysis_sets.get(self._series_index, set()))
+        self.include_action.setChecked(chosen)
         self.include_action.blockSignals(False)
         self._update_marks()
         if self.metadata_dock.isVisible():
@@ -427,7 +428,7 @@ class MainWindow(QMainWindow):
             return
         (chosen.add if included else chosen.discard)(self.viewer.current_index)
         self.series_panel.set_chosen_count(self._series_index, len(chosen))
-        self._update_marks()
+        self._on_slice_changed(self.viewer.current_index)
         self._update_actions()
         self._show_status(f"{len(chosen)} slice(s) chosen for analysis")
 
@@ -501,8 +502,7 @@ class MainWindow(QMainWindow):
     def _show_slice_result(self, result: SliceResult) -> None:
         self.results_panel.add_slice_result(result)
         self.viewer.set_predictions(self._predictions(self._series_index))
-        self.results_panel.show_current_slice(self.viewer.current_index)
-        self._update_marks()
+        self._on_slice_changed(self.viewer.current_index)
 
     @Slot(int, int)
     def _on_analysis_progress(self, done: int, total: int) -> None:

@@ -47,7 +47,12 @@ class MetadataPanel(QWidget):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(1, 110)
+        self.table.setWordWrap(False)
         self.table.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         layout = QVBoxLayout(self)
@@ -78,6 +83,7 @@ class MetadataPanel(QWidget):
             items = [QStandardItem(text) for text in row]
             for item in items:
                 item.setEditable(False)
+                item.setToolTip(item.text())  # long values do not fit a dock's width
             self.tag_model.appendRow(items)
         if slice_ is not None and not rows:
             self.tag_model.appendRow([QStandardItem(""), QStandardItem("Not a DICOM file"), QStandardItem("")])

@@ -197,12 +197,13 @@ class ResultsPanel(QWidget):
         self.rule.setText(result.rule)
         self.study_bars.set_probabilities(self._classes, self._names, result.probabilities)
 
-    def show_current_slice(self, index: int) -> None:
-        """The result of slice `index` of the shown series, or why there is none."""
+    def show_current_slice(self, index: int, chosen: bool) -> None:
+        """The result of slice `index` of the shown series, or why there is none (`chosen`: in the analysis set)."""
         self.slice_title.setText(f"This slice ({index + 1})")
         result = self._slice_results.get(index)
         if result is None:
-            self.slice_verdict.setText("Not analysed")
+            self.slice_verdict.setText("Chosen for analysis, not analysed yet" if chosen
+                                       else "Not in the analysis set — press I to include it")
             self.slice_verdict.setStyleSheet("color: #8a9099;")
             self.slice_bars.set_probabilities([], [], None)
             return

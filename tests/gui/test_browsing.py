@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -224,3 +224,23 @@ def test_opening_a_study_does_not_import_tensorflow(tmp_path: Path) -> None:
     completed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True,
                                text=True, timeout=120)
     assert completed.stdout.split()[-2:] == ["False", "3"], completed.stderr
+
+
+def test_dropping_a_folder_opens_it_and_recent_lists_it(qtbot, make_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "dropped", n_slices=8)
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "dropped"))])
+    centre = QPointF(window.width() / 2, window.height() / 2)
+    enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    with qtbot.waitSignal(window.studyLoaded, timeout=60_000):
+        QApplication.sendEvent(window, QDropEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                                  Qt.KeyboardModifier.NoModifier))
+    assert len(window.current_series) == 8
+
+    window._fill_recent_menu()
+    recent = [action.text() for action in window.recent_menu.actions()]
+    assert recent[0] == str((tmp_path / "dropped").resolve())
