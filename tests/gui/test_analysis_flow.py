@@ -146,8 +146,7 @@ def test_tampered_weights_are_refused_and_analysis_is_disabled(qtbot, make_windo
     window = make_window(tampered)
     open_and_wait(qtbot, window, sample_copy)
     wait_for_analysis_set(qtbot, window)
-    with qtbot.waitSignal(window.analysisFailed, timeout=ANALYSIS_TIMEOUT_MS, raising=False):
-        window.analyse_action.trigger()
+    window.analyse_action.trigger()
     qtbot.waitUntil(lambda: "does not match the manifest" in window.results_panel.state.text(),
                     timeout=ANALYSIS_TIMEOUT_MS)
     assert not window.analyse_action.isEnabled()
