@@ -78,7 +78,6 @@ class SliceViewer(QGraphicsView):
 
     currentIndexChanged = Signal(int)
     windowChanged = Signal(object)  # the Window in use
-    zoomChanged = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,10 +132,6 @@ class SliceViewer(QGraphicsView):
     def displayed_image(self) -> np.ndarray | None:
         """The gray image currently shown (after window/level), without overlay."""
         return self._display
-
-    @property
-    def overlay_settings(self) -> OverlaySettings:
-        return self._overlay_settings
 
     def current_window(self) -> Window | None:
         slice_ = self.current_slice
@@ -270,13 +265,11 @@ class SliceViewer(QGraphicsView):
         if self._series is None:
             return
         self.fitInView(self._image_item.sceneBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
-        self.zoomChanged.emit(self.zoom())
 
     def _zoom_by(self, factor: float) -> None:
         factor = max(MIN_ZOOM / self.zoom(), min(factor, MAX_ZOOM / self.zoom()))
         self._fit_to_view = False
         self.scale(factor, factor)
-        self.zoomChanged.emit(self.zoom())
         self.viewport().update()
 
     # ----- input ---------------------------------------------------------------------------------------------------

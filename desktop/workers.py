@@ -190,9 +190,6 @@ class BackgroundJobs(QObject):
             thread.wait()
             del self._running[thread]
 
-    def is_running(self, worker_type: type[_Worker]) -> bool:
-        return any(isinstance(worker, worker_type) for worker in self._running.values())
-
     def shutdown(self, timeout_ms: int = 30_000) -> None:
         """Cancels every worker and waits for the threads (on quit: the model may be mid-slice)."""
         for worker in list(self._running.values()):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
 from core.model import MANIFEST_NAME
 from core.paths import models_dir, resources_dir
