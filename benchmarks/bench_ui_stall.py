@@ -83,7 +83,6 @@ def model_folder(scratch: Path) -> Path | None:
 
 def main() -> None:
     from desktop.main_window import MainWindow
-    from desktop.refcount_guard import SingletonReferenceGuard
     from desktop.theme import apply_dark_theme
     from tests.dicom_factory import write_mr_series
 
@@ -91,7 +90,6 @@ def main() -> None:
     write_mr_series(scratch / "mr300", n_slices=SERIES_SLICES, rows=256, cols=256)
     model = model_folder(scratch)
     app = QApplication(sys.argv[:1])
-    SingletonReferenceGuard(app)
     apply_dark_theme(app)
     window = MainWindow(model)
     window.show()

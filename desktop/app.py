@@ -61,11 +61,9 @@ def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplicat
     quiet_third_party_logging()  # before QApplication and TensorFlow read their logging settings
     log_path = configure_logging()
     from desktop.main_window import MainWindow
-    from desktop.refcount_guard import SingletonReferenceGuard
     from desktop.theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    SingletonReferenceGuard(app)  # PySide6 6.12.0 on Python 3.11 would otherwise abort after a while (see module)
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APP_NAME)
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)

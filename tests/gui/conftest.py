@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QApplication
 
 from core.paths import sample_study_dir
 from desktop.main_window import MainWindow
-from desktop.refcount_guard import SingletonReferenceGuard
 from desktop.theme import apply_dark_theme
 
 LOAD_TIMEOUT_MS = 60_000
@@ -23,7 +22,6 @@ ANALYSIS_TIMEOUT_MS = 300_000
 @pytest.fixture(scope="session", autouse=True)
 def themed_app(qapp: QApplication) -> QApplication:
     apply_dark_theme(qapp)
-    SingletonReferenceGuard(qapp)  # as desktop.app does: PySide6 6.12.0 on Python 3.11 leaks None/True references
     return qapp
 
 

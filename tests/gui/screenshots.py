@@ -26,7 +26,6 @@ from core.overlay import OverlaySettings  # noqa: E402
 from core.paths import resources_dir, sample_study_dir  # noqa: E402
 from core.study import SeriesInfo, load_study  # noqa: E402
 from desktop.cases_panel import CasesPanel  # noqa: E402
-from desktop.refcount_guard import SingletonReferenceGuard  # noqa: E402
 from desktop.theme import apply_dark_theme  # noqa: E402
 from desktop.three_panel_view import ThreePanelView  # noqa: E402
 
@@ -96,5 +95,4 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     app = QApplication(sys.argv)
     apply_dark_theme(app)
-    SingletonReferenceGuard(app)  # as desktop.app does (a PySide6 6.12.0 / Python 3.11 reference leak)
     take_screenshots(arguments.out, arguments.model_dir)
