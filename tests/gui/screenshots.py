@@ -29,13 +29,14 @@ from desktop.cases_panel import CasesPanel  # noqa: E402
 from desktop.theme import apply_dark_theme  # noqa: E402
 from desktop.three_panel_view import ThreePanelView  # noqa: E402
 
-# Invented, obviously fictitious patients for the example case list.
+# Invented, obviously fictitious patients for the example case list. The cases hold real analyses of the bundled
+# sample slices (all test-split gliomas), so names and notes stay neutral rather than suggest other findings.
 EXAMPLE_CASES = (
-    ("Left frontal lesion, first visit", "DEMO-0412", "20240131", "Enhancing rim; compare after contrast series."),
-    ("Left frontal lesion, follow-up", "DEMO-0412", "20240612", "Smaller than in January."),
-    ("Sellar mass", "DEMO-0977", "20240503", ""),
-    ("Headache work-up", "DEMO-1203", "20240520", "No lesion seen; model agrees."),
-    ("Parasagittal extra-axial mass", "DEMO-0555", "20240528", "Dural tail on coronal."),
+    ("Demo case A, first visit", "DEMO-0412", "20240131", "Demo data: CC0 test-split image."),
+    ("Demo case A, follow-up", "DEMO-0412", "20240612", "Demo data: compare with first visit."),
+    ("Demo case B", "DEMO-0977", "20240503", ""),
+    ("Demo case C", "DEMO-1203", "20240520", "Demo data: second opinion requested."),
+    ("Demo case D", "DEMO-0555", "20240528", "Demo data: coronal slice."),
 )
 
 
