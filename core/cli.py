@@ -82,12 +82,14 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
                     progress: ProgressBar) -> _ClassifyOutcome:
     from core.analysis import aggregate, iter_analysis
     from core.export import StudyExport
+    from core.logging_setup import register_study_phi
     from core.slices import central_slices
     from core.study import load_study
 
     exports, skipped_any = [], False
     for path in paths:
         study = load_study(path, progress=lambda done, total: progress.update(done, total, f"reading {path.name}"))
+        register_study_phi(study)  # from here on, any log record naming this patient is redacted
         results = []
         for series in study.series:
             chosen = central_slices(series, slices_per_series)

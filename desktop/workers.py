@@ -77,10 +77,12 @@ class StudyLoadWorker(_Worker):
         self._analysis_slice_count = analysis_slice_count
 
     def _work(self) -> None:
+        from core.logging_setup import register_study_phi
         from core.slices import central_slices
         from core.study import load_study
 
         study = load_study(self._paths, progress=self.progress.emit, should_cancel=self.is_cancel_requested)
+        register_study_phi(study)  # from here on, any log record naming this patient is redacted
         if study.cancelled:
             self.cancelled.emit()
             return

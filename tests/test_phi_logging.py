@@ -19,6 +19,8 @@ from tests.analysis_doubles import ClassifierDouble, ManifestDouble, prediction
 from tests.conftest import REPO_ROOT
 from tests.dicom_factory import write_mr_series
 
+pytest_plugins = ["tests.model_fixtures"]
+
 PATIENT_NAME = "Quixley^Marguerite"
 PATIENT_ID = "PHI-ID-4417"
 # Every spelling under which the name or ID could leak, checked case-insensitively.
@@ -147,3 +149,17 @@ def test_app_temp_dir_is_removed_at_exit(tmp_path):
     temp_dir = Path(done.stdout.strip())
     assert temp_dir.name.startswith("brainmri-")
     assert not temp_dir.exists()
+
+
+def test_cli_registers_the_patient_it_opens_so_later_log_records_are_redacted(isolated_logging, caplog, tmp_path,
+                                                                             tiny_model_dir):
+    """The CLI (like the desktop's load worker) registers each opened study's patient with the PHI guard."""
+    from core import cli
+
+    configure_logging(logging.DEBUG, log_dir=isolated_logging)
+    write_mr_series(tmp_path / "series", n_slices=6, rows=64, cols=64, PatientName=PATIENT_NAME, PatientID=PATIENT_ID)
+    assert cli.main(["classify", str(tmp_path / "series"), "--slices", "1", "--model-dir", str(tiny_model_dir)]) == 0
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("brainmri.test").warning("late message about %s", PATIENT_ID)
+    assert REDACTED in record_texts(caplog.records)[-1]
+    assert_phi_free(record_texts(caplog.records)[-1])
