@@ -15,7 +15,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QGraphicsPixmapItem,
-    QGraphicsScene,
     QGraphicsView,
     QGridLayout,
     QHBoxLayout,
@@ -27,9 +26,8 @@ from PySide6.QtWidgets import (
 
 from core.model import SlicePrediction
 from core.overlay import OverlaySettings, colormap_lut, render_overlay
-from desktop import theme
 from desktop.display_options import ContrastToggle, displayed_pixels
-from desktop.viewer import MAX_ZOOM, MIN_ZOOM, PAN_MARGIN, ZOOM_STEP, to_qimage
+from desktop.viewer import MAX_ZOOM, MIN_ZOOM, PAN_MARGIN, ZOOM_STEP, configure_image_view, to_qimage
 
 PANEL_TITLES = ("Original", "Grad-CAM heatmap (full range)", "Overlay")
 NOT_ANALYSED = "Not analysed yet — no heatmap"
@@ -54,14 +52,7 @@ class SyncedImagePane(QGraphicsView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
-        self.setBackgroundBrush(theme.IMAGE_BACKGROUND)
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)  # message text is unscrolled
+        configure_image_view(self)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self._item = QGraphicsPixmapItem()
         self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)

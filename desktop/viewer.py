@@ -73,6 +73,19 @@ def window_presets(slice_: Slice) -> list[Window]:
     return presets
 
 
+def configure_image_view(view: QGraphicsView) -> None:
+    """The set-up every image view shares: dark background, smooth scaling, no scroll bars, drag to pan, zoom about
+    the cursor, and full repaints (text drawn in viewport coordinates would smear in a scrolled, blitted viewport)."""
+    view.setScene(QGraphicsScene(view))
+    view.setBackgroundBrush(theme.IMAGE_BACKGROUND)
+    view.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+    view.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+    view.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+
+
 class SliceViewer(QGraphicsView):
     """Shows one slice of a series at a time, with zoom, pan, window/level and the Grad-CAM overlay."""
 
@@ -81,15 +94,7 @@ class SliceViewer(QGraphicsView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
-        self.setBackgroundBrush(theme.IMAGE_BACKGROUND)
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        # Corner text is drawn in viewport coordinates: a scrolled (blitted) viewport would smear it.
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        configure_image_view(self)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(False)  # drops go to the main window
         self.setFrameShape(QGraphicsView.Shape.NoFrame)

@@ -29,6 +29,7 @@ from core.model import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_te
 from core.preprocess import PREPROCESSING_ID, to_model_batch
 from core.training.dataset import CLASSES, DEFAULT_TAR, ImageSet, file_sha256, read_split, train_validation_split
 from core.training.non_mri import non_mri_set
+from core.training.recipe import DEFAULT_SEED
 
 DISPLAY_NAMES = ["Glioma", "Meningioma", "No tumour", "Pituitary tumour"]
 NOTUMOR = CLASSES.index("notumor")
@@ -49,7 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--tar", type=Path, default=DEFAULT_TAR)
     parser.add_argument("--training-log", type=Path, help="default: training_log.json next to the weights")
-    parser.add_argument("--seed", type=int, default=20261123, help="the trainer's seed (validation split)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="the trainer's seed (validation split)")
     parser.add_argument("--version", default="")
     parser.add_argument("--ood-components", type=int, default=64)
     parser.add_argument("--ood-validation-quantile", type=float, default=0.995)

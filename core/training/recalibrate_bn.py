@@ -18,6 +18,7 @@ import numpy as np
 
 from core.preprocess import to_model_batch
 from core.training.dataset import DEFAULT_TAR, ImageSet, read_split, train_validation_split
+from core.training.recipe import DEFAULT_SEED
 
 
 
@@ -47,7 +48,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--input-size", type=int, default=256)
     parser.add_argument("--tar", type=Path, default=DEFAULT_TAR)
-    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
 
     from core.architecture import build_model, load_weights_npz, save_weights_npz

@@ -13,29 +13,21 @@ import argparse
 import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 
 from core.preprocess import to_model_batch
 from core.training.augment import augment_gray
-from core.training.dataset import DEFAULT_TAR, read_split, train_validation_split
+from core.training.dataset import read_split, train_validation_split
 from core.training.recalibrate_bn import recalibrate_batchnorm
+from core.training.recipe import add_recipe_arguments
 
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tar", type=Path, default=DEFAULT_TAR)
-    parser.add_argument("--out", type=Path, required=True)
+    add_recipe_arguments(parser, epochs_type=float)  # fractional epochs: the CPU route's short runs
     parser.add_argument("--input-size", type=int, default=256)
-    parser.add_argument("--epochs", type=float, default=60)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--weight-decay", type=float, default=0.05)
-    parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--dropout", type=float, default=0.3)
-    parser.add_argument("--seed", type=int, default=20261123)
     return parser.parse_args()
 
 

@@ -40,7 +40,8 @@ from torch import nn
 
 from core.preprocess import to_model_batch
 from core.training.augment import AugmentRanges
-from core.training.dataset import CLASSES, DEFAULT_TAR, read_split, train_validation_split
+from core.training.dataset import CLASSES, read_split, train_validation_split
+from core.training.recipe import add_recipe_arguments
 
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.01  # PyTorch weights the new batch statistic; Keras' 0.99 weights the running one
@@ -226,15 +227,7 @@ def predict_logits(model: XceptionTwin, images: np.ndarray, device: torch.device
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tar", type=Path, default=DEFAULT_TAR)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--weight-decay", type=float, default=0.05)
-    parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--dropout", type=float, default=0.3)
-    parser.add_argument("--seed", type=int, default=20261123)
+    add_recipe_arguments(parser)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (debugging)")
     return parser.parse_args()
 
