@@ -193,6 +193,9 @@ class MainWindow(QMainWindow):
                                                checkable=True)
         self.corner_text_action.setChecked(True)
         self.reset_view_action = self._action("Reset view", "R", self.viewer.reset_view)
+        self.contrast_action = self._action("Enhance contrast (CLAHE, display only)", "C",
+                                            self._set_contrast_enhanced, checkable=True)
+        self.contrast_action.setToolTip("Changes only what is shown; the model always receives the unenhanced image (C)")
         self.reset_view_action.setToolTip("Fit to window and return to the default window/level (R)")
 
     def _create_menus_and_toolbar(self) -> None:
@@ -208,7 +211,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
-        for action in (self.overlay_action, self.corner_text_action, self.reset_view_action):
+        for action in (self.overlay_action, self.corner_text_action, self.contrast_action, self.reset_view_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
         for dock in (self.series_dock, self.results_dock, self.overlay_dock, self.metadata_dock, self.skipped_dock,
@@ -255,6 +258,7 @@ class MainWindow(QMainWindow):
         for signal in (self.viewer.currentIndexChanged, self.viewer.windowChanged, self.overlay_panel.settingsChanged,
                        self.sliceAnalysed, self.three_panel_dock.visibilityChanged):
             signal.connect(self._refresh_three_panel)
+        self.three_panel.contrast_toggle.toggled.connect(self.contrast_action.setChecked)
         self.studyLoaded.connect(self._restore_pending_case)
 
     def _check_model(self) -> None:
@@ -640,6 +644,11 @@ class MainWindow(QMainWindow):
             return self.classifier.manifest.display_names
         except BrainMriError:
             return []
+
+    def _set_contrast_enhanced(self, enhanced: bool) -> None:
+        """One display-only CLAHE state for the viewer and the three-panel view."""
+        self.viewer.set_contrast_enhanced(enhanced)
+        self.three_panel.set_contrast_enhanced(enhanced)
 
     def _refresh_three_panel(self) -> None:
         if not self.three_panel_dock.isVisible():

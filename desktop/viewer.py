@@ -42,6 +42,7 @@ from core.model import SlicePrediction
 from core.overlay import OverlaySettings, render_overlay
 from core.study import Series, Slice, Window, auto_window
 from desktop import theme
+from desktop.display_options import displayed_pixels
 
 ZOOM_STEP = 1.15
 MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
@@ -110,6 +111,7 @@ class SliceViewer(QGraphicsView):
         self._index = 0
         self._window: Window | None = None  # None: each slice's default window
         self._display: np.ndarray | None = None
+        self._contrast_enhanced = False  # CLAHE on what is painted only; `displayed_image` stays unenhanced
         self._predictions: Mapping[int, SlicePrediction] = {}
         self._overlay_settings = OverlaySettings()
         self._fit_to_view = True
@@ -237,9 +239,18 @@ class SliceViewer(QGraphicsView):
             self._render_overlay()
             return
         self.decode_error = ""
-        self._image_item.setPixmap(QPixmap.fromImage(to_qimage(self._display)))
+        self._image_item.setPixmap(QPixmap.fromImage(to_qimage(self._painted_pixels())))
         self._update_scene_rect()
         self._render_overlay()
+
+    def _painted_pixels(self) -> np.ndarray:
+        return displayed_pixels(self._display, self._contrast_enhanced)
+
+    def set_contrast_enhanced(self, enhanced: bool) -> None:
+        """Show the slice with CLAHE (display only: analysis always reads the slice's own display image)."""
+        if enhanced != self._contrast_enhanced:
+            self._contrast_enhanced = enhanced
+            self._render()
 
     def _render_overlay(self) -> None:
         cam = self._current_cam()
@@ -248,7 +259,7 @@ class SliceViewer(QGraphicsView):
             self._overlay_item.setVisible(False)
             self.viewport().update()
             return
-        blended = render_overlay(self._display, cam, settings)
+        blended = render_overlay(self._painted_pixels(), cam, settings)
         self._overlay_item.setPixmap(QPixmap.fromImage(to_qimage(blended)))
         self._overlay_item.setVisible(True)
         self.viewport().update()

@@ -244,3 +244,21 @@ def test_dropping_a_folder_opens_it_and_recent_lists_it(qtbot, make_window, tmp_
     window._fill_recent_menu()
     recent = [action.text() for action in window.recent_menu.actions()]
     assert recent[0] == str((tmp_path / "dropped").resolve())
+
+
+def test_clahe_key_changes_what_is_shown_but_not_the_display_image_analysed(qtbot, make_window, sample_copy: Path):
+    window = make_window()
+    open_and_wait(qtbot, window, sample_copy)
+    viewer = window.viewer
+    analysed_image = viewer.displayed_image.copy()
+    plain_screen = viewport_pixels(window)
+
+    QTest.keyClick(viewer, Qt.Key.Key_C)
+    assert window.contrast_action.isChecked() and window.three_panel.contrast_enhanced()
+    assert not np.array_equal(viewport_pixels(window), plain_screen)
+    # Analysis reads the slice's own display image, which the enhancement never touches.
+    assert np.array_equal(viewer.displayed_image, analysed_image)
+
+    window.three_panel.set_contrast_enhanced(False)  # the three-panel toggle and the View action stay in step
+    assert not window.contrast_action.isChecked()
+    assert np.array_equal(viewport_pixels(window), plain_screen)
