@@ -73,6 +73,8 @@ def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplicat
     notifier.setParent(app)
     install_crash_handler(show_message=notifier.message.emit, log_path=log_path)
 
+    # On a screen smaller than the preferred size, fit it: the results panel must never be cut off.
+    window.resize(window.size().boundedTo(window.screen().availableGeometry().size()))
     window.show()
     paths = initial_paths(arguments.path, window.recent_studies())
     if paths:
