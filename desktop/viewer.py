@@ -112,6 +112,7 @@ class SliceViewer(QGraphicsView):
         self._window: Window | None = None  # None: each slice's default window
         self._display: np.ndarray | None = None
         self._contrast_enhanced = False  # CLAHE on what is painted only; `displayed_image` stays unenhanced
+        self._painted: np.ndarray | None = None  # what the image item shows; the overlay blends onto it
         self._predictions: Mapping[int, SlicePrediction] = {}
         self._overlay_settings = OverlaySettings()
         self._fit_to_view = True
@@ -160,7 +161,7 @@ class SliceViewer(QGraphicsView):
         self._index = -1
         if series is None or not series.slices:
             self._series = None
-            self._display = None
+            self._display = self._painted = None
             self.decode_error = ""
             self._image_item.setPixmap(QPixmap())
             self._overlay_item.setPixmap(QPixmap())
@@ -233,18 +234,16 @@ class SliceViewer(QGraphicsView):
         try:
             self._display = slice_.display(self._window)
         except BrainMriError as error:  # one broken file in a series must not stop browsing
-            self._display = None
+            self._display = self._painted = None
             self.decode_error = error.reason
             self._image_item.setPixmap(QPixmap())
             self._render_overlay()
             return
         self.decode_error = ""
-        self._image_item.setPixmap(QPixmap.fromImage(to_qimage(self._painted_pixels())))
+        self._painted = displayed_pixels(self._display, self._contrast_enhanced)
+        self._image_item.setPixmap(QPixmap.fromImage(to_qimage(self._painted)))
         self._update_scene_rect()
         self._render_overlay()
-
-    def _painted_pixels(self) -> np.ndarray:
-        return displayed_pixels(self._display, self._contrast_enhanced)
 
     def set_contrast_enhanced(self, enhanced: bool) -> None:
         """Show the slice with CLAHE (display only: analysis always reads the slice's own display image)."""
@@ -255,11 +254,11 @@ class SliceViewer(QGraphicsView):
     def _render_overlay(self) -> None:
         cam = self._current_cam()
         settings = self._overlay_settings
-        if cam is None or self._display is None or not settings.visible:
+        if cam is None or self._painted is None or not settings.visible:
             self._overlay_item.setVisible(False)
             self.viewport().update()
             return
-        blended = render_overlay(self._painted_pixels(), cam, settings)
+        blended = render_overlay(self._painted, cam, settings)  # CLAHE is not recomputed on every slider step
         self._overlay_item.setPixmap(QPixmap.fromImage(to_qimage(blended)))
         self._overlay_item.setVisible(True)
         self.viewport().update()
