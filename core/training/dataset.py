@@ -6,7 +6,6 @@ seed; Testing is never used for tuning (temperature, OOD threshold and checkpoin
 
 from __future__ import annotations
 
-import hashlib
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +30,6 @@ class ImageSet:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_split(tar_path: Path, split: str) -> ImageSet:

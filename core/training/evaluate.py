@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 
 from core import ood
-from core.model import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_temperature
+from core.model import MANIFEST_NAME, Classifier, ModelManifest, file_sha256, softmax_with_temperature
 from core.preprocess import PREPROCESSING_ID, to_model_batch
-from core.training.dataset import CLASSES, DEFAULT_TAR, ImageSet, file_sha256, read_split, train_validation_split
+from core.training.dataset import CLASSES, DEFAULT_TAR, ImageSet, read_split, train_validation_split
 from core.training.non_mri import non_mri_set
 from core.training.recipe import DEFAULT_SEED
 
