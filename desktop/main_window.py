@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -60,6 +61,17 @@ EXPORT_FILTERS = {
     "DICOM Secondary Capture (*.dcm)": ".dcm",
     "JSON results (*.json)": ".json",
 }
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a vertical scroll area: a short dock scrolls instead of squeezing word-wrapped text until lines
+    overlap (seen at 1280x800 with a verdict, rule, both bar charts and the slice table shown)."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def _dock(title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -117,7 +129,7 @@ class MainWindow(QMainWindow):
         self.metadata_panel = MetadataPanel()
         self.skipped_panel = SkippedFilesPanel()
         self.series_dock = _dock("Series", "series", self.series_panel)
-        self.results_dock = _dock("Results", "results", self.results_panel)
+        self.results_dock = _dock("Results", "results", _scrolling(self.results_panel))
         self.overlay_dock = _dock("Grad-CAM overlay", "overlay", self.overlay_panel)
         self.metadata_dock = _dock("Metadata", "metadata", self.metadata_panel)
         self.skipped_dock = _dock("Files not opened", "skipped", self.skipped_panel)

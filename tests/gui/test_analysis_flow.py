@@ -184,3 +184,17 @@ def test_shipped_model_analyses_the_sample_study(qtbot, make_window) -> None:
     assert window.results_panel.verdict.text().startswith(window.results_panel.display_name("glioma"))
     window.viewer.set_current_index(next(r.slice_index for r in result.counted_results))
     assert window.viewer.overlay_shown()
+
+
+def test_a_short_results_dock_scrolls_instead_of_overlapping_its_text(qtbot, tiny_window, sample_copy: Path) -> None:
+    window = tiny_window
+    window.resize(1280, 800)  # a laptop-size screen: verdict, rule, two bar charts and the table do not fit
+    open_and_wait(qtbot, window, sample_copy)
+    wait_for_analysis_set(qtbot, window)
+    analyse(qtbot, window)
+    panel = window.results_panel
+    qtbot.wait(300)  # let the deferred layout requests run
+    shown = [widget for widget in (panel.verdict, panel.rule, panel.study_bars, panel.state, panel.slice_title,
+                                   panel.slice_verdict, panel.slice_bars) if widget.isVisible()]
+    for upper, lower in zip(shown, shown[1:]):
+        assert upper.geometry().bottom() < lower.geometry().top(), (upper, lower)
