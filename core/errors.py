@@ -13,6 +13,10 @@ class BrainMriError(Exception):
         self.reason = reason
         super().__init__(f"{self.path.name}: {reason}" if self.path is not None else reason)
 
+    def __reduce__(self) -> tuple[type, tuple[Path | None, str]]:
+        # Errors cross from the classifier's helper process by pickle, which would otherwise call cls(message).
+        return type(self), (self.path, self.reason)
+
 
 class UnreadableFileError(BrainMriError):
     """A file could not be opened as an image or DICOM object."""
@@ -32,3 +36,7 @@ class ModelIntegrityError(BrainMriError):
 
 class ReportWriteError(BrainMriError):
     """A report or export could not be written; nothing partial was left behind."""
+
+
+class ClassifierProcessError(BrainMriError):
+    """The helper process that runs the model stopped or could not start."""
