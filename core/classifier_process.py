@@ -122,6 +122,9 @@ class ClassifierProcess:
 def serve(connection: Connection, model_dir: Path) -> None:
     """The child's loop: answer ("load",) and ("predict", images, with_cams) with ("ok", value) or ("error", error)
     until the pipe closes."""
+    from core.logging_setup import quiet_third_party_logging
+
+    quiet_third_party_logging()  # a fresh interpreter: the parent's logger settings did not come along
     classifier = Classifier(model_dir)
     while True:
         try:

@@ -115,8 +115,10 @@ class Network:
         self._backbone_and_logits = keras.Model(keras_model.input, [feature_map, keras_model.output])
         self._head = keras.Model(feature_map, keras_model.output)
         signature = [tf.TensorSpec([None, input_size, input_size, 3], tf.float32)]
-        self.forward = tf.function(self._forward, input_signature=signature)
-        self.forward_with_cams = tf.function(self._forward_with_cams, input_signature=signature)
+        # autograph=False: both are plain graph code, and AutoGraph would look for their source, which a frozen
+        # (PyInstaller) build does not ship, warning on every start.
+        self.forward = tf.function(self._forward, input_signature=signature, autograph=False)
+        self.forward_with_cams = tf.function(self._forward_with_cams, input_signature=signature, autograph=False)
 
     def _forward(self, batch: Any) -> tuple[Any, Any]:
         import tensorflow as tf

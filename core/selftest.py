@@ -1,10 +1,11 @@
 """Installation self-test: run the whole pipeline once on the bundled sample study, headless.
 
 Run by `brainmri --self-test`, `brainmri-cli --self-test` or `python -m core.selftest`, e.g. after installing on a
-hospital workstation or in the installer build. Steps: load the model (verifying its sha256), open the sample study,
-pick central slices, analyse them, render a Grad-CAM overlay, write a PDF report. Each step reports pass/fail with a
-reason; a step whose input is missing because an earlier step failed is reported as not run (a failure). The process
-exit code is 0 only when every step passed. Needs no display and no Qt.
+hospital workstation or in the installer build. Steps: load the model in its helper process as the desktop application
+does (verifying its sha256), open the sample study, pick central slices, analyse them, render a Grad-CAM overlay, write
+a PDF report. Each step reports pass/fail with a reason; a step whose input is missing because an earlier step failed
+is reported as not run (a failure). The process exit code is 0 only when every step passed. Needs no display and no
+Qt.
 """
 
 from __future__ import annotations
@@ -91,13 +92,11 @@ class _Runner:
         return value
 
 
-def _load_model(model_dir: Path | None) -> tuple[Any, str]:
-    from core.model import Classifier
-
-    classifier = Classifier(model_dir)
+def _load_model(classifier: Any) -> tuple[Any, str]:
     classifier.load()  # verifies the weights' sha256 against the manifest before building the network
     manifest = classifier.manifest
-    return classifier, f"{manifest.name} {manifest.version}, weights sha256 {manifest.weights_sha256[:12]}… verified"
+    return classifier, (f"{manifest.name} {manifest.version}, weights sha256 {manifest.weights_sha256[:12]}… "
+                        "verified, loaded in the helper process")
 
 
 def _open_sample_study() -> tuple[Any, str]:
@@ -172,11 +171,17 @@ def run_self_test(output_dir: Path | None = None, model_dir: Path | None = None)
 
     target = Path(output_dir) if output_dir is not None else new_temp_subdir("self-test-")
     target.mkdir(parents=True, exist_ok=True)
+    from core.classifier_process import ClassifierProcess
+
     runner = _Runner()
-    classifier = runner.step("model", lambda: _load_model(model_dir))
-    series = runner.step("sample study", _open_sample_study)
-    slices = runner.step("slice selection", lambda: _pick_slices(series), series)
-    study_result = runner.step("analysis", lambda: _analyse(slices, classifier, series), slices, classifier)
+    helper = ClassifierProcess(model_dir)  # the model runs as in the desktop application, in a helper process
+    try:
+        classifier = runner.step("model", lambda: _load_model(helper))
+        series = runner.step("sample study", _open_sample_study)
+        slices = runner.step("slice selection", lambda: _pick_slices(series), series)
+        study_result = runner.step("analysis", lambda: _analyse(slices, classifier, series), slices, classifier)
+    finally:
+        helper.close()
     runner.step("overlay", lambda: _render_overlay(study_result), study_result)
     runner.report.pdf_path = runner.step("PDF report", lambda: _write_report(study_result, target), study_result)
     return runner.report

@@ -19,7 +19,7 @@ from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.model import Classifier
+    from core.classifier_process import ClassifierProcess
     from core.study import Series, SeriesInfo, Slice
 
 
@@ -107,9 +107,9 @@ def _middle_display(series: Series) -> np.ndarray | None:
 class AnalysisWorker(_Worker):
     """Runs the classifier over the chosen slices, streaming one `SliceResult` at a time.
 
-    The first run loads the model here (TensorFlow is imported inside `Classifier.load`), announced by
-    `modelLoading`; a missing or tampered model is reported by `modelUnavailable(reason)` rather than `failed`, because
-    the window must then disable analysis for good.
+    The first run starts the model's helper process and loads the model there, announced by `modelLoading`; a
+    missing or tampered model is reported by `modelUnavailable(reason)` rather than `failed`, because the window must
+    then disable analysis for good.
     """
 
     modelLoading = Signal()
@@ -119,7 +119,7 @@ class AnalysisWorker(_Worker):
     progress = Signal(int, int)
     finished = Signal(object)
 
-    def __init__(self, classifier: Classifier, slices: Sequence[Slice], series_info: SeriesInfo | None) -> None:
+    def __init__(self, classifier: ClassifierProcess, slices: Sequence[Slice], series_info: SeriesInfo | None) -> None:
         super().__init__()
         self._classifier = classifier
         self._slices = list(slices)

@@ -1,7 +1,12 @@
 """Frozen entry point of the desktop application (see installers/brainmri.spec)."""
 
+import multiprocessing
 import sys
 
-from desktop.app import main
+# The model's helper process (core.classifier_process) is this executable started again: this turns that start
+# into the helper, before anything else is imported.
+multiprocessing.freeze_support()
+
+from desktop.app import main  # noqa: E402
 
 sys.exit(main())

@@ -1,7 +1,12 @@
 """Frozen entry point of the command-line interface (see installers/brainmri.spec)."""
 
+import multiprocessing
 import sys
 
-from core.cli import main
+# The model's helper process (core.classifier_process) is this executable started again: this turns that start
+# into the helper, before anything else is imported.
+multiprocessing.freeze_support()
+
+from core.cli import main  # noqa: E402
 
 sys.exit(main())

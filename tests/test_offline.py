@@ -1,5 +1,5 @@
-"""Offline guarantee: the self-test and a CLI classification open no network connection, and the source tree holds
-no network client code.
+"""Offline guarantee: the self-test, a CLI classification and an analysis in the desktop application (whose model
+runs in a helper process) open no network connection, and the source tree holds no network client code.
 
 The subprocesses run under a socket guard injected as `sitecustomize` (PYTHONPATH), so it is active before any
 application or library code: every TCP/UDP connect, `create_connection` and name lookup is recorded in a marker
@@ -105,6 +105,43 @@ def test_self_test_runs_offline(guarded_env, tiny_model_dir: Path, tmp_path: Pat
     done = run_guarded(["-c", script], env, marker)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Self-test PASSED" in done.stdout
+
+
+DESKTOP_ANALYSIS = """
+import sys, time
+from pathlib import Path
+from PySide6.QtCore import QEventLoop
+from desktop.app import start
+
+app, window = start([{study!r}], Path({model!r}))
+finished = []
+window.analysisFinished.connect(finished.append)
+
+def wait(condition):
+    deadline = time.monotonic() + 300
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+
+try:
+    wait(lambda: bool(window.analysis_set()))
+    window.start_analysis()
+    wait(lambda: finished and window._analysis_worker is None)
+    helper = window.classifier.pid
+finally:
+    window.close()  # stops workers and the helper even when a check fails, so the process can exit
+assert helper is not None and window.classifier.pid is None, "the helper process did not run or did not end"
+assert "tensorflow" not in sys.modules and "keras" not in sys.modules, "TensorFlow was imported by the app"
+print("verdict", finished[0].verdict_label, "slices", len(finished[0].slice_results))
+"""
+
+
+def test_desktop_analysis_runs_offline_with_tensorflow_only_in_the_helper(guarded_env, tiny_model_dir: Path):
+    env, marker = guarded_env
+    script = DESKTOP_ANALYSIS.format(study=str(sample_study_dir()), model=str(tiny_model_dir))
+    done = run_guarded(["-c", script], env, marker)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^verdict \w+ slices 6$", done.stdout, re.MULTILINE), done.stdout
 
 
 def test_cli_classification_runs_offline_and_quietly(guarded_env, tiny_model_dir: Path, tmp_path: Path):

@@ -36,7 +36,8 @@ def isolated_settings(tmp_path: Path, qapp: QApplication) -> None:
 
 @pytest.fixture
 def make_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
-    """Builds shown MainWindows (optionally on another model folder) and shuts their workers down afterwards."""
+    """Builds shown MainWindows (optionally on another model folder); afterwards stops their workers and model
+    processes."""
     windows: list[MainWindow] = []
 
     def make(model_dir: Path | None = None) -> MainWindow:
@@ -49,7 +50,7 @@ def make_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
 
     yield make
     for window in windows:
-        window.jobs.shutdown()
+        window.stop_background_work()
 
 
 @pytest.fixture
