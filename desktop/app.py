@@ -1,9 +1,11 @@
 """Entry point `brainmri`: `python -m desktop.app [PATH]` opens PATH (file or folder), else the bundled sample study
-on first run. TensorFlow is never imported here: the first analysis loads it in a worker thread."""
+on first run. TensorFlow is never imported in this process: the first analysis starts the model's helper process
+(`core.classifier_process`)."""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +74,11 @@ def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplicat
     notifier = CrashNotifier(window)
     notifier.setParent(app)
     install_crash_handler(show_message=notifier.message.emit, log_path=log_path)
+    # The ~80,000 objects built so far (modules, Qt wrappers) live as long as the app. Left to the collector, each
+    # full collection walks them all with the interpreter lock held: 50-80 ms, a visible freeze when it happens in a
+    # worker while a study loads. Frozen, they are skipped (measured by benchmarks/bench_ui_stall.py).
+    gc.collect()
+    gc.freeze()
 
     # On a screen smaller than the preferred size, fit it: the results panel must never be cut off.
     window.resize(window.size().boundedTo(window.screen().availableGeometry().size()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -32,10 +33,11 @@ from PySide6.QtWidgets import (
 
 from core.analysis import SliceResult, StudyResult
 from core.cases import Case, CaseStore, CaseStoreError
+from core.classifier_process import ClassifierProcess
 from core.errors import BrainMriError
 from core.logging_setup import register_study_phi
-from core.model import Classifier
 from core.overlay import OverlaySettings
+from core.slices import DEFAULT_SLICE_COUNT
 from core.study import Series, Study, Window
 from desktop import theme
 from desktop.cases_panel import CasesPanel
@@ -52,7 +54,6 @@ from desktop.workers import AnalysisWorker, BackgroundJobs, StudyLoadWorker, Tas
 log = logging.getLogger(__name__)
 
 APP_TITLE = "BrainMRI Assist"
-ANALYSIS_SLICE_COUNT = 9
 RECENT_KEY = "recent_studies"
 RECENT_LIMIT = 10
 PLACEHOLDER = "Open a study: File → Open folder (Ctrl+Shift+O), Open file (Ctrl+O), or drop files or a folder here."
@@ -84,6 +85,19 @@ def _dock(title: str, name: str, widget: QWidget) -> QDockWidget:
     return dock
 
 
+def read_recent_studies() -> list[str]:
+    value = QSettings().value(RECENT_KEY, [])
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def store_recent_studies(recent: Sequence[str]) -> None:
+    settings = QSettings()  # one per call: QSettings objects must not be shared between threads
+    settings.setValue(RECENT_KEY, list(recent))
+    settings.sync()
+    if settings.status() != QSettings.Status.NoError:
+        raise OSError(f"{settings.fileName()}: {settings.status().name}")
+
+
 class MainWindow(QMainWindow):
     """Signals announce what the user sees happen (for later panels and for tests), always on the UI thread."""
 
@@ -99,8 +113,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1500, 920)
         self.jobs = BackgroundJobs(self)
-        QApplication.instance().aboutToQuit.connect(self.jobs.shutdown)  # also when quit without closing the window
-        self.classifier = Classifier(model_dir)  # one instance for the app's lifetime; loads on the first analysis
+        # The model runs in a helper process (TensorFlow in this one would freeze the window while it loads), one
+        # for the app's lifetime, started on the first analysis.
+        self.classifier = ClassifierProcess(model_dir)
+        QApplication.instance().aboutToQuit.connect(self.stop_background_work)  # also when quit without closing
         self.study: Study | None = None
         self._series_index = -1
         self._analysis_sets: dict[int, set[int]] = {}
@@ -111,6 +127,8 @@ class MainWindow(QMainWindow):
         self._analysing_series = -1
         self._model_problem = ""
         self._case_to_restore: Case | None = None  # a reopened case waiting for its study to load
+        self._recent = read_recent_studies()
+        self._recent_write_lock = threading.Lock()
 
         self.viewer = SliceViewer()
         self.viewer.placeholder_text = PLACEHOLDER
@@ -209,6 +227,13 @@ class MainWindow(QMainWindow):
                                             self._set_contrast_enhanced, checkable=True)
         self.contrast_action.setToolTip("Changes only what is shown; the model always receives the unenhanced image (C)")
         self.reset_view_action.setToolTip("Fit to window and return to the default window/level (R)")
+        self.window_drag_action = self._action("W/L drag", "W", self.viewer.set_left_drag_windows, checkable=True)
+        self.window_drag_action.setToolTip("Left-drag adjusts window/level: sideways the width, up and down the level "
+                                           "(W). Right-drag always does.")
+        self.zoom_in_action = self._action("Zoom in", None, self.viewer.zoom_in)
+        self.zoom_in_action.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("+"), QKeySequence("=")])
+        self.zoom_out_action = self._action("Zoom out", None, self.viewer.zoom_out)
+        self.zoom_out_action.setShortcuts([QKeySequence.StandardKey.ZoomOut, QKeySequence("-")])
 
     def _create_menus_and_toolbar(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -223,7 +248,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
-        for action in (self.overlay_action, self.corner_text_action, self.contrast_action, self.reset_view_action):
+        for action in (self.overlay_action, self.corner_text_action, self.contrast_action, self.zoom_in_action,
+                       self.zoom_out_action, self.window_drag_action, self.reset_view_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
         for dock in (self.series_dock, self.results_dock, self.overlay_dock, self.metadata_dock, self.skipped_dock,
@@ -252,6 +278,7 @@ class MainWindow(QMainWindow):
         self.window_presets.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.window_presets.activated.connect(self._apply_window_preset)
         toolbar.addWidget(self.window_presets)
+        toolbar.addAction(self.window_drag_action)
         toolbar.addAction(self.reset_view_action)
         toolbar.addSeparator()
         toolbar.addAction(self.overlay_action)
@@ -294,7 +321,7 @@ class MainWindow(QMainWindow):
         """Scan files/folders in a worker; the first slice shows when `loaded` arrives."""
         if self._load_worker is not None:
             self._load_worker.cancel()
-        worker = StudyLoadWorker(paths, ANALYSIS_SLICE_COUNT)
+        worker = StudyLoadWorker(paths, DEFAULT_SLICE_COUNT)
         worker.progress.connect(self._on_load_progress)
         worker.loaded.connect(self._on_study_loaded)
         worker.seriesPrepared.connect(self._on_series_prepared)
@@ -611,15 +638,23 @@ class MainWindow(QMainWindow):
     # ----- recent studies, drag and drop ---------------------------------------------------------------------------
 
     def recent_studies(self) -> list[str]:
-        value = QSettings().value(RECENT_KEY, [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return list(self._recent)
 
     def _remember_recent(self, paths: Sequence[Path]) -> None:
         if len(paths) != 1:
             return  # a multi-file drop has no single place to reopen
         entry = str(Path(paths[0]).resolve())
-        recent = [entry] + [path for path in self.recent_studies() if path != entry]
-        QSettings().setValue(RECENT_KEY, recent[:RECENT_LIMIT])
+        self._recent = ([entry] + [path for path in self._recent if path != entry])[:RECENT_LIMIT]
+        # Writing the settings file waits for the disk (measured up to 100 ms), so it happens in a worker.
+        writer = TaskWorker(self._store_recent)
+        writer.failed.connect(lambda reason: log.warning("Could not store the recent studies: %s", reason))
+        self.jobs.start(writer)
+
+    def _store_recent(self) -> None:
+        # Writers of quick successive opens may finish in any order; reading the list under the lock makes the
+        # last one to write store the newest list.
+        with self._recent_write_lock:
+            store_recent_studies(self.recent_studies())
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -788,6 +823,11 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(self.current_study_result() is not None and not analysing)
         self.save_case_action.setEnabled(self.current_study_result() is not None and not analysing)
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def stop_background_work(self) -> None:
+        """Cancel and wait for the workers, then end the model's helper process."""
         self.jobs.shutdown()
+        self.classifier.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.stop_background_work()
         super().closeEvent(event)

@@ -71,9 +71,14 @@ class MetadataPanel(QWidget):
         self._field_labels["pixel_spacing"].setText(f"{spacing[0]:.3f} × {spacing[1]:.3f} mm" if spacing else "")
         self._field_labels["slice_thickness"].setText(_millimetres(info.slice_thickness))
         self._field_labels["slice_spacing"].setText(_millimetres(info.slice_spacing))
-        # Unknown fields are hidden rather than listed empty (they are never invented).
+        # Unknown fields are hidden rather than listed empty (they are never invented). Each setRowVisible would
+        # re-lay out the window (~2 ms), so the layout is switched off meanwhile and laid out once.
+        layout = self.layout()
+        layout.setEnabled(False)
         for row, label in enumerate(self._field_labels.values()):
             self._fields.setRowVisible(row, bool(label.text()))
+        layout.setEnabled(True)
+        layout.activate()
         self.no_metadata.setVisible(not any(label.text() for label in self._field_labels.values()))
 
     def show_tags(self, slice_: Slice | None) -> None:

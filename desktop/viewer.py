@@ -117,6 +117,8 @@ class SliceViewer(QGraphicsView):
         self._overlay_settings = OverlaySettings()
         self._fit_to_view = True
         self._window_drag_origin: tuple[QPoint, Window] | None = None
+        self._window_drag_button = Qt.MouseButton.RightButton  # the button that is dragging window/level
+        self._left_drag_windows = False  # the toolbar's W/L mode: left-drag adjusts window/level instead of panning
         self._wheel_notches = 0.0
         self.corner_text_visible = True
         self.placeholder_text = ""
@@ -202,6 +204,23 @@ class SliceViewer(QGraphicsView):
     def set_corner_text_visible(self, visible: bool) -> None:
         self.corner_text_visible = visible
         self.viewport().update()
+
+    def set_left_drag_windows(self, enabled: bool) -> None:
+        """W/L mode: left-drag changes window/level (for one-button mice and trackpads); right-drag always does."""
+        self._left_drag_windows = enabled
+        self.setDragMode(QGraphicsView.DragMode.NoDrag if enabled else QGraphicsView.DragMode.ScrollHandDrag)
+
+    def zoom_in(self) -> None:
+        self._zoom_about_centre(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self._zoom_about_centre(1.0 / ZOOM_STEP)
+
+    def _zoom_about_centre(self, factor: float) -> None:
+        # Keys have no cursor position to zoom about: the image point in the middle of the view stays put.
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self._zoom_by(factor)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
 
     def reset_view(self) -> None:
         """Fit the image to the view and return to the default window."""
@@ -322,10 +341,14 @@ class SliceViewer(QGraphicsView):
         move()
         event.accept()
 
+    def _drags_window(self, button: Qt.MouseButton) -> bool:
+        return button == Qt.MouseButton.RightButton or (button == Qt.MouseButton.LeftButton and self._left_drag_windows)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         window = self.current_window()
-        if event.button() == Qt.MouseButton.RightButton and window is not None:
+        if self._drags_window(event.button()) and window is not None and self._window_drag_origin is None:
             self._window_drag_origin = (event.position().toPoint(), window)
+            self._window_drag_button = event.button()
             self.viewport().setCursor(Qt.CursorShape.SizeAllCursor)
             event.accept()
             return
@@ -342,7 +365,7 @@ class SliceViewer(QGraphicsView):
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.RightButton and self._window_drag_origin is not None:
+        if event.button() == self._window_drag_button and self._window_drag_origin is not None:
             self._window_drag_origin = None
             self.viewport().unsetCursor()
             event.accept()

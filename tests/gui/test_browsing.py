@@ -13,9 +13,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from core.paths import sample_study_dir
-from core.slices import central_slices
+from core.slices import DEFAULT_SLICE_COUNT, central_slices
 from desktop.app import initial_paths
-from desktop.main_window import ANALYSIS_SLICE_COUNT
+from desktop.main_window import read_recent_studies
 from tests.dicom_factory import write_mr_series
 from tests.gui.conftest import open_and_wait, wait_for_analysis_set
 
@@ -70,8 +70,8 @@ def test_central_slices_are_marked_and_the_user_edits_the_analysis_set(qtbot, ma
     open_and_wait(qtbot, window, tmp_path / "mr")
     wait_for_analysis_set(qtbot, window)
 
-    expected = [s.index for s in central_slices(window.current_series, ANALYSIS_SLICE_COUNT)]
-    assert window.analysis_set() == expected and len(expected) == ANALYSIS_SLICE_COUNT
+    expected = [s.index for s in central_slices(window.current_series, DEFAULT_SLICE_COUNT)]
+    assert window.analysis_set() == expected and len(expected) == DEFAULT_SLICE_COUNT
     assert set(window.navigator.slider.marks()) == set(expected)
     assert "9 chosen for analysis" in window.series_panel.list.item(0).text()
 
@@ -111,6 +111,57 @@ def test_right_drag_changes_window_level_and_the_pixels(qtbot, make_window, tmp_
     window.reset_view_action.trigger()
     assert viewer.current_window() == start_window
     assert np.array_equal(viewer.displayed_image, start_image)
+
+
+def drag(viewer, button: Qt.MouseButton, offset: QPoint) -> None:
+    centre = viewer.viewport().rect().center()
+    QTest.mousePress(viewer.viewport(), button, Qt.KeyboardModifier.NoModifier, centre)
+    QTest.mouseMove(viewer.viewport(), centre + offset)
+    QTest.mouseRelease(viewer.viewport(), button, Qt.KeyboardModifier.NoModifier, centre + offset)
+
+
+def test_window_level_mode_makes_left_drag_change_window_level_instead_of_panning(qtbot, make_window,
+                                                                                  tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=6)
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    viewer = window.viewer
+    start_window = viewer.current_window()
+    window.zoom_in_action.trigger()  # zoomed in, so a left-drag could pan
+    window.zoom_in_action.trigger()
+
+    QTest.keyClick(viewer, Qt.Key.Key_W)
+    assert window.window_drag_action.isChecked()
+    scroll = (viewer.horizontalScrollBar().value(), viewer.verticalScrollBar().value())
+    drag(viewer, Qt.MouseButton.LeftButton, QPoint(150, -100))
+    dragged = viewer.current_window()
+    assert dragged.width > start_window.width and dragged.center < start_window.center  # right: wider; up: lower
+    assert (viewer.horizontalScrollBar().value(), viewer.verticalScrollBar().value()) == scroll  # no pan
+
+    QTest.keyClick(viewer, Qt.Key.Key_W)  # back to panning: left-drag moves the image, window/level stays
+    drag(viewer, Qt.MouseButton.LeftButton, QPoint(150, -100))
+    assert viewer.current_window() == dragged
+    assert (viewer.horizontalScrollBar().value(), viewer.verticalScrollBar().value()) != scroll
+
+
+def test_keyboard_zoom_keeps_the_centre_and_reset_fits(qtbot, make_window, sample_copy: Path) -> None:
+    window = make_window()
+    open_and_wait(qtbot, window, sample_copy)
+    viewer = window.viewer
+    fitted = viewer.zoom()
+    centre = viewer.mapToScene(viewer.viewport().rect().center())
+
+    QTest.keyClick(viewer, Qt.Key.Key_Plus)
+    QTest.keyClick(viewer, Qt.Key.Key_Equal)
+    assert abs(viewer.zoom() - fitted * 1.15**2) < 1e-6
+    zoomed_centre = viewer.mapToScene(viewer.viewport().rect().center())
+    assert abs(zoomed_centre.x() - centre.x()) < 2 and abs(zoomed_centre.y() - centre.y()) < 2
+
+    QTest.keyClick(viewer, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert abs(viewer.zoom() - fitted * 1.15) < 1e-6
+    assert viewer.current_index == 3  # zoom keys do not move through slices
+    window.reset_view_action.trigger()
+    assert abs(viewer.zoom() - fitted) < 1e-6
 
 
 def test_window_presets_apply_file_windows(qtbot, make_window, tmp_path: Path) -> None:
@@ -244,6 +295,19 @@ def test_dropping_a_folder_opens_it_and_recent_lists_it(qtbot, make_window, tmp_
     window._fill_recent_menu()
     recent = [action.text() for action in window.recent_menu.actions()]
     assert recent[0] == str((tmp_path / "dropped").resolve())
+
+
+def test_recent_studies_reach_the_settings_file_newest_first(qtbot, make_window, tmp_path: Path) -> None:
+    for name in ("first", "second", "third"):
+        write_mr_series(tmp_path / name, n_slices=2, rows=32, cols=32)
+    window = make_window()
+    for name in ("first", "second", "third"):  # in quick succession: their writers overlap
+        window.open_paths([tmp_path / name])
+    expected = [str((tmp_path / name).resolve()) for name in ("third", "second", "first")]
+    assert window.recent_studies()[:3] == expected
+    window.stop_background_work()  # waits for the writers, as quitting does
+
+    assert read_recent_studies()[:3] == expected  # what the next session's Recent menu shows
 
 
 def test_clahe_key_changes_what_is_shown_but_not_the_display_image_analysed(qtbot, make_window, sample_copy: Path):
