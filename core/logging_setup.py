@@ -56,11 +56,15 @@ def default_log_dir() -> Path:
 
 
 def _phi_variants(value: str) -> set[str]:
-    """The value as stored and as commonly displayed: DICOM person names use '^' between components."""
+    """The value as stored and as commonly displayed. DICOM person names use '^' between components ("Doe^John");
+    the app displays them as "Doe, John", which is what gets registered, so both separators split."""
     value = value.strip()
-    components = [part for part in re.split(r"[\^=]+", value) if part.strip()]
-    variants = {value, " ".join(components), ", ".join(components), " ".join(reversed(components))}
-    variants.update(part.strip() for part in components)  # "DOE" alone still identifies the patient
+    components = [part for part in re.split(r"[\^=,\s]+", value) if part]
+    variants = {value, "^".join(components), " ".join(components), ", ".join(components),
+                " ".join(reversed(components))}
+    # "DOE" alone still identifies the patient. Matching is by substring (a file name like DOE_JOHN_01.dcm must not
+    # leak), so a short name that is also a word is redacted in unrelated text too: the safe side for a log.
+    variants.update(components)
     return {variant for variant in variants if len(variant) >= _MIN_PHI_LENGTH}
 
 

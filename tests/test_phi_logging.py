@@ -99,6 +99,15 @@ def test_registered_phi_is_redacted_in_messages_arguments_and_tracebacks(isolate
     assert_phi_free((isolated_logging / logging_setup.LOG_FILE_NAME).read_text(encoding="utf-8"))
 
 
+def test_a_name_registered_as_displayed_is_redacted_in_its_dicom_form_too(isolated_logging, caplog):
+    """The app registers names as it displays them ("Quixley, Marguerite"); files and warnings hold "Quixley^Marguerite"."""
+    configure_logging(logging.DEBUG, log_dir=isolated_logging)
+    register_phi(["Quixley, Marguerite"])
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("pydicom").warning("PN value Quixley^Marguerite in QUIXLEY_MARGUERITE_001.dcm")
+    assert caplog.records[0].getMessage() == "PN value [redacted] in [redacted]_[redacted]_001.dcm"
+
+
 def test_short_values_are_not_registered_so_ordinary_text_survives(isolated_logging, caplog):
     configure_logging(logging.DEBUG, log_dir=isolated_logging)
     register_phi(["1", "AB"])
@@ -163,3 +172,20 @@ def test_cli_registers_the_patient_it_opens_so_later_log_records_are_redacted(is
         logging.getLogger("brainmri.test").warning("late message about %s", PATIENT_ID)
     assert REDACTED in record_texts(caplog.records)[-1]
     assert_phi_free(record_texts(caplog.records)[-1])
+
+
+def test_cli_alone_sets_up_the_log_file_and_the_phi_guard(isolated_logging, tmp_path, tiny_model_dir):
+    """Without any set-up by the caller, a CLI run routes records (a library's included) through the PHI guard into
+    the log file."""
+    from core import cli
+
+    write_mr_series(tmp_path / "series", n_slices=4, rows=64, cols=64, PatientName=PATIENT_NAME, PatientID=PATIENT_ID)
+    assert cli.main(["classify", str(tmp_path / "series"), "--slices", "1", "--model-dir", str(tiny_model_dir)]) == 0
+    logging.getLogger("pydicom").warning("odd value in a file of %s (%s)", PATIENT_NAME, PATIENT_ID)
+
+    log_file = logging_setup.default_log_dir() / logging_setup.LOG_FILE_NAME
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = log_file.read_text(encoding="utf-8")
+    assert "odd value in a file of [redacted] ([redacted])" in text
+    assert_phi_free(text)
