@@ -21,6 +21,7 @@ import core
 from core.cases_cli import add_cases_commands
 from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError, ReportWriteError
 from core.selftest import SelfTestAction
+from core.slices import DEFAULT_SLICE_COUNT
 
 if TYPE_CHECKING:
     from core.analysis import StudyResult
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from core.model import Classifier, ModelManifest
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-DEFAULT_SLICES = 5
 
 
 class ProgressBar:
@@ -157,8 +157,8 @@ def _add_classify(subparsers: argparse._SubParsersAction) -> None:
                     "JSON and PDF reports. Exit status: 0 all analysed, 1 some inputs skipped, 2 usage error, "
                     "3 model or output unusable.")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DICOM/JPEG/PNG file or folder")
-    parser.add_argument("--slices", type=_positive_int, default=DEFAULT_SLICES, metavar="N",
-                        help=f"central slices analysed per series (default {DEFAULT_SLICES})")
+    parser.add_argument("--slices", type=_positive_int, default=DEFAULT_SLICE_COUNT, metavar="N",
+                        help=f"central slices analysed per series (default {DEFAULT_SLICE_COUNT})")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write all results as JSON (schema in README)")
     parser.add_argument("--report", type=Path, metavar="OUT.pdf",
                         help="write a PDF report (OUT_k.pdf per series when there are several)")
@@ -191,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [str(path) for path in getattr(args, "paths", []) if not path.exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
+    from core.logging_setup import configure_logging
+
+    # As in the desktop: library warnings go to the log file (not the terminal) through the PHI guard, which
+    # redacts the patients of the studies opened.
+    configure_logging()
     try:
         return args.handler(args)
     except BrainMriError as error:
