@@ -72,6 +72,15 @@ def wait_until(app: QApplication, condition, timeout_s: float) -> None:
         app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
 
 
+def resident_mib(pid: int | str | None) -> str:
+    """VmRSS of a process from /proc (Linux), as "N MiB"; "n/a" elsewhere."""
+    status = Path(f"/proc/{pid}/status")
+    if pid is None or not status.is_file():
+        return "n/a"
+    kib = next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmRSS:"))
+    return f"{kib / 1024:.0f} MiB"
+
+
 def model_folder(scratch: Path) -> Path | None:
     """None = the shipped model; else a tiny test model written by a subprocess."""
     if (models_dir() / MANIFEST_NAME).is_file():
@@ -119,6 +128,7 @@ def main() -> None:
     for run, name in enumerate(("analyse 9 slices (first: model process starts)", "analyse 9 slices (model loaded)")):
         phase(name, window.start_analysis,
               lambda run=run: len(finished) > run and window._analysis_worker is None, 900)
+    memory = f"resident memory: app {resident_mib('self')}, model helper {resident_mib(window.classifier.pid)}"
     window.close()
     shutil.rmtree(scratch, ignore_errors=True)
 
@@ -127,6 +137,7 @@ def main() -> None:
     for name, seconds, gap in results:
         verdict = "ok" if gap <= GOAL_MS else "OVER GOAL"
         print(f"  {name:52s} took {seconds:6.2f} s   longest UI gap {gap:6.1f} ms  {verdict}")
+    print(f"  {memory}")
 
 
 if __name__ == "__main__":
