@@ -824,9 +824,11 @@ class MainWindow(QMainWindow):
         self.save_case_action.setEnabled(self.current_study_result() is not None and not analysing)
 
     def stop_background_work(self) -> None:
-        """Cancel and wait for the workers, then end the model's helper process."""
-        self.jobs.shutdown()
+        """Cancel the workers, end the model's helper process, wait for the workers' threads. The helper ends first
+        so that a worker waiting for the model to load (seconds) is released at once instead of holding up quit."""
+        self.jobs.cancel_all()
         self.classifier.close()
+        self.jobs.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.stop_background_work()

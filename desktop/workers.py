@@ -50,7 +50,10 @@ class _Worker(QObject):
         try:
             self._work()
         except Exception as error:  # noqa: BLE001 - any failure becomes a message; the app must stay usable
-            self.failed.emit(describe_error(error))
+            if self.is_cancel_requested():
+                self.cancelled.emit()  # e.g. the model's helper ended on quit: a consequence of cancelling, no error
+            else:
+                self.failed.emit(describe_error(error))
         finally:
             self.ended.emit()
 
@@ -192,10 +195,13 @@ class BackgroundJobs(QObject):
             thread.wait()
             del self._running[thread]
 
-    def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Cancels every worker and waits for the threads (on quit: the model may be mid-slice)."""
+    def cancel_all(self) -> None:
         for worker in list(self._running.values()):
             worker.cancel()
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Cancels every worker and waits for the threads (on quit: the model may be mid-slice)."""
+        self.cancel_all()
         for thread in list(self._running):
             thread.wait(timeout_ms)
         self._running.clear()

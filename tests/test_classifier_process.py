@@ -9,6 +9,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +76,34 @@ def test_a_helper_that_dies_is_reported_then_restarted(remote: ClassifierProcess
     assert remote.pid is None and not remote.is_loaded
 
     assert remote.predict(images()[:1])[0].probabilities.shape == (4,)
+
+
+def test_close_does_not_wait_for_a_load_in_progress(remote: ClassifierProcess) -> None:
+    """Quitting while the model loads (seconds) ends the helper at once; the loading call learns why."""
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            remote.load()
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+            outcome.append(error)
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    deadline = time.monotonic() + 60
+    while remote.pid is None and time.monotonic() < deadline:  # the child has started and is importing TensorFlow
+        time.sleep(0.01)
+    helper_pid = remote.pid
+    remote.close()
+    loader.join(60)
+
+    assert not loader.is_alive()
+    assert isinstance(outcome[0], ClassifierProcessError), outcome
+    assert "closed before it answered" in outcome[0].reason
+    assert not remote.is_loaded and remote.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(helper_pid, 0)
 
 
 def test_missing_model_files_are_reported_with_their_path(tiny_model_dir: Path, tmp_path: Path) -> None:

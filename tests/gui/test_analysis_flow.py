@@ -7,6 +7,7 @@ last runs the shipped model and is skipped until models/manifest.json exists.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -124,6 +125,28 @@ def test_cancel_stops_within_one_slice_and_the_window_stays_usable(qtbot, tiny_w
     window.viewer.setFocus()
     QTest.keyClick(window.viewer, Qt.Key.Key_Down)
     assert window.viewer.current_index == 21
+
+
+def test_closing_while_the_model_loads_ends_its_helper_and_every_worker(qtbot, tiny_window, sample_copy: Path) -> None:
+    window = tiny_window
+    open_and_wait(qtbot, window, sample_copy)
+    wait_for_analysis_set(qtbot, window)
+    finished, failed = [], []
+    window.analysisFinished.connect(finished.append)
+    window.analysisFailed.connect(failed.append)
+    window.analyse_action.trigger()
+    qtbot.waitUntil(lambda: window.classifier.pid is not None, timeout=60_000)  # the helper is loading the model
+    helper = window.classifier.pid
+    threads = list(window.jobs._running)
+
+    window.close()
+
+    assert threads and all(thread.isFinished() for thread in threads)
+    assert window.classifier.pid is None and not window.classifier.is_loaded and not finished
+    with pytest.raises(ProcessLookupError):
+        os.kill(helper, 0)
+    qtbot.wait(200)  # queued signals from the ended worker arrive: quitting is a cancel, not an error to report
+    assert not failed
 
 
 def test_missing_model_disables_analysis_with_the_reason(qtbot, make_window, tmp_path: Path,
