@@ -8,6 +8,7 @@ weights. `shipped_classifier` is the model in models/, skipped when it has not b
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,19 @@ def write_tiny_model(folder: Path, temperature: float = 1.0, seed: int = 7, inpu
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_model")
     write_tiny_model(folder)
+    return folder
+
+
+@pytest.fixture
+def tampered_model_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny model whose weights differ in one byte (same size, so only the sha256 check notices)."""
+    folder = tmp_path / "tampered-model"
+    shutil.copytree(tiny_model_dir, folder)
+    with (folder / "weights.npz").open("r+b") as weights:
+        weights.seek(1000)
+        byte = weights.read(1)
+        weights.seek(1000)
+        weights.write(bytes([byte[0] ^ 0xFF]))
     return folder
 
 
