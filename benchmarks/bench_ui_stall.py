@@ -93,8 +93,7 @@ def model_folder(scratch: Path) -> Path | None:
 
 
 def main() -> None:
-    from core.logging_setup import APP_NAME
-    from desktop.app import ORGANISATION, start
+    from desktop.app import apply_app_identity, start
     from desktop.main_window import store_recent_studies
     from tests.dicom_factory import write_mr_series
 
@@ -103,10 +102,7 @@ def main() -> None:
     model = model_folder(scratch)
     # A returning user (a recent study exists, so nothing opens at start) in settings of its own.
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    settings_owner = QApplication(sys.argv[:1])  # start() reuses it
-    settings_owner.setOrganizationName(ORGANISATION)
-    settings_owner.setApplicationName(APP_NAME)
+    apply_app_identity(QApplication(sys.argv[:1]))  # start() reuses this application
     store_recent_studies([str(scratch / "mr300")])
     app, window = start([], model)  # as the application starts: heap frozen, settings, logging
     wait_until(app, lambda: window.isVisible() and window.viewer.isVisible(), 10)

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from core.logging_setup import APP_NAME, configure_logging, install_crash_handler, quiet_third_party_logging
-from core.paths import sample_study_dir
+from core.paths import resources_dir, sample_study_dir
 from core.selftest import SelfTestAction
 
 if TYPE_CHECKING:
@@ -55,6 +56,14 @@ def initial_paths(argument: Path | None, recent: Sequence[str]) -> list[Path]:
     return []
 
 
+def apply_app_identity(app: QApplication) -> None:
+    """Names (where QSettings keeps the settings), settings format and the window icon (installers/draw_icons.py)."""
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APP_NAME)
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "brainmri.png")))
+
+
 def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplication, MainWindow]:
     """Everything `main` does before the event loop: the window is shown and the initial study is queued to open
     on the loop's first turn (so the window paints and is usable before any file is read). `model_dir` replaces
@@ -66,9 +75,7 @@ def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplicat
     from desktop.theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setOrganizationName(ORGANISATION)
-    app.setApplicationName(APP_NAME)
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    apply_app_identity(app)
     apply_dark_theme(app)
     window = MainWindow(model_dir)
     notifier = CrashNotifier(window)

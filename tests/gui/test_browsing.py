@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSize, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from core.paths import sample_study_dir
 from core.slices import DEFAULT_SLICE_COUNT, central_slices
-from desktop.app import initial_paths
+from desktop.app import apply_app_identity, initial_paths
 from desktop.main_window import read_recent_studies
 from tests.dicom_factory import write_mr_series
 from tests.gui.conftest import open_and_wait, wait_for_analysis_set
@@ -251,6 +251,12 @@ def test_metadata_panel_shows_series_fields_and_filters_tags(qtbot, make_window,
     assert "T1 AX POST" in values
 
 
+def test_the_application_has_its_icon(qapp) -> None:
+    apply_app_identity(qapp)
+    icon = qapp.windowIcon()
+    assert not icon.isNull() and icon.actualSize(QSize(256, 256)) == QSize(256, 256)
+
+
 def test_first_run_opens_the_sample_study_and_later_runs_do_not() -> None:
     assert initial_paths(None, []) == [sample_study_dir()]
     assert initial_paths(None, ["/some/earlier/study"]) == []
@@ -258,7 +264,8 @@ def test_first_run_opens_the_sample_study_and_later_runs_do_not() -> None:
 
 
 def test_opening_a_study_does_not_import_tensorflow(tmp_path: Path) -> None:
-    """TensorFlow is imported only by the analysis worker; browsing must never pay for it."""
+    """Browsing never pays for TensorFlow (analysis does not either: tests/test_offline.py checks the model runs in its
+    helper process)."""
     script = (
         "import sys\n"
         "from PySide6.QtWidgets import QApplication\n"
