@@ -16,9 +16,11 @@ import logging.handlers
 import os
 import re
 import sys
+import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -49,6 +51,36 @@ def quiet_third_party_logging() -> None:
     absl_logging = sys.modules.get("absl.logging")  # only if already imported: importing absl here would cost start-up
     if absl_logging is not None:
         absl_logging.set_verbosity(absl_logging.ERROR)
+
+
+# What TensorFlow's C++ runtime prints on its own at import and first use: absl's pre-initialisation warning, absl
+# INFO/WARNING lines ("I0000 00:00:…", "W0000 …") such as the oneDNN and CPU-feature notices, and the second line of
+# the CPU-feature notice. Some TensorFlow builds print them whatever TF_CPP_MIN_LOG_LEVEL says.
+_NATIVE_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IW]\d{4} \d\d:\d\d:"
+                           r"|To enable the following instructions:|oneDNN custom operations are on)")
+
+
+@contextmanager
+def native_stderr_filtered() -> Iterator[None]:
+    """While active, file descriptor 2 goes to a temporary file; afterwards every line but TensorFlow's start-up
+    chatter (`_NATIVE_NOISE`) is written to the real stderr, so errors stay visible. Process-wide: use it around
+    TensorFlow's import and the model build, not around work that runs beside other threads' output."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode("utf-8", "replace").splitlines()
+                    if not _NATIVE_NOISE.search(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+                sys.stderr.flush()
 
 
 def default_log_dir() -> Path:

@@ -23,6 +23,7 @@ import numpy as np
 
 from core import ood
 from core.errors import ModelIntegrityError, ModelMissingError
+from core.logging_setup import native_stderr_filtered, quiet_third_party_logging
 from core.paths import models_dir
 from core.preprocess import PREPROCESSING_ID, to_model_batch
 
@@ -181,13 +182,14 @@ class Classifier:
         if manifest.ood_file:
             gate_path = self._verified_file(manifest.ood_file, manifest.ood_sha256, "out-of-distribution statistics")
             self._feature_gate = ood.FeatureGate.load(gate_path)
-        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from core.architecture import build_model, load_weights_npz
+        quiet_third_party_logging()
+        with native_stderr_filtered():  # TensorFlow's C++ start-up lines, which some builds print at any log level
+            from core.architecture import build_model, load_weights_npz
 
-        keras_model = build_model(manifest.input_size, num_classes=len(manifest.classes))
-        load_weights_npz(keras_model, weights_path)
-        self._network = Network(keras_model, manifest.gradcam_layer, manifest.input_size)
+            keras_model = build_model(manifest.input_size, num_classes=len(manifest.classes))
+            load_weights_npz(keras_model, weights_path)
+            self._network = Network(keras_model, manifest.gradcam_layer, manifest.input_size)
+            self._network.forward_with_cams(np.zeros((1, manifest.input_size, manifest.input_size, 3), np.float32))
 
     def _verified_file(self, name: str, expected_sha256: str, what: str) -> Path:
         path = self.model_dir / name

@@ -169,3 +169,27 @@ def test_source_tree_has_no_network_client_code():
             findings += [f"{path.relative_to(REPO_ROOT)}: {what}" for what, pattern in FORBIDDEN_SOURCE.items()
                          if pattern.search(text)]
     assert not findings, "network-capable code found:\n" + "\n".join(findings)
+
+
+NATIVE_CHATTER = r'''
+import os, sys
+from core.logging_setup import native_stderr_filtered
+with native_stderr_filtered():
+    for line in (b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+                 b"I0000 00:00:1795536663.762585    2894 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n",
+                 b"To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow\n",
+                 b"I0000 00:00:1795536663.9 2894 port.cc:153] oneDNN custom operations are on.\n",
+                 b"E0000 00:00:1795536663.9 2894 real_failure.cc:1] a genuine error\n"):
+        os.write(2, line)
+    print("python-level message", file=sys.stderr)
+print("after", file=sys.stderr)
+'''
+
+
+def test_tensorflow_start_up_chatter_is_dropped_and_real_errors_kept():
+    """Whatever a TensorFlow build prints at native level while the model loads, only its errors reach stderr."""
+    done = subprocess.run([sys.executable, "-c", NATIVE_CHATTER], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["E0000 00:00:1795536663.9 2894 real_failure.cc:1] a genuine error",
+                                        "python-level message", "after"]

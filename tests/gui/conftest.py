@@ -65,8 +65,10 @@ def open_and_wait(qtbot, window: MainWindow, *paths: Path) -> None:
 
 
 def wait_for_analysis_set(qtbot, window: MainWindow) -> None:
-    """The load worker chooses the central slices just after the study shows."""
-    qtbot.waitUntil(lambda: bool(window.analysis_set()), timeout=LOAD_TIMEOUT_MS)
+    """The load worker chooses the central slices just after the study shows, then ends (Cancel goes off); under
+    load that end can come well after the choice, so both are waited for."""
+    qtbot.waitUntil(lambda: bool(window.analysis_set()) and not window.cancel_action.isEnabled(),
+                    timeout=LOAD_TIMEOUT_MS)
 
 
 @pytest.fixture
