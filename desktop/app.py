@@ -48,10 +48,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def initial_paths(argument: Path | None, recent: Sequence[str]) -> list[Path]:
-    """What to open at start: the argument; else, on first run (no recent study), the sample study; else nothing."""
+    """What to open at start: the argument; else, when no recent study still exists (first run, or settings left
+    from another installation or a removed study), the sample study; else nothing (File → Recent has them)."""
     if argument is not None:
         return [argument]
-    if not recent and sample_study_dir().is_dir():
+    if not any(Path(entry).exists() for entry in recent) and sample_study_dir().is_dir():
         return [sample_study_dir()]
     return []
 

@@ -257,9 +257,10 @@ def test_the_application_has_its_icon(qapp) -> None:
     assert not icon.isNull() and icon.actualSize(QSize(256, 256)) == QSize(256, 256)
 
 
-def test_first_run_opens_the_sample_study_and_later_runs_do_not() -> None:
+def test_first_run_opens_the_sample_study_and_later_runs_do_not(tmp_path: Path) -> None:
     assert initial_paths(None, []) == [sample_study_dir()]
-    assert initial_paths(None, ["/some/earlier/study"]) == []
+    assert initial_paths(None, ["/some/removed/study"]) == [sample_study_dir()]  # stale settings: not an empty window
+    assert initial_paths(None, [str(tmp_path)]) == []
     assert initial_paths(Path("/x"), []) == [Path("/x")]
 
 
