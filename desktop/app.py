@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from core.logging_setup import APP_NAME, configure_logging, install_crash_handler, quiet_third_party_logging
 from core.paths import resources_dir, sample_study_dir
 from core.selftest import SelfTestAction
+from desktop.platform_check import DesktopUnavailableError, check_desktop_platform
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
@@ -98,7 +99,14 @@ def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplicat
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    app, _window = start(sys.argv[1:] if argv is None else argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    parse_arguments(arguments)  # --help and --self-test need no window
+    try:
+        check_desktop_platform()
+    except DesktopUnavailableError as error:
+        print(f"{APP_NAME}: {error}", file=sys.stderr)
+        return 1
+    app, _window = start(arguments)
     return app.exec()
 
 
