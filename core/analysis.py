@@ -27,6 +27,19 @@ AGGREGATION_RULE = (
     "are not counted, and if no slice passed the check there is no study-level prediction."
 )
 
+# The model was trained on MR slices only. Pictures (JPEG/PNG) carry no modality and are accepted; DICOM of any other
+# modality (CT, NM, US, OT, ...) gets no class at all, before the model runs (DICOM PS3.3 C.7.3.1, Modality).
+ACCEPTED_MODALITIES = ("", "MR")
+
+
+def not_analysable_reason(info: SeriesInfo | None) -> str:
+    """Why the model must not classify this series ("" when it may): today, a DICOM modality other than MR."""
+    modality = (info.modality if info is not None else "").strip().upper()
+    if modality in ACCEPTED_MODALITIES:
+        return ""
+    return f"no prediction: modality {modality} is not MR (the model was trained on brain MRI only)"
+
+
 # What a slice's pixels can fail with: the loader's own errors, and the OSError/ValueError that Pillow, pydicom and
 # numpy raise on truncated or inconsistent data.
 _DECODE_ERRORS = (BrainMriError, OSError, ValueError)
@@ -112,7 +125,8 @@ class StudyResult:
             notes.append("No study-level prediction: no slice passed the out-of-distribution check.")
         elif self.disagreeing_results:
             labels = ", ".join(slice_name(result, anonymise) for result in self.disagreeing_results)
-            notes.append(f"The slices disagree: {labels} individually favour another class than {self.verdict_label}.")
+            notes.append(f"The slices disagree: {labels} individually favour another class than "
+                         f"{self.display_name(self.verdict_label)}.")
         return notes
 
 

@@ -80,7 +80,7 @@ def _summary_line(source: Path, series_description: str, study_result: StudyResu
 
 def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: Classifier,
                     progress: ProgressBar) -> _ClassifyOutcome:
-    from core.analysis import aggregate, iter_analysis
+    from core.analysis import aggregate, iter_analysis, not_analysable_reason
     from core.export import StudyExport
     from core.logging_setup import register_study_phi
     from core.slices import central_slices
@@ -92,6 +92,11 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
         register_study_phi(study)  # from here on, any log record naming this patient is redacted
         results = []
         for series in study.series:
+            refusal = not_analysable_reason(series.info)
+            if refusal:
+                print(f"{path} | {series.description} | {refusal}")
+                skipped_any = True
+                continue
             chosen = central_slices(series, slices_per_series)
             slice_results = []
             for slice_result in iter_analysis(chosen, classifier):

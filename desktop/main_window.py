@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.analysis import SliceResult, StudyResult
+from core.analysis import SliceResult, StudyResult, not_analysable_reason
 from core.cases import Case, CaseStore, CaseStoreError
 from core.classifier_process import ClassifierProcess
 from core.errors import BrainMriError
@@ -414,6 +414,8 @@ class MainWindow(QMainWindow):
             self.results_panel.show_study_result(self._study_results[index])
         if self._model_problem:
             self.results_panel.show_model_problem(self._model_problem)
+        elif not_analysable_reason(series.info):
+            self.results_panel.show_state(f"<b>Analysis unavailable.</b> {not_analysable_reason(series.info)}.")
         self.viewer.set_series(series, len(series) // 2)  # the middle, as the worker's thumbnail
         self.viewer.set_predictions(self._predictions(index))
         self.navigator.refresh()
@@ -491,7 +493,8 @@ class MainWindow(QMainWindow):
 
     def start_analysis(self) -> None:
         series = self.current_series
-        if series is None or self._analysis_worker is not None or self._model_problem or not self.analysis_set():
+        if (series is None or self._analysis_worker is not None or self._model_problem or not self.analysis_set()
+                or not_analysable_reason(series.info)):
             return
         slices = [series.slices[index] for index in self.analysis_set()]
         self._analysing_series = self._series_index
@@ -816,8 +819,9 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         analysing = self._analysis_worker is not None
         has_series = self.current_series is not None
+        refused = has_series and bool(not_analysable_reason(self.current_series.info))
         self.analyse_action.setEnabled(has_series and not analysing and not self._model_problem
-                                       and bool(self.analysis_set()))
+                                       and bool(self.analysis_set()) and not refused)
         self.cancel_action.setEnabled(analysing or self._load_worker is not None)
         self.include_action.setEnabled(has_series)
         self.export_action.setEnabled(self.current_study_result() is not None and not analysing)

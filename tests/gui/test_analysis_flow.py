@@ -192,3 +192,15 @@ def test_a_short_results_dock_scrolls_instead_of_overlapping_its_text(qtbot, tin
                                    panel.slice_verdict, panel.slice_bars) if widget.isVisible()]
     for upper, lower in zip(shown, shown[1:]):
         assert upper.geometry().bottom() < lower.geometry().top(), (upper, lower)
+
+
+def test_a_ct_series_is_refused_before_the_model_runs(qtbot, tiny_window, tmp_path: Path) -> None:
+    from tests.test_non_mr_refused import write_series_of_modality
+
+    window = tiny_window
+    open_and_wait(qtbot, window, write_series_of_modality(tmp_path / "ct", "CT"))
+    wait_for_analysis_set(qtbot, window)
+    assert not window.analyse_action.isEnabled()
+    assert "modality CT is not MR" in window.results_panel.state.text()
+    window.start_analysis()  # the shortcut's path too: nothing starts
+    assert not window.cancel_action.isEnabled() and window.current_study_result() is None
