@@ -107,15 +107,17 @@ class MainWindow(QMainWindow):
     analysisCancelled = Signal()
     analysisFailed = Signal(str)
 
-    def __init__(self, model_dir: Path | None = None) -> None:
+    def __init__(self, model_dir: Path | None = None, preload_model: bool = True) -> None:
         super().__init__()
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.resize(1500, 920)
         self.jobs = BackgroundJobs(self)
         # The model runs in a helper process (TensorFlow in this one would freeze the window while it loads), one
-        # for the app's lifetime, started on the first analysis.
+        # for the app's lifetime. It starts loading once the first study shows (`_preload_model`), so neither
+        # start-up nor the first slice waits for it and the first Analyse finds it ready or nearly so.
         self.classifier = ClassifierProcess(model_dir)
+        self._preload_model_pending = preload_model
         QApplication.instance().aboutToQuit.connect(self.stop_background_work)  # also when quit without closing
         self.study: Study | None = None
         self._series_index = -1
@@ -299,6 +301,7 @@ class MainWindow(QMainWindow):
             signal.connect(self._refresh_three_panel)
         self.three_panel.contrast_toggle.toggled.connect(self.contrast_action.setChecked)
         self.studyLoaded.connect(self._restore_pending_case)
+        self.studyLoaded.connect(self._preload_model)
 
     def _check_model(self) -> None:
         """Read the manifest (no TensorFlow): a missing or unreadable model disables analysis, with the reason."""
@@ -309,6 +312,17 @@ class MainWindow(QMainWindow):
             return
         self.results_panel.set_classes(manifest.classes, manifest.display_names)
         self.overlay_panel.set_class_names(manifest.display_names)
+
+    @Slot()
+    def _preload_model(self) -> None:
+        """Load the model in its helper process in the background, once. A failure is only logged here: the first
+        Analyse loads again and reports it where the user looks (`modelUnavailable`)."""
+        if not self._preload_model_pending or self._model_problem:
+            return
+        self._preload_model_pending = False
+        worker = TaskWorker(self.classifier.load)
+        worker.failed.connect(lambda reason: log.warning("Loading the model in the background failed: %s", reason))
+        self.jobs.start(worker)
 
     def _disable_model(self, reason: str) -> None:
         self._model_problem = reason

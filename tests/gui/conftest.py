@@ -36,12 +36,12 @@ def isolated_settings(tmp_path: Path, qapp: QApplication) -> None:
 
 @pytest.fixture
 def make_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
-    """Builds shown MainWindows (optionally on another model folder); afterwards stops their workers and model
-    processes."""
+    """Builds shown MainWindows (optionally on another model folder; the model is not preloaded unless asked);
+    afterwards stops their workers and model processes."""
     windows: list[MainWindow] = []
 
-    def make(model_dir: Path | None = None) -> MainWindow:
-        window = MainWindow(model_dir)
+    def make(model_dir: Path | None = None, preload_model: bool = False) -> MainWindow:
+        window = MainWindow(model_dir, preload_model=preload_model)  # most tests need no model helper at all
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)

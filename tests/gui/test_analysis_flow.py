@@ -204,3 +204,18 @@ def test_a_ct_series_is_refused_before_the_model_runs(qtbot, tiny_window, tmp_pa
     assert "modality CT is not MR" in window.results_panel.state.text()
     window.start_analysis()  # the shortcut's path too: nothing starts
     assert not window.cancel_action.isEnabled() and window.current_study_result() is None
+
+
+def test_the_model_loads_in_the_background_once_a_study_shows(qtbot, make_window, tiny_model_dir: Path,
+                                                              sample_copy: Path) -> None:
+    """The first Analyse finds the model ready: no 'Loading model…' wait after the click."""
+    window = make_window(tiny_model_dir, preload_model=True)
+    assert not window.classifier.is_loaded  # nothing is loaded before a study shows (start-up is not slowed)
+    open_and_wait(qtbot, window, sample_copy)
+    qtbot.waitUntil(lambda: window.classifier.is_loaded, timeout=ANALYSIS_TIMEOUT_MS)
+    wait_for_analysis_set(qtbot, window)
+    states = []
+    original = window.results_panel.show_state
+    window.results_panel.show_state = lambda text: (states.append(text), original(text))
+    analyse(qtbot, window)
+    assert states and not any("Loading model" in text for text in states)
