@@ -1,26 +1,51 @@
 """The one preprocessing function shared by training, evaluation and the application.
 
-The training images are display-ready 8-bit grayscale exports resized bicubically to 256×256, so every input the
-model sees (JPEG, PNG or a windowed DICOM slice) is brought to that same form: 8-bit gray → the dataset's own
-bicubic resize to 256×256 → (only for a model with another input size) OpenCV bicubic resize to that size, exactly
-as the trainer resizes the 256×256 training images → replicated to 3 channels → scaled to [-1, 1] (the Keras
-Xception convention).
+The training classes come from different collections that differ in framing (tight crops vs the whole head with
+black margins), brightness and contrast, and a network happily learns those instead of the lesion. Preprocessing
+therefore removes what it can of them before the model sees a pixel; every input (JPEG, PNG or a windowed DICOM
+slice, gray or colour, any size) goes through the same steps:
 
-The dataset was resized with Pillow's bicubic filter, which widens its kernel when shrinking (antialiasing); OpenCV's
-INTER_CUBIC does not. On the 24 original test JPEGs, Pillow reproduces the dataset's pixels to within the WebP
-compression error (mean |Δ| 0.4–1.1 grey levels) while OpenCV differs up to twice as much (2.4 on a 630² image), so
-the first resize uses Pillow. v2 of the id marks that change.
+1. **Gray**: ITU-R BT.601 luma for colour input (as OpenCV and Pillow compute it).
+2. **Head crop**: the foreground is every pixel brighter than half of Otsu's threshold (computed on a copy shrunk
+   to at most 128 px, lightly blurred); the bounding box of its largest connected part, together with any part at
+   least a fifth its size, padded by 4% on each side and grown to a square about its centre (the aspect ratio is
+   kept; parts of the square outside the image are black), is cut out and resized to the model's input size (area
+   averaging when shrinking, bicubic when enlarging). Black margins, zoom and position of the head no longer matter.
+3. **Intensity**: the crop's 1st percentile becomes black and the head's 99th percentile white (clipped), then a
+   power curve maps the head's median to 0.45. A global gamma (display curve) changes the median and is undone by
+   that step, so bright T2-like and dark T1-like exports arrive at comparable grey levels.
+4. Replicated to 3 channels and scaled to [-1, 1] (the Keras Xception convention).
+
+v3 of the id marks the head crop and the intensity normalisation (v2 stretched the whole picture to a square).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
-from PIL import Image
 
 MODEL_INPUT_SIZE = 256
-PREPROCESSING_ID = "gray-bicubic-square-pm1-v2"
-DATASET_SIZE = 256  # the resolution of the training set images
+PREPROCESSING_ID = "head-crop-square-fgnorm-v3"
+
+_MASK_SIDE = 128  # the foreground is found on a copy at most this large: fast, and blind to single-pixel noise
+_OTSU_FRACTION = 0.5  # half of Otsu's threshold keeps dark tissue (CSF, oedema) inside the head
+_MIN_THRESHOLD = 8  # grey levels; a flat black image has no foreground
+_PART_FRACTION = 0.2  # foreground parts at least this share of the largest count as head (both hemispheres of a cut)
+_MARGIN = 0.04  # of the box side, on each side
+_DARK_PERCENTILE, _BRIGHT_PERCENTILE = 1.0, 99.0
+_TARGET_MEDIAN = 0.45
+_GAMMA_LIMITS = (0.4, 2.5)  # a head that is nearly all dark or all bright is not pushed to extremes
+
+
+@dataclass(frozen=True)
+class HeadBox:
+    """A square crop in image pixels: top-left corner and side (it may reach outside the image)."""
+
+    top: int
+    left: int
+    side: int
 
 
 def to_gray_u8(image: np.ndarray) -> np.ndarray:
@@ -36,20 +61,92 @@ def to_gray_u8(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image shape {image.shape}")
 
 
-def to_dataset_form(gray: np.ndarray) -> np.ndarray:
-    """An (H, W) uint8 image resized to 256×256 the way the training set was made (Pillow bicubic)."""
-    if gray.shape == (DATASET_SIZE, DATASET_SIZE):
-        return gray
-    resized = Image.fromarray(np.ascontiguousarray(gray)).resize((DATASET_SIZE, DATASET_SIZE), Image.Resampling.BICUBIC)
-    return np.asarray(resized)
+def foreground_threshold(gray: np.ndarray) -> int:
+    """The grey level above which a pixel belongs to the head (half of Otsu's threshold, at least 8)."""
+    otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return max(int(otsu * _OTSU_FRACTION), _MIN_THRESHOLD)
+
+
+def head_mask(gray: np.ndarray) -> np.ndarray:
+    """Boolean (H, W) foreground of a gray uint8 image: the parts of the thresholded image that count as head."""
+    height, width = gray.shape
+    factor = min(1.0, _MASK_SIDE / max(height, width))
+    small = cv2.resize(gray, (max(1, round(width * factor)), max(1, round(height * factor))),
+                       interpolation=cv2.INTER_AREA) if factor < 1.0 else gray
+    small = cv2.GaussianBlur(small, (3, 3), 0)
+    binary = (small > foreground_threshold(small)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if count <= 1:
+        return np.zeros(gray.shape, bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    kept = np.flatnonzero(areas >= _PART_FRACTION * areas.max()) + 1
+    mask = np.isin(labels, kept).astype(np.uint8)
+    if factor < 1.0:
+        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+    return mask.astype(bool)
+
+
+def head_box(mask: np.ndarray) -> HeadBox:
+    """The square about the mask's bounding box, with margins; the whole image when the mask is empty."""
+    height, width = mask.shape
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        top, bottom, left, right = 0, height, 0, width
+    else:
+        top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    side = max(bottom - top, right - left)
+    side = max(int(round(side * (1 + 2 * _MARGIN))), 1)
+    centre_row, centre_col = (top + bottom) / 2, (left + right) / 2
+    return HeadBox(int(round(centre_row - side / 2)), int(round(centre_col - side / 2)), side)
+
+
+def crop_square(image: np.ndarray, box: HeadBox) -> np.ndarray:
+    """The box cut out of the image; parts outside the image are black (0)."""
+    height, width = image.shape[:2]
+    out = np.zeros((box.side, box.side) + image.shape[2:], image.dtype)
+    top, left = max(box.top, 0), max(box.left, 0)
+    bottom, right = min(box.top + box.side, height), min(box.left + box.side, width)
+    if bottom > top and right > left:
+        out[top - box.top:bottom - box.top, left - box.left:right - box.left] = image[top:bottom, left:right]
+    return out
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size:
+        return image
+    interpolation = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_CUBIC
+    return cv2.resize(image, (size, size), interpolation=interpolation)
+
+
+def normalise_intensity(gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Float32 in [0, 1]: crop's 1st percentile → 0, head's 99th → 1, then the head's median → 0.45 by a power curve."""
+    values = gray.astype(np.float32)
+    head = values[mask] if mask.any() else values.ravel()
+    dark = float(np.percentile(values, _DARK_PERCENTILE))
+    bright = float(np.percentile(head, _BRIGHT_PERCENTILE))
+    if bright <= dark:
+        return np.zeros_like(values)
+    scaled = np.clip((values - dark) / (bright - dark), 0.0, 1.0)
+    median = float(np.median(scaled[mask])) if mask.any() else float(np.median(scaled))
+    if 0.0 < median < 1.0:
+        gamma = float(np.clip(np.log(_TARGET_MEDIAN) / np.log(median), *_GAMMA_LIMITS))
+        scaled = np.power(scaled, gamma, dtype=np.float32)
+    return scaled
+
+
+def to_model_gray(display_u8: np.ndarray, size: int = MODEL_INPUT_SIZE) -> np.ndarray:
+    """The (size, size) float32 image in [0, 1] that the model sees (steps 1–3 of the module docstring)."""
+    gray = to_gray_u8(display_u8)
+    mask = head_mask(gray)
+    box = head_box(mask)
+    crop = _resize(crop_square(gray, box), size)
+    crop_mask = cv2.resize(crop_square(mask.astype(np.uint8), box), (size, size), interpolation=cv2.INTER_NEAREST)
+    return normalise_intensity(crop, crop_mask.astype(bool))
 
 
 def to_model_input(display_u8: np.ndarray, size: int = MODEL_INPUT_SIZE) -> np.ndarray:
     """Model input of shape (size, size, 3), float32 in [-1, 1], from an 8-bit display image."""
-    gray = to_dataset_form(to_gray_u8(display_u8))
-    if size != DATASET_SIZE:
-        gray = cv2.resize(gray, (size, size), interpolation=cv2.INTER_CUBIC)
-    scaled = gray.astype(np.float32) / 127.5 - 1.0
+    scaled = to_model_gray(display_u8, size) * 2.0 - 1.0
     return np.repeat(scaled[:, :, None], 3, axis=2)
 
 
