@@ -13,7 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
+from core.labels import CLASSES
+
 DEFAULT_TAR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "brain-mri-256" / "brainmri256.tar"
 
 
@@ -69,3 +70,108 @@ def train_validation_split(training: ImageSet, seed: int) -> tuple[ImageSet, Ima
     """The held-out validation part of Training (10%, stratified) and the rest, identical for every script."""
     train_idx, val_idx = stratified_split(training.labels, VALIDATION_FRACTION, seed)
     return training.subset(train_idx), training.subset(val_idx)
+
+
+DEFAULT_EXTRA_TRAIN = DEFAULT_TAR.parents[1] / "extra-train"
+EXTRA_VALIDATION_FRACTION = 0.15  # of the subjects of each extra source
+# Within a class, each extra source gets up to this share of the draws (less for a source of under
+# `FULL_SHARE_IMAGES` images, so ten images are not each seen thirty times an epoch); the official set gets the rest.
+EXTRA_SOURCE_SHARE = 0.2
+FULL_SHARE_IMAGES = 100
+
+
+def read_folder(folder: Path) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
+    """Images of `<class>/<source>_<subject>_<...>.png` files, sorted by path: (images, labels, relative names)."""
+    images, labels, names = [], [], []
+    for path in sorted(folder.glob("*/*.png")):
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise ValueError(f"{path}: not a decodable image")
+        images.append(image)
+        labels.append(CLASSES.index(path.parent.name))
+        names.append(f"{path.parent.name}/{path.name}")
+    return images, np.asarray(labels, np.int64), names
+
+
+def source_and_subject(name: str) -> tuple[str, str]:
+    """('openneuro-ds002748', 'sub-01') from 'notumor/openneuro-ds002748_sub-01_ax_t1_101.png'."""
+    source, subject = Path(name).name.split("_")[:2]
+    return source, subject
+
+
+def subject_split(names: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices with whole subjects on one side: `fraction` of each source's subjects held out."""
+    keys = [source_and_subject(name) for name in names]
+    rng = np.random.default_rng(seed)
+    held_out: set[tuple[str, str]] = set()
+    for source in sorted({source for source, _ in keys}):
+        subjects = sorted({key for key in keys if key[0] == source})
+        count = max(1, int(round(len(subjects) * fraction))) if len(subjects) > 1 else 0
+        held_out.update(subjects[i] for i in rng.permutation(len(subjects))[:count])
+    is_validation = np.asarray([key in held_out for key in keys])
+    return np.flatnonzero(~is_validation), np.flatnonzero(is_validation)
+
+
+@dataclass
+class TrainingData:
+    """Everything the trainer draws from: images of any size (uint8), labels, per-image draw weights, sources."""
+
+    train_images: list[np.ndarray]
+    train_labels: np.ndarray
+    train_sources: list[str]
+    train_weights: np.ndarray
+    validation_images: list[np.ndarray]
+    validation_labels: np.ndarray
+    validation_sources: list[str]
+
+    def summary(self) -> dict[str, object]:
+        def counts(sources: list[str], labels: np.ndarray) -> dict[str, int]:
+            keys = [f"{source}/{CLASSES[label]}" for source, label in zip(sources, labels)]
+            return {key: keys.count(key) for key in sorted(set(keys))}
+        return {"train": counts(self.train_sources, self.train_labels),
+                "validation": counts(self.validation_sources, self.validation_labels)}
+
+
+OFFICIAL_SOURCE = "brainmri256"
+
+
+def draw_weights(labels: np.ndarray, sources: list[str]) -> np.ndarray:
+    """Per-image weights: every class drawn equally often; within a class each extra source gets up to
+    EXTRA_SOURCE_SHARE of the draws (the official set the rest), each image of a source equally often."""
+    weights = np.zeros(len(labels))
+    source_array = np.asarray(sources)
+    for class_index in np.unique(labels):
+        in_class = labels == class_index
+        class_sources = sorted(set(source_array[in_class]))
+        extra = [s for s in class_sources if s != OFFICIAL_SOURCE]
+        shares = {s: EXTRA_SOURCE_SHARE * min(1.0, np.sum(in_class & (source_array == s)) / FULL_SHARE_IMAGES)
+                  for s in extra}
+        if OFFICIAL_SOURCE in class_sources:
+            shares[OFFICIAL_SOURCE] = max(1.0 - sum(shares.values()), EXTRA_SOURCE_SHARE)
+        total = sum(shares.values())
+        for source, share in shares.items():
+            members = in_class & (source_array == source)
+            weights[members] = share / total / members.sum()
+    return weights / weights.sum()
+
+
+def training_data(tar_path: Path, extra_folder: Path | None, seed: int) -> TrainingData:
+    """The official Training split (minus its validation part) plus every extra-train image of the training subjects;
+    validation is the official validation part plus the held-out extra subjects. Testing is never read."""
+    official_train, official_validation = train_validation_split(read_split(tar_path, "Training"), seed)
+    train_images, train_labels = list(official_train.images), list(official_train.labels)
+    train_sources = [OFFICIAL_SOURCE] * len(official_train)
+    validation_images, validation_labels = list(official_validation.images), list(official_validation.labels)
+    validation_sources = [OFFICIAL_SOURCE] * len(official_validation)
+    if extra_folder is not None:
+        images, labels, names = read_folder(extra_folder)
+        train_idx, validation_idx = subject_split(names, EXTRA_VALIDATION_FRACTION, seed)
+        for indices, image_list, label_list, source_list in (
+                (train_idx, train_images, train_labels, train_sources),
+                (validation_idx, validation_images, validation_labels, validation_sources)):
+            image_list.extend(images[i] for i in indices)
+            label_list.extend(labels[indices])
+            source_list.extend(source_and_subject(names[i])[0] for i in indices)
+    train_labels_array = np.asarray(train_labels, np.int64)
+    return TrainingData(train_images, train_labels_array, train_sources, draw_weights(train_labels_array, train_sources),
+                        validation_images, np.asarray(validation_labels, np.int64), validation_sources)

@@ -33,18 +33,37 @@ import math
 import time
 from pathlib import Path
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from core.preprocess import to_model_batch
-from core.training.augment import AugmentRanges
-from core.training.dataset import CLASSES, read_split, train_validation_split
+from core.training.augment import training_gray
+from core.training.dataset import CLASSES, DEFAULT_EXTRA_TRAIN, training_data
 from core.training.recipe import add_recipe_arguments
 
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.01  # PyTorch weights the new batch statistic; Keras' 0.99 weights the running one
+# While training, a horizon of ~10 batches keeps the running statistics close to the fast-moving weights; they are
+# re-estimated exactly at the end (`reestimate_batchnorm`), so the exported value of momentum does not matter.
+BN_MOMENTUM_TRAINING = 0.1
+DEFAULT_PHASES = "128:8:32,256:1:16:1600"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Progressive resizing: `epochs` epochs at `size`² input in batches of `batch`, each of `images` draws (0: as
+    many as there are training images)."""
+
+    size: int
+    epochs: int
+    batch: int
+    images: int = 0
 ENTRY_WIDTHS = ((2, 128), (3, 256), (4, 728))  # (block, channels) of the three entry-flow blocks
 MIDDLE_BLOCKS = range(5, 13)
 
@@ -175,6 +194,33 @@ def keras_arrays(model: XceptionTwin) -> dict[str, np.ndarray]:
     return arrays
 
 
+def load_keras_npz(model: XceptionTwin, path: Path) -> None:
+    """Load a Keras-layout `.npz` (as `export_keras_npz` writes it) into the twin: the inverse of `keras_arrays`."""
+    stored = np.load(path)
+    layouts = {4: (3, 2, 0, 1)}  # HWIO → OIHW for conv kernels
+    with torch.no_grad():
+        for key, value in keras_arrays(model).items():
+            if key.startswith("seed_generator"):
+                continue
+            name, variable = key.split("/")
+            module = model.layers[name]
+            array = torch.from_numpy(stored[key].astype(np.float32))
+            if isinstance(module, SeparableConv):
+                target = module.depthwise.weight if variable == "depthwise_kernel" else module.pointwise.weight
+                order = (2, 3, 0, 1) if variable == "depthwise_kernel" else layouts[4]
+                target.copy_(array.permute(*order))
+            elif isinstance(module, nn.Conv2d):
+                module.weight.copy_(array.permute(*layouts[4]))
+            elif isinstance(module, nn.BatchNorm2d):
+                target = {"gamma": module.weight, "beta": module.bias, "moving_mean": module.running_mean,
+                          "moving_variance": module.running_var}[variable]
+                target.copy_(array)
+            elif isinstance(module, nn.Linear):
+                (module.weight if variable == "kernel" else module.bias).copy_(array.T if variable == "kernel"
+                                                                               else array)
+            assert tuple(value.shape) == tuple(stored[key].shape), key
+
+
 def export_keras_npz(model: XceptionTwin, path: Path) -> None:
     """The same file `core.architecture.save_weights_npz` writes for the Keras model (float16 storage)."""
     arrays = {key: value.astype(np.float16) if np.issubdtype(value.dtype, np.floating) else value
@@ -186,100 +232,174 @@ def export_keras_npz(model: XceptionTwin, path: Path) -> None:
 # ---------------------------------------------------------------- training
 
 
-def augment_on_device(gray: torch.Tensor, generator: torch.Generator, ranges: AugmentRanges = AugmentRanges()
-                      ) -> torch.Tensor:
-    """Random affine + flip + contrast + brightness of an (N, 1, H, W) batch in [0, 1] (the ranges of augment.py)."""
-    count, device = gray.shape[0], gray.device
-
-    def uniform(limit: float) -> torch.Tensor:
-        return (torch.rand(count, device=device, generator=generator) * 2 - 1) * limit
-
-    angle = uniform(math.radians(ranges.rotation_degrees))
-    scale = 1.0 + uniform(ranges.scale)
-    flip = torch.where(torch.rand(count, device=device, generator=generator) < 0.5, -1.0, 1.0)
-    # affine_grid maps output to input coordinates in [-1, 1]: the inverse of zooming by `scale` and rotating.
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos * flip, -sin, uniform(2 * ranges.shift)], dim=1),
-                         torch.stack([sin * flip, cos, uniform(2 * ranges.shift)], dim=1)], dim=1)
-    grid = F.affine_grid(theta, list(gray.shape), align_corners=False)
-    warped = F.grid_sample(gray, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    mean = warped.mean(dim=(1, 2, 3), keepdim=True)
-    contrast = (1.0 + uniform(ranges.contrast)).view(-1, 1, 1, 1)
-    brightness = uniform(ranges.brightness).view(-1, 1, 1, 1)
-    return ((warped - mean) * contrast + mean + brightness).clamp(0.0, 1.0)
+def epoch_draws(weights: np.ndarray, count: int, seed: int, epoch: int) -> list[tuple[int, int]]:
+    """One epoch's (image index, augmentation seed) draws, balanced by `weights` (`dataset.draw_weights`); the seeds
+    make every epoch's augmentation reproducible, on resume too."""
+    rng = np.random.default_rng([seed, epoch])
+    indices = rng.choice(len(weights), size=count, p=weights / weights.sum())
+    return list(zip(indices.tolist(), rng.integers(0, 2**62, size=count).tolist()))
 
 
-def to_network_input(gray01: torch.Tensor) -> torch.Tensor:
-    """[0, 1] gray (N, 1, H, W) → (N, 3, H, W) in [-1, 1]: `core.preprocess.to_model_input` on the device."""
-    return (gray01 * 2.0 - 1.0).expand(-1, 3, -1, -1)
+def augmented_batches(images: list[np.ndarray], labels: np.ndarray, draws: list[tuple[int, int]], size: int,
+                      batch: int, ahead: int = 3) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(gray (B, 1, size, size) in [0, 1], labels) batches, augmented in a thread a few batches ahead. A thread, not
+    a DataLoader process: OpenCV and NumPy release the GIL, and forking after PyTorch's OpenMP threads have run can
+    deadlock."""
+    def make(chunk: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        grays = [training_gray(images[index], np.random.default_rng(seed), size) for index, seed in chunk]
+        return torch.from_numpy(np.stack(grays))[:, None], torch.as_tensor([labels[i] for i, _ in chunk])
+
+    chunks = [draws[start:start + batch] for start in range(0, len(draws) - batch + 1, batch)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = [pool.submit(make, chunk) for chunk in chunks[:ahead]]
+        for position in range(len(chunks)):
+            done = pending.pop(0).result()
+            if position + ahead < len(chunks):
+                pending.append(pool.submit(make, chunks[position + ahead]))
+            yield done
 
 
-def predict_logits(model: XceptionTwin, images: np.ndarray, device: torch.device, batch: int = 128) -> np.ndarray:
-    """Eval-mode float32 logits of uint8 (N, H, W) images through the shared preprocessing function."""
+def predict_logits(model: XceptionTwin, images: list[np.ndarray], size: int, batch: int = 64) -> np.ndarray:
+    """Eval-mode float32 logits of uint8 display images through the shared preprocessing function."""
     model.eval()
     outputs = []
     with torch.no_grad():
         for start in range(0, len(images), batch):
-            inputs = torch.from_numpy(to_model_batch(list(images[start:start + batch]), images.shape[1]))
-            outputs.append(model(inputs.permute(0, 3, 1, 2).to(device)).float().cpu().numpy())
+            inputs = torch.from_numpy(to_model_batch(list(images[start:start + batch]), size)).permute(0, 3, 1, 2)
+            outputs.append(model(inputs.contiguous(memory_format=torch.channels_last)).float().numpy())
     return np.concatenate(outputs)
+
+
+def reestimate_batchnorm(model: XceptionTwin, images: list[np.ndarray], size: int, seed: int,
+                         batches: int = 40, batch: int = 32) -> None:
+    """Every BatchNorm's running statistics as the exact average over unaugmented training batches (the app's
+    preprocessing), so inference does not depend on the short averaging horizon used while training."""
+    layers = [module for module in model.modules() if isinstance(module, nn.BatchNorm2d)]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # cumulative average
+    order = np.random.default_rng(seed).permutation(len(images))[:batches * batch]
+    model.train()
+    with torch.no_grad():
+        for start in range(0, len(order), batch):
+            chosen = [images[i] for i in order[start:start + batch]]
+            model(torch.from_numpy(to_model_batch(chosen, size)).permute(0, 3, 1, 2)
+                  .contiguous(memory_format=torch.channels_last))
+    for layer in layers:
+        layer.momentum = BN_MOMENTUM_TRAINING
+
+
+def parse_phases(text: str) -> list[Phase]:
+    phases = []
+    for part in text.split(","):
+        phases.append(Phase(*(int(value) for value in part.split(":"))))
+    return phases
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_recipe_arguments(parser)
-    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (debugging)")
+    parser.add_argument("--phases", type=parse_phases, default=parse_phases(DEFAULT_PHASES),
+                        help=f"SIZE:EPOCHS:BATCH[:IMAGES],... (default {DEFAULT_PHASES})")
+    parser.add_argument("--init", type=Path, help="start from these Keras-layout weights (.npz) instead of random")
+    parser.add_argument("--bf16", action="store_true",
+                        help="bf16 autocast (fast only on CPUs with native bf16, e.g. AVX-512 BF16, and on GPUs)")
+    parser.add_argument("--extra-train", type=Path, default=DEFAULT_EXTRA_TRAIN,
+                        help="folder of extra <class>/<source>_<subject>_... training images ('' for none)")
     return parser.parse_args()
+
+
+class Progress:
+    """Appends one JSON line per event to OUT/train.log and echoes it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, **event: object) -> None:
+        line = json.dumps({"time": time.strftime("%H:%M:%S"), **event})
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        print(line, flush=True)
 
 
 def main() -> None:
     args = parse_args()
     torch.manual_seed(args.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
-    training = read_split(args.tar, "Training")
-    train_part, validation = train_validation_split(training, args.seed)
-    train_images = torch.from_numpy(train_part.images).to(device).unsqueeze(1)  # uint8 (N, 1, H, W)
-    train_labels = torch.from_numpy(train_part.labels).to(device)
+    checkpoints = args.out / "checkpoints"
+    checkpoints.mkdir(exist_ok=True)
+    progress = Progress(args.out / "train.log")
+    data = training_data(args.tar, args.extra_train or None, args.seed)
+    progress(event="data", **data.summary())
 
-    model = XceptionTwin(dropout=args.dropout).to(device).to(memory_format=torch.channels_last)
-    forward = model if args.no_compile or device.type != "cuda" else torch.compile(model)
-    steps_per_epoch = len(train_part) // args.batch
-    total_steps = steps_per_epoch * args.epochs
+    model = XceptionTwin(dropout=args.dropout)
+    if args.init:
+        load_keras_npz(model, args.init)
+    model = model.to(memory_format=torch.channels_last)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = BN_MOMENTUM_TRAINING
+    epochs = [(phase, epoch) for phase in args.phases for epoch in range(phase.epochs)]
+    def draws_per_epoch(phase: Phase) -> int:
+        return phase.images or len(data.train_images)
+
+    total_steps = sum(draws_per_epoch(phase) // phase.batch for phase, _ in epochs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps, pct_start=0.1,
                                                    anneal_strategy="cos", div_factor=25.0, final_div_factor=40.0)
     loss_function = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    generator = torch.Generator(device=device).manual_seed(args.seed)
-    log, started = [], time.time()
-    for epoch in range(args.epochs):
+    first_epoch, elapsed_before = 0, 0.0
+    last = checkpoints / "last.pt"
+    if last.is_file():
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        first_epoch, elapsed_before = state["epoch"], state["elapsed_s"]
+        progress(event="resumed", epoch=first_epoch)
+    started = time.time() - elapsed_before
+    for epoch_number in range(first_epoch, len(epochs)):
+        phase, _ = epochs[epoch_number]
+        draws = epoch_draws(data.train_weights, draws_per_epoch(phase), args.seed, epoch_number)
+        loader = augmented_batches(data.train_images, data.train_labels, draws, phase.size, phase.batch)
         model.train()
-        order = torch.randperm(len(train_part), device=device, generator=generator)
-        for step in range(steps_per_epoch):
-            batch = order[step * args.batch:(step + 1) * args.batch]
-            gray = augment_on_device(train_images[batch].float() / 255.0, generator)
-            inputs = to_network_input(gray).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                loss = loss_function(forward(inputs), train_labels[batch])
+        losses = []
+        for gray, labels in loader:
+            inputs = (gray * 2.0 - 1.0).expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                loss = loss_function(model(inputs).float(), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-        validation_accuracy = float((predict_logits(model, validation.images, device).argmax(1)
-                                     == validation.labels).mean())
-        log.append({"epoch": epoch + 1, "loss": float(loss), "validation_accuracy": validation_accuracy,
-                    "elapsed_s": round(time.time() - started, 1)})
-        print(json.dumps(log[-1]), flush=True)
+            losses.append(loss.item())
+        validation_logits = predict_logits(model, data.validation_images, phase.size)
+        accuracy = float((validation_logits.argmax(1) == data.validation_labels).mean())
+        elapsed = time.time() - started
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(), "epoch": epoch_number + 1, "elapsed_s": elapsed},
+                   checkpoints / "last.partial")
+        (checkpoints / "last.partial").replace(last)
+        progress(event="epoch", epoch=epoch_number + 1, of=len(epochs), size=phase.size,
+                 loss=round(float(np.mean(losses)), 4), validation_accuracy=round(accuracy, 4),
+                 elapsed_s=round(elapsed, 1))
+    final_size = args.phases[-1].size
+    reestimate_batchnorm(model, data.train_images, final_size, args.seed)
+    validation_logits = predict_logits(model, data.validation_images, final_size)
+    accuracy = float((validation_logits.argmax(1) == data.validation_labels).mean())
     wall_time = round(time.time() - started, 1)
     torch.save(model.state_dict(), args.out / "model.pt")
     export_keras_npz(model, args.out / "weights.npz")
-    device_name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
-    summary = {"command": "python -m core.training.train_torch " + " ".join(
-                   f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("tar", "out")),
+    phases = ",".join(":".join(str(v) for v in (p.size, p.epochs, p.batch, p.images) if v) for p in args.phases)
+    options = f" --init {args.init}" if args.init else ""
+    summary = {"command": f"python -m core.training.train_torch --out OUT --phases {phases} --lr {args.lr} "
+                          f"--seed {args.seed}{options}",
                "args": {k: str(v) for k, v in vars(args).items()}, "total_steps": total_steps,
-               "wall_time_s": wall_time, "device": device_name, "validation_accuracy": log[-1]["validation_accuracy"]}
-    (args.out / "training_log.json").write_text(json.dumps({"summary": summary, "epochs": log}, indent=1))
-    print(json.dumps(summary), flush=True)
+               "wall_time_s": wall_time, "device": f"CPU, {torch.get_num_threads()} threads" + (", bf16 autocast" if args.bf16 else ""),
+               "input_size": final_size, "validation_accuracy": round(accuracy, 4), "data": data.summary()}
+    log = [json.loads(line) for line in (args.out / "train.log").read_text(encoding="utf-8").splitlines()]
+    (args.out / "training_log.json").write_text(json.dumps({"summary": summary, "events": log}, indent=1))
+    progress(event="done", validation_accuracy_after_bn=round(accuracy, 4), wall_time_s=wall_time)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""The PyTorch trainer's pieces: reproducible epoch draws, threaded augmented batches, Keras-layout weights loaded
+back, and BatchNorm statistics re-estimated exactly (needs the `train` extra; skipped without PyTorch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from core.training.train_torch import (XceptionTwin, augmented_batches, epoch_draws, export_keras_npz,  # noqa: E402
+                                       keras_arrays, load_keras_npz, parse_phases, reestimate_batchnorm, Phase)
+from tests.test_preprocess import textured_head  # noqa: E402
+
+
+def test_phases_parse_with_and_without_an_image_count() -> None:
+    assert parse_phases("128:6:32,256:1:16:1200") == [Phase(128, 6, 32), Phase(256, 1, 16, 1200)]
+
+
+def test_epoch_draws_follow_the_weights_and_repeat_for_the_same_epoch() -> None:
+    weights = np.array([0.0, 1.0, 3.0])
+    draws = epoch_draws(weights, 4000, seed=7, epoch=2)
+    assert draws == epoch_draws(weights, 4000, seed=7, epoch=2)
+    assert draws != epoch_draws(weights, 4000, seed=7, epoch=3)
+    counts = np.bincount([index for index, _ in draws], minlength=3)
+    assert counts[0] == 0 and 2.6 < counts[2] / counts[1] < 3.4
+
+
+def test_augmented_batches_come_in_order_with_their_labels() -> None:
+    images = [textured_head(200, seed) for seed in range(3)]
+    labels = np.array([0, 1, 2])
+    draws = epoch_draws(np.ones(3), 10, seed=1, epoch=0)
+    batches = list(augmented_batches(images, labels, draws, 64, batch=4))
+    assert len(batches) == 2  # the incomplete last batch is dropped
+    for number, (gray, batch_labels) in enumerate(batches):
+        assert gray.shape == (4, 1, 64, 64) and gray.dtype == torch.float32
+        assert batch_labels.tolist() == [labels[i] for i, _ in draws[number * 4:(number + 1) * 4]]
+    again = list(augmented_batches(images, labels, draws, 64, batch=4))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again))
+
+
+def test_keras_layout_weights_load_back_into_the_twin(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    original, loaded = XceptionTwin(), XceptionTwin()
+    export_keras_npz(original, tmp_path / "w.npz")
+    load_keras_npz(loaded, tmp_path / "w.npz")
+    for key, value in keras_arrays(original).items():
+        np.testing.assert_allclose(keras_arrays(loaded)[key], value.astype(np.float16), rtol=0, atol=0)
+
+
+def test_batchnorm_statistics_are_the_average_over_the_calibration_batches() -> None:
+    torch.manual_seed(0)
+    model = XceptionTwin()
+    images = [textured_head(96, seed) for seed in range(8)]
+    reestimate_batchnorm(model, images, 64, seed=0, batches=2, batch=4)
+    first = model.layers["block1_conv1_bn"]
+    assert first.num_batches_tracked == 2 and first.momentum == 0.1
+    assert float(first.running_var.min()) > 0 and float(first.running_mean.abs().sum()) > 0
