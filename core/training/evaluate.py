@@ -19,19 +19,22 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import cv2
 import numpy as np
 
 from core import ood
+from core.labels import DISPLAY_NAMES
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, file_sha256, softmax_with_temperature
 from core.preprocess import PREPROCESSING_ID, to_model_batch
 from core.training.dataset import CLASSES, DEFAULT_TAR, ImageSet, read_split, train_validation_split
+from core.training.external import (STRESS_SUBSET_STEP, STRESS_TESTS, evaluate_external, evaluate_stress,
+                                    external_folders, read_external, stress_subset, wilson_interval)
 from core.training.non_mri import non_mri_set
 from core.training.recipe import DEFAULT_SEED
 
-DISPLAY_NAMES = ["Glioma", "Meningioma", "No tumour", "Pituitary tumour"]
 NOTUMOR = CLASSES.index("notumor")
 ECE_BINS = 15
 MAX_WEIGHTS_BYTES = 45 * 1024 * 1024
@@ -40,6 +43,7 @@ MAX_WEIGHTS_BYTES = 45 * 1024 * 1024
 # 4: 13%, 6: 17%, 8: 20%, 10: 15%), so 4–10 is the ordinary distance between different brains, not duplication.
 DEDUP_HAMMING_THRESHOLD = 2
 SANITY_IMAGES_PER_CLASS = 4
+OOD_TRAIN_STEP = 4
 RANDOMISATION_STAGES = ["logits", "block14", "block13", "block12", "block11", "block10", "block8", "block6", "block4"]
 
 
@@ -56,6 +60,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ood-validation-quantile", type=float, default=0.995)
     parser.add_argument("--samples", type=Path, default=DEFAULT_TAR.parent.parent / "samples-original")
     parser.add_argument("--cache", type=Path, default=Path(".devwork/eval-cache"))
+    parser.add_argument("--previous-external", type=Path,
+                        help="the previous model's external figures (JSON of `core.training.external`), for the card")
+    parser.add_argument("--torch-checkpoint", type=Path,
+                        help="the trainer's model.pt: compute the bulk outputs with the PyTorch twin (faster)")
     return parser.parse_args()
 
 
@@ -68,12 +76,42 @@ class Outputs:
     features: np.ndarray  # (N, 2048) pooled Grad-CAM-layer activations
 
 
-def network_outputs(network: Any, images: np.ndarray | list[np.ndarray], input_size: int, batch: int = 32) -> Outputs:
+Forward = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # (N, S, S, 3) batch → (logits, pooled features)
+
+
+def keras_forward(network: Any) -> Forward:
+    def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, features = network.forward(batch)
+        return logits.numpy(), features.numpy()
+    return forward
+
+
+def torch_forward(checkpoint: Path) -> Forward:
+    """The PyTorch twin's outputs: several times faster than TensorFlow on a small CPU; `verify_port` proves the
+    shipped Keras model agrees with it."""
+    import torch
+
+    from core.training.train_torch import XceptionTwin
+
+    model = XceptionTwin()
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    model = model.eval().to(memory_format=torch.channels_last)
+
+    def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            inputs = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+            features = model.features(inputs).mean(dim=(2, 3))
+            return model.layers["logits"](features).numpy(), features.numpy()
+    return forward
+
+
+def network_outputs(forward: Forward, images: np.ndarray | list[np.ndarray], input_size: int,
+                    batch: int = 32) -> Outputs:
     logits, features = [], []
     for start in range(0, len(images), batch):
-        batch_logits, batch_features = network.forward(to_model_batch(list(images[start:start + batch]), input_size))
-        logits.append(batch_logits.numpy())
-        features.append(batch_features.numpy())
+        batch_logits, batch_features = forward(to_model_batch(list(images[start:start + batch]), input_size))
+        logits.append(batch_logits)
+        features.append(batch_features)
     return Outputs(np.concatenate(logits), np.concatenate(features))
 
 
@@ -124,15 +162,6 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
     _, which, predicted = confidence_bins(probabilities)
     correct = predicted == labels
     return np.array([correct[which == b].mean() if (which == b).any() else np.nan for b in range(ECE_BINS)])
-
-
-def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    if total == 0:
-        return (float("nan"), float("nan"))
-    share = successes / total
-    centre = (share + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * np.sqrt(share * (1 - share) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return (float(centre - half), float(centre + half))
 
 
 def roc_curve(scores: np.ndarray, positives: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -348,11 +377,9 @@ def read_training_log(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     summary = json.loads(path.read_text()).get("summary", {})
-    keras_command = "python -m core.training.train_keras " + " ".join(  # the Keras trainer logs no command line
-        f"--{key.replace('_', '-')} {value}" for key, value in summary.get("args", {}).items() if key != "tar")
-    return {"command": summary.get("command", keras_command), "device": summary.get("device", "CPU"),
+    return {"command": summary.get("command"), "device": summary.get("device", "CPU"),
             "settings": summary.get("args", {}), "total_steps": summary.get("total_steps"),
-            "wall_time_s": summary.get("wall_time_s"),
+            "wall_time_s": summary.get("wall_time_s"), "data": summary.get("data", {}),
             "validation_accuracy_at_end": summary.get("validation_accuracy")}
 
 
@@ -429,12 +456,20 @@ def main() -> None:
     from core.model import Network
 
     network = Network(keras_model, GRADCAM_LAYER, args.input_size)
+    forward = torch_forward(args.torch_checkpoint) if args.torch_checkpoint else keras_forward(network)
+    externals = {folder.name: read_external(folder) for folder in external_folders()}
+    stress = stress_subset(test)
+    # The OOD statistics need training features, not all 5,000: every 4th training image (stratified by order).
+    ood_train = train_part.subset(np.arange(0, len(train_part), OOD_TRAIN_STEP))
     outputs = {}
-    for name, images in (("validation", validation.images), ("test", test.images), ("train", train_part.images),
-                         ("non_mri", [image for _, image in non_mri])):
+    for name, images in (("validation", validation.images), ("test", test.images), ("train", ood_train.images),
+                         ("non_mri", [image for _, image in non_mri]),
+                         *((f"external-{key}", [image.display for image in value]) for key, value in externals.items()),
+                         *((f"stress-{i}", [transform(image) for image in stress.images])
+                           for i, transform in enumerate(STRESS_TESTS.values()))):
         print(f"network outputs: {name} ({len(images)} images)", flush=True)
         outputs[name] = cached_outputs(cache / f"{name}.npz",
-                                       lambda images=images: network_outputs(network, images, args.input_size))
+                                       lambda images=images: network_outputs(forward, images, args.input_size))
 
     temperature = fit_temperature(outputs["validation"].logits, validation.labels)
     probabilities = {name: softmax_with_temperature(outputs[name].logits, temperature)
@@ -468,13 +503,24 @@ def main() -> None:
                           "distance_histogram": np.bincount(distances).tolist()}}
 
     print("OOD statistics", flush=True)
-    gate = ood.fit_feature_gate(outputs["train"].features, train_part.labels, outputs["validation"].features,
+    gate = ood.fit_feature_gate(outputs["train"].features, ood_train.labels, outputs["validation"].features,
                                 components=args.ood_components, validation_quantile=args.ood_validation_quantile)
     ood_rates, ood_scores = evaluate_ood(gate, test, outputs["test"], non_mri, outputs["non_mri"])
     validation_rejected = [bool(ood.rejection_reason(image, float(score))) for image, score in
                            zip(validation.images, gate.scores(outputs["validation"].features))]
     ood_rates["validation_mri_rejected_share"] = round(float(np.mean(validation_rejected)), 4)
     ood_scores["validation MRI"] = gate.scores(outputs["validation"].features)
+
+    report["external"] = {key: evaluate_external(images, softmax_with_temperature(
+        outputs[f"external-{key}"].logits, temperature)) for key, images in externals.items()}
+    for key, images in externals.items():
+        scores = gate.scores(outputs[f"external-{key}"].features)
+        rejected = [bool(ood.rejection_reason(image.display, float(score))) for image, score in zip(images, scores)]
+        report["external"][key]["ood_rejected"] = int(sum(rejected))
+    report["stress"] = evaluate_stress(
+        stress.labels, probabilities["test"][::STRESS_SUBSET_STEP],
+        {name: softmax_with_temperature(outputs[f"stress-{i}"].logits, temperature)
+         for i, name in enumerate(STRESS_TESTS)})
 
     print("Grad-CAM sanity", flush=True)
     sanity_indices = np.concatenate([np.flatnonzero(test.labels == k)[::53][:SANITY_IMAGES_PER_CLASS]
@@ -491,15 +537,17 @@ def main() -> None:
     training_info = read_training_log(args.training_log or args.weights.parent / "training_log.json")
     training_info["parameter_count"] = int(keras_model.count_params())
     training_info["seed"] = args.seed
-    interim = args.input_size != 256
+    if args.previous_external:
+        report["previous_model_external"] = next(iter(json.loads(args.previous_external.read_text()).values()))
     manifest = ModelManifest(
-        name="xception-brainmri", version=args.version or (f"interim-{args.input_size}px" if interim else "1.0"),
-        classes=list(CLASSES), display_names=DISPLAY_NAMES, input_size=args.input_size,
+        name="xception-brainmri", version=args.version or f"{args.input_size}px",
+        classes=list(CLASSES), display_names=list(DISPLAY_NAMES), input_size=args.input_size,
         preprocessing_id=PREPROCESSING_ID, gradcam_layer=GRADCAM_LAYER, temperature=round(temperature, 4),
         weights_file=weights_name, weights_sha256=weights_sha, training_data_sha256=file_sha256(args.tar),
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         ood_file=ood_name, ood_sha256=file_sha256(args.out / ood_name),
-        metrics={key: report[key] for key in ("official", "deduplicated", "validation", "calibration")},
+        metrics={key: report[key] for key in ("official", "deduplicated", "validation", "calibration", "external",
+                                                  "stress")},
         ood={"method": "input checks + Mahalanobis (shared Ledoit-Wolf covariance) in a PCA projection of pooled "
                        "block14 features; threshold = validation quantile",
              "components": int(gate.components.shape[0]), "validation_quantile": args.ood_validation_quantile,

@@ -30,6 +30,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--input-size", type=int, default=256)
     parser.add_argument("--tar", type=Path, default=DEFAULT_TAR)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--every", type=int, default=1, help="use every N-th Testing image (N > 1 saves CPU time)")
     return parser.parse_args()
 
 
@@ -43,15 +44,18 @@ def main() -> None:
 
     twin = XceptionTwin()
     twin.load_state_dict(torch.load(args.torch_checkpoint, map_location="cpu"))
+    twin = twin.to(memory_format=torch.channels_last)
     twin.eval()
     keras_model = build_model(args.input_size)
     load_weights_npz(keras_model, args.weights)
     test = read_split(args.tar, "Testing")
+    test = test.subset(np.arange(0, len(test), args.every))
     torch_logits, keras_logits = [], []
     for start in range(0, len(test), args.batch):
         batch = to_model_batch(list(test.images[start:start + args.batch]), args.input_size)
         with torch.no_grad():
-            torch_logits.append(twin(torch.from_numpy(batch).permute(0, 3, 1, 2)).numpy())
+            inputs = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+            torch_logits.append(twin(inputs).numpy())
         keras_logits.append(np.asarray(keras_model(batch, training=False)))
     torch_probs = softmax_with_temperature(np.concatenate(torch_logits), 1.0)
     keras_probs = softmax_with_temperature(np.concatenate(keras_logits), 1.0)
