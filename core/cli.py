@@ -3,14 +3,16 @@
     brainmri-cli classify PATH... [--slices N] [--json OUT.json] [--report OUT.pdf] [--anonymise] [--model-dir DIR]
 
 Each PATH (file or folder) is opened with `core.study.load_study`; every series in it is analysed on its central
-slices (`core.slices.central_slices`) and summarised in one line. Exit status: 0 every input analysed, 1 some files
-or slices were skipped (reasons in the JSON and on stderr), 2 usage error, 3 the model or an output file could not
-be used. Subcommands are registered in `_SUBCOMMANDS` (`classify` here, `cases` from core.cases_cli).
+slices (`core.slices.select_central_slices`) and summarised in one line. Exit status: 0 every input analysed, 1
+some files, series (not MR) or slices (undecodable) were skipped (reasons in the JSON and on stderr), 2 usage error,
+3 the model or an output file could not be used, 4 internal error (a defect: traceback in the log file only).
+Subcommands are registered in `_SUBCOMMANDS` (`classify` here, `cases` from core.cases_cli).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from core.export import StudyExport
     from core.model import Classifier, ModelManifest
 
-EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
 class ProgressBar:
@@ -69,7 +71,9 @@ class _ClassifyOutcome:
 def _summary_line(source: Path, series_description: str, study_result: StudyResult) -> str:
     analysed = len(study_result.slice_results)
     counted = len(study_result.counted_results)
-    if study_result.verdict_label is None:
+    if study_result.verdict_label is None and len(study_result.failed_results) == analysed:
+        verdict = f"no prediction ({analysed} slice(s) could not be decoded, listed on stderr)"
+    elif study_result.verdict_label is None:
         verdict = "no prediction (no slice passed the out-of-distribution check)"
     else:
         verdict = (f"{study_result.display_name(study_result.verdict_label)} "
@@ -80,10 +84,10 @@ def _summary_line(source: Path, series_description: str, study_result: StudyResu
 
 def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: Classifier,
                     progress: ProgressBar) -> _ClassifyOutcome:
-    from core.analysis import aggregate, iter_analysis, not_analysable_reason
+    from core.analysis import SliceResult, aggregate, iter_analysis, not_analysable_reason
     from core.export import StudyExport
     from core.logging_setup import register_study_phi
-    from core.slices import central_slices
+    from core.slices import select_central_slices
     from core.study import load_study
 
     exports, skipped_any = [], False
@@ -97,12 +101,17 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
                 print(f"{path} | {series.description} | {refusal}")
                 skipped_any = True
                 continue
-            chosen = central_slices(series, slices_per_series)
-            slice_results = []
-            for slice_result in iter_analysis(chosen, classifier):
+            selection = select_central_slices(series, slices_per_series)
+            chosen = selection.chosen
+            slice_results = [SliceResult(slice_.label, slice_.index, None, None, source_path=slice_.path, error=reason)
+                             for slice_, reason in selection.unreadable]
+            for slice_, reason in selection.unreadable:
+                print(f"could not decode: {slice_.path}: {reason}", file=sys.stderr)
+            for done, slice_result in enumerate(iter_analysis(chosen, classifier), start=1):
                 slice_results.append(slice_result)
-                progress.update(len(slice_results), len(chosen), f"analysing {series.description}")
+                progress.update(done, len(chosen), f"analysing {series.description}")
             progress.clear()
+            slice_results.sort(key=lambda result: result.slice_index)
             result = aggregate(slice_results, classifier.manifest, series_info=series.info)
             results.append(result)
             skipped_any |= bool(result.failed_results)
@@ -159,8 +168,8 @@ def _add_classify(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "classify", help="classify the central slices of studies (files or folders)",
         description="Open each study, classify its central slices, print one line per series and optionally write "
-                    "JSON and PDF reports. Exit status: 0 all analysed, 1 some inputs skipped, 2 usage error, "
-                    "3 model or output unusable.")
+                    "JSON and PDF reports. Exit status: 0 all analysed, 1 some inputs skipped or undecodable, 2 usage "
+                    "error, 3 model or output unusable, 4 internal error (details in the log file).")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DICOM/JPEG/PNG file or folder")
     parser.add_argument("--slices", type=_positive_int, default=DEFAULT_SLICE_COUNT, metavar="N",
                         help=f"central slices analysed per series (default {DEFAULT_SLICE_COUNT})")
@@ -196,16 +205,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [str(path) for path in getattr(args, "paths", []) if not path.exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
-    from core.logging_setup import configure_logging
+    from core.logging_setup import configure_logging, crash_message
 
     # As in the desktop: library warnings go to the log file (not the terminal) through the PHI guard, which
     # redacts the patients of the studies opened.
-    configure_logging()
+    log_path = configure_logging()
     try:
         return args.handler(args)
     except BrainMriError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as error:  # a defect of ours: its own status, the traceback to the log only (it may quote PHI)
+        logging.getLogger("brainmri.cli").exception("Internal error")
+        print(f"internal error: {crash_message(type(error), log_path)}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 import core
-from core.cli import EXIT_FAILED, EXIT_OK, EXIT_SKIPPED, ProgressBar, main
+from core.cli import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_SKIPPED, ProgressBar, main
 from core.paths import sample_study_dir
 from tests.dicom_factory import write_mr_series
 
@@ -137,3 +137,37 @@ def test_shipped_model_classifies_the_sample_study(sample_jpegs: Path, tmp_path:
     series = document["studies"][0]["series"][0]
     assert all(sum(s["probabilities"].values()) == pytest.approx(1.0, abs=1e-4) for s in series["slices"])
     assert series["result"]["verdict"] == "glioma"  # the six samples are glioma test images
+
+
+def test_a_series_whose_slices_cannot_be_decoded_says_so_and_exits_1(tiny_model_dir: Path, tmp_path: Path,
+                                                                      capsys) -> None:
+    """pydicom's JPEG-lossy.dcm (12-bit lossy JPEG) has no decoder here: it was '0/0 slices counted …
+    out-of-distribution', exit 0. Its modality is NM, so it is relabelled MR to reach the model."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    study = tmp_path / "study"
+    study.mkdir()
+    dataset = pydicom.dcmread(get_testdata_file("JPEG-lossy.dcm"))
+    dataset.Modality = "MR"
+    dataset.save_as(study / "lossy.dcm")
+    status = main(["classify", str(study), "--model-dir", str(tiny_model_dir), "--json", str(tmp_path / "out.json")])
+    captured = capsys.readouterr()
+    assert status == EXIT_SKIPPED
+    assert "no prediction (1 slice(s) could not be decoded, listed on stderr)" in captured.out
+    assert "could not decode:" in captured.err and "lossy.dcm" in captured.err
+    slices = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["studies"][0]["series"][0]["slices"]
+    assert len(slices) == 1 and slices[0]["error"] and slices[0]["predicted_class"] is None
+
+
+def test_an_internal_error_has_its_own_exit_status_and_no_traceback(tiny_model_dir: Path, monkeypatch,
+                                                                     capsys) -> None:
+    def broken(*args, **kwargs):
+        raise KeyError("Doe^John")  # an internal defect whose text quotes patient data
+
+    monkeypatch.setattr("core.study.load_study", broken)
+    status = main(["classify", str(sample_study_dir()), "--model-dir", str(tiny_model_dir)])
+    error_text = capsys.readouterr().err
+    assert status == EXIT_INTERNAL
+    assert "internal error" in error_text and "KeyError" in error_text
+    assert "Doe" not in error_text and "Traceback" not in error_text
