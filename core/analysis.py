@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from core.anonymise import slice_name
 from core.errors import BrainMriError
+from core.sequence import SequenceHint, sequence_hint
 
 if TYPE_CHECKING:
     from core.model import ModelManifest, SlicePrediction
@@ -86,6 +88,12 @@ class StudyResult:
     def display_name(self, label: str) -> str:
         """The manifest's human-readable name for a class label ("notumor" → e.g. "No tumour")."""
         return self.display_names[self.classes.index(label)] if self.display_names else label
+
+    @cached_property
+    def sequence_hint(self) -> SequenceHint:
+        """The likely MR sequence relative to the training data (`core.sequence`), from the first analysed file."""
+        first = next((result.source_path for result in self.slice_results if result.source_path is not None), None)
+        return sequence_hint(first)
 
     @property
     def counted_results(self) -> list[SliceResult]:

@@ -116,6 +116,8 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
             results.append(result)
             skipped_any |= bool(result.failed_results)
             print(_summary_line(path, series.description, result))
+            if not result.sequence_hint.validated:
+                print(f"    note: {result.sequence_hint.sentence()}")
         progress.clear()
         if not study.series:
             print(f"{path} | nothing to analyse ({len(study.skipped)} file(s) skipped)")

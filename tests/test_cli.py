@@ -171,3 +171,16 @@ def test_an_internal_error_has_its_own_exit_status_and_no_traceback(tiny_model_d
     assert status == EXIT_INTERNAL
     assert "internal error" in error_text and "KeyError" in error_text
     assert "Doe" not in error_text and "Traceback" not in error_text
+
+
+def test_a_t2_series_gets_the_sequence_caveat(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    import pydicom
+
+    write_mr_series(tmp_path / "t2", n_slices=3, rows=64, cols=64)
+    for path in (tmp_path / "t2").glob("*.dcm"):
+        dataset = pydicom.dcmread(path)
+        dataset.SeriesDescription = "AX T2 FSE"
+        dataset.save_as(path)
+    main(["classify", str(tmp_path / "t2"), "--model-dir", str(tiny_model_dir)])
+    out = capsys.readouterr().out
+    assert "note: Series looks like T2 (series description 'AX T2 FSE')" in out and "not validated" in out
