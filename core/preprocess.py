@@ -119,7 +119,8 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def normalise_intensity(gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Float32 in [0, 1]: crop's 1st percentile → 0, head's 99th → 1, then the head's median → 0.45 by a power curve."""
+    """Float32 in [0, 1]: the crop's 1st percentile → 0, the head's 99th → 1, then a power curve takes the head's
+    median to 0.45."""
     values = gray.astype(np.float32)
     head = values[mask] if mask.any() else values.ravel()
     dark = float(np.percentile(values, _DARK_PERCENTILE))

@@ -5,8 +5,8 @@ sources apart by anything but anatomy. Every transform below varies one of those
 probability, in this order:
 
 - **Skull strip** (before anything else): one extra-training source is skull-stripped, and only healthy brains are,
-  so "no skull → no tumour" would be an easy shortcut. The convex hull of the head mask (`core.preprocess.head_mask`) is eroded by
-  4–9% of the head's size and everything outside it is blacked out, in every class.
+  so "no skull → no tumour" would be an easy shortcut. The convex hull of the head mask (`core.preprocess.head_mask`)
+  is eroded by 4–9% of the head's size and everything outside it is blacked out, in every class.
 - **Spatial**: rotation ±15° plus an occasional quarter turn (planes and orientations vary by source), left-right
   flip, a mild elastic warp (a smooth random displacement of about 2% of the side).
 - **Appearance**: a random monotonic intensity curve (sequence and display curve), a multiplicative low-frequency

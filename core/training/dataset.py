@@ -173,5 +173,6 @@ def training_data(tar_path: Path, extra_folder: Path | None, seed: int) -> Train
             label_list.extend(labels[indices])
             source_list.extend(source_and_subject(names[i])[0] for i in indices)
     train_labels_array = np.asarray(train_labels, np.int64)
-    return TrainingData(train_images, train_labels_array, train_sources, draw_weights(train_labels_array, train_sources),
+    weights = draw_weights(train_labels_array, train_sources)
+    return TrainingData(train_images, train_labels_array, train_sources, weights,
                         validation_images, np.asarray(validation_labels, np.int64), validation_sources)

@@ -1,28 +1,22 @@
-"""GPU training route: a native PyTorch twin of the Keras Xception classifier, the full recipe, and an exporter that
-writes the same float16 `.npz` as `core.architecture.save_weights_npz` (Keras variable paths, Keras kernel layouts).
+"""The trainer: a native PyTorch twin of the Keras Xception classifier, the recipe, and an exporter that writes the
+same float16 `.npz` as `core.architecture.save_weights_npz` (Keras variable paths, Keras kernel layouts).
 
 Twin details that make the port exact: TensorFlow "same" padding for stride-2 windows pads more on the bottom/right
-(computed per input size); BatchNorm epsilon 1e-3, PyTorch momentum 0.01 = 1 - Keras momentum 0.99; separable
-convolutions are a bias-free depthwise conv (groups = channels) followed by a bias-free 1×1 conv; the residual 1×1
-stride-2 convolutions and their BatchNorms are the Keras auto-named `conv2d`, `conv2d_1`, ... in creation order;
-Glorot-uniform kernels as Keras initialises them. `tests/test_weight_port.py` checks the port on random weights.
+(computed per input size); BatchNorm epsilon 1e-3; separable convolutions are a bias-free depthwise conv (groups =
+channels) followed by a bias-free 1×1 conv; the residual 1×1 stride-2 convolutions and their BatchNorms are the Keras
+auto-named `conv2d`, `conv2d_1`, ... in creation order; Glorot-uniform kernels as Keras initialises them.
+`tests/test_weight_port.py` checks the port on random weights; `verify_port` checks trained weights.
 
-Recipe (issue 6): 256² input, 60 epochs, AdamW lr 2e-3 one-cycle (10% warm-up, cosine), weight decay 0.05, label
-smoothing 0.1, batch 64, bf16 autocast, dropout 0.3, augmentation on the GPU (rotation ±12°, scale ±12%, shift ±8%,
-horizontal flip, contrast ±20%, brightness ±0.1) with affine_grid/grid_sample. The validation part is the same seeded
-stratified 10% of Training the Keras trainer and `core.training.evaluate` use.
-
-On the lent GPU machine (it has torch, numpy, OpenCV and Pillow, but no TensorFlow/Keras; nothing is fetched there):
-
-1. The tar (62 MB) does not travel from ../shared: copy it into an ignored folder of the checkout
-   (`mkdir -p .gpu && cp ../shared/data/brain-mri-256/brainmri256.tar .gpu/`, `echo /.gpu/ >> .git/info/exclude`).
-   The working tree that travels is limited to 64 MiB, so move models/weights.npz out of the tree for the call.
-2. `run(carry=[".gpu"], command="PYTHONUNBUFFERED=1 python3 -m core.training.train_torch --tar .gpu/brainmri256.tar
-   --out $OUT/run && cd $OUT/run && split -b 15M weights.npz weights.npz.part- && split -b 15M model.pt model.pt.part-
-   && rm weights.npz model.pt")` — files come back in ≤ 16 MiB pieces; `cat weights.npz.part-* > weights.npz` here.
-3. Here (CPU, TensorFlow): `python -m core.training.verify_port --torch-checkpoint model.pt --weights weights.npz`
-   (argmax agreement ≥ 99.9%), then `python -m core.training.evaluate --weights weights.npz --input-size 256
-   --out models`.
+Recipe: the training split minus its validation part plus the extra healthy-brain sources
+(`core.training.dataset.training_data`), class-balanced draws, domain-generalising augmentation on the CPU
+(`core.training.augment`, through the application's own preprocessing), AdamW with a one-cycle schedule over all
+phases, label smoothing 0.1, dropout 0.3, progressive resizing by `--phases`, BatchNorm statistics re-estimated
+exactly at the end. It runs on the CPU in float32 (on a CPU with native bf16, `--bf16` roughly doubles the speed).
+Every epoch writes OUT/checkpoints/last.pt and a line to OUT/train.log; started again with the same arguments it
+resumes from the last checkpoint. The model card states the command, seed, wall time and machine of the shipped
+run. Then: `python -m core.training.verify_port --torch-checkpoint OUT/model.pt --weights OUT/weights.npz`
+(argmax agreement ≥ 99.9%) and `python -m core.training.evaluate --weights OUT/weights.npz --input-size S
+--torch-checkpoint OUT/model.pt --out models`.
 """
 
 from __future__ import annotations
@@ -301,6 +295,8 @@ def parse_args() -> argparse.Namespace:
     add_recipe_arguments(parser)
     parser.add_argument("--phases", type=parse_phases, default=parse_phases(DEFAULT_PHASES),
                         help=f"SIZE:EPOCHS:BATCH[:IMAGES],... (default {DEFAULT_PHASES})")
+    parser.add_argument("--final-size", type=int,
+                        help="input size for the BatchNorm re-estimation and the export (default: the last phase's)")
     parser.add_argument("--init", type=Path, help="start from these Keras-layout weights (.npz) instead of random")
     parser.add_argument("--bf16", action="store_true",
                         help="bf16 autocast (fast only on CPUs with native bf16, e.g. AVX-512 BF16, and on GPUs)")
@@ -383,7 +379,7 @@ def main() -> None:
         progress(event="epoch", epoch=epoch_number + 1, of=len(epochs), size=phase.size,
                  loss=round(float(np.mean(losses)), 4), validation_accuracy=round(accuracy, 4),
                  elapsed_s=round(elapsed, 1))
-    final_size = args.phases[-1].size
+    final_size = args.final_size or args.phases[-1].size
     reestimate_batchnorm(model, data.train_images, final_size, args.seed)
     validation_logits = predict_logits(model, data.validation_images, final_size)
     accuracy = float((validation_logits.argmax(1) == data.validation_labels).mean())
@@ -391,11 +387,12 @@ def main() -> None:
     torch.save(model.state_dict(), args.out / "model.pt")
     export_keras_npz(model, args.out / "weights.npz")
     phases = ",".join(":".join(str(v) for v in (p.size, p.epochs, p.batch, p.images) if v) for p in args.phases)
-    options = f" --init {args.init}" if args.init else ""
+    options = (f" --init {args.init}" if args.init else "") + (f" --final-size {final_size}" if args.final_size else "")
     summary = {"command": f"python -m core.training.train_torch --out OUT --phases {phases} --lr {args.lr} "
                           f"--seed {args.seed}{options}",
                "args": {k: str(v) for k, v in vars(args).items()}, "total_steps": total_steps,
-               "wall_time_s": wall_time, "device": f"CPU, {torch.get_num_threads()} threads" + (", bf16 autocast" if args.bf16 else ""),
+               "wall_time_s": wall_time,
+               "device": f"CPU, {torch.get_num_threads()} threads" + (", bf16 autocast" if args.bf16 else ""),
                "input_size": final_size, "validation_accuracy": round(accuracy, 4), "data": data.summary()}
     log = [json.loads(line) for line in (args.out / "train.log").read_text(encoding="utf-8").splitlines()]
     (args.out / "training_log.json").write_text(json.dumps({"summary": summary, "events": log}, indent=1))
