@@ -27,6 +27,9 @@ _PEAK_GRID = 128
 _PEAK_PLATEAU = 0.95
 # A plateau covering more than this fraction of the image has no location worth naming.
 _DIFFUSE_AREA = 0.5
+#: Below this calibrated probability, the map of the class being explained is flagged as weak evidence: Grad-CAM
+#: draws a map for any class, and a bright map of a class the model all but rules out must not read as a finding.
+WEAK_EVIDENCE_PROBABILITY = 0.10
 
 
 @dataclass
@@ -38,6 +41,23 @@ class OverlaySettings:
     threshold: float = 0.2
     colormap: str = "jet"
     class_index: int | None = None
+
+    def explained_class(self, predicted_index: int) -> int:
+        """The class whose Grad-CAM is drawn: the user's choice, else the slice's predicted class."""
+        return predicted_index if self.class_index is None else self.class_index
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What a drawn Grad-CAM explains: the class and the calibrated probability the model gave it on that slice."""
+
+    class_index: int
+    probability: float
+
+    @property
+    def weak(self) -> bool:
+        """Whether the map explains a class the model found unlikely (see WEAK_EVIDENCE_PROBABILITY)."""
+        return self.probability < WEAK_EVIDENCE_PROBABILITY
 
 
 @lru_cache(maxsize=len(COLORMAPS))

@@ -92,7 +92,7 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
 
 def overlay_class_index(result: SliceResult, settings: OverlaySettings) -> int:
     """The class whose Grad-CAM the overlay shows: the user's choice, else the slice's predicted class."""
-    return result.prediction.predicted_index if settings.class_index is None else settings.class_index
+    return settings.explained_class(result.prediction.predicted_index)
 
 
 def _names(results: list[SliceResult], anonymise: bool) -> str:

@@ -41,6 +41,7 @@ from core.slices import DEFAULT_SLICE_COUNT
 from core.study import Series, Study, Window
 from desktop import theme
 from desktop.cases_panel import CasesPanel
+from desktop.help_dialogs import AboutDialog, ShortcutsDialog, open_dialog
 from desktop.metadata_panel import MetadataPanel
 from desktop.model_info_dialog import ModelInfoDialog
 from desktop.overlay_panel import OverlayPanel
@@ -211,6 +212,9 @@ class MainWindow(QMainWindow):
         self.save_case_action = self._action("Save case…", QKeySequence.StandardKey.Save, self.save_case)
         self.save_case_action.setToolTip("Keep this analysis as a named case in the case history (Ctrl+S)")
         self.model_info_action = self._action("Model information…", None, self.show_model_info)
+        self.shortcuts_action = self._action("Keyboard shortcuts…", QKeySequence.StandardKey.HelpContents,
+                                             lambda: open_dialog(ShortcutsDialog(self)))
+        self.about_action = self._action(f"About {APP_TITLE}…", None, self.show_about)
         self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close)
         self.analyse_action = self._action("Analyse", "Ctrl+R", self.start_analysis)
         self.analyse_action.setToolTip("Run the model on the slices chosen for analysis (Ctrl+R)")
@@ -224,6 +228,7 @@ class MainWindow(QMainWindow):
         self.corner_text_action = self._action("Corner text", "T", self.viewer.set_corner_text_visible,
                                                checkable=True)
         self.corner_text_action.setChecked(True)
+        self.corner_text_action.setToolTip("Corner text, orientation letters and scale bar on the image (T)")
         self.reset_view_action = self._action("Reset view", "R", self.viewer.reset_view)
         self.contrast_action = self._action("Enhance contrast (CLAHE, display only)", "C",
                                             self._set_contrast_enhanced, checkable=True)
@@ -260,7 +265,9 @@ class MainWindow(QMainWindow):
         analysis_menu = self.menuBar().addMenu("&Analysis")
         for action in (self.analyse_action, self.cancel_action, self.include_action):
             analysis_menu.addAction(action)
-        self.menuBar().addMenu("&Help").addAction(self.model_info_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        for action in (self.model_info_action, self.shortcuts_action, self.about_action):
+            help_menu.addAction(action)
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main_toolbar")
@@ -277,7 +284,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" W/L "))
         self.window_presets = QComboBox()
         self.window_presets.setMinimumWidth(190)
-        self.window_presets.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.window_presets.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the viewer after choosing
         self.window_presets.activated.connect(self._apply_window_preset)
         toolbar.addWidget(self.window_presets)
         toolbar.addAction(self.window_drag_action)
@@ -291,6 +298,7 @@ class MainWindow(QMainWindow):
         self.series_panel.seriesSelected.connect(self.show_series)
         self.viewer.currentIndexChanged.connect(self._on_slice_changed)
         self.viewer.windowChanged.connect(self._on_window_changed)
+        self.viewer.explanationChanged.connect(self.overlay_panel.show_explanation)
         self.overlay_panel.settingsChanged.connect(self._on_overlay_settings)
         self.results_panel.sliceActivated.connect(self._show_slice)
         self.skipped_panel.dismissed.connect(self.skipped_dock.hide)
@@ -808,9 +816,10 @@ class MainWindow(QMainWindow):
         panel.explained_class.setCurrentIndex(0 if settings.class_index is None else settings.class_index + 1)
 
     def show_model_info(self) -> None:
-        dialog = ModelInfoDialog(self.classifier.model_dir, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
+        open_dialog(ModelInfoDialog(self.classifier.model_dir, self))
+
+    def show_about(self) -> None:
+        open_dialog(AboutDialog(APP_TITLE, lambda: self.classifier.manifest, self))
 
     # ----- status, errors, enabling --------------------------------------------------------------------------------
 

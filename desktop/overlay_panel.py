@@ -1,5 +1,6 @@
 """Controls for the Grad-CAM overlay; every change emits new `OverlaySettings` and the viewer re-renders from the
-cached CAM (no model run)."""
+cached CAM (no model run). Under the class selector, the class the shown map explains and its probability on the
+slice: Grad-CAM draws a map for any class, so a map of an unlikely class is flagged as weak evidence."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QSlider, QWidget
 
-from core.overlay import COLORMAPS, OverlaySettings
+from core.overlay import COLORMAPS, Explanation, OverlaySettings
+from core.report import format_percent
+from desktop import theme
 
 PREDICTED_CLASS = "Predicted class"
 
@@ -38,6 +41,8 @@ class OverlayPanel(QWidget):
         self.colormap.setCurrentText(defaults.colormap)
         self.explained_class = QComboBox()
         self.explained_class.addItem(PREDICTED_CLASS)
+        self.explanation = QLabel()
+        self.explanation.setWordWrap(True)
 
         form = QFormLayout(self)
         form.setContentsMargins(8, 8, 8, 8)
@@ -48,6 +53,7 @@ class OverlayPanel(QWidget):
         form.addRow("", self.threshold_value)
         form.addRow("Colour map", self.colormap)
         form.addRow("Explain", self.explained_class)
+        form.addRow("", self.explanation)
 
         self.visible.toggled.connect(self._emit)
         self.opacity.valueChanged.connect(self._emit)
@@ -63,6 +69,17 @@ class OverlayPanel(QWidget):
         self.explained_class.addItem(PREDICTED_CLASS)
         self.explained_class.addItems(list(display_names))
         self.explained_class.blockSignals(False)
+
+    def show_explanation(self, explanation: Explanation | None) -> None:
+        """Say which class the map on screen explains and how probable it is on this slice, in the warning colour
+        and with "weak evidence" when that probability is low; nothing when no map is shown."""
+        if explanation is None:
+            self.explanation.clear()
+            return
+        name = self.explained_class.itemText(explanation.class_index + 1) or f"class {explanation.class_index}"
+        text = f"Explaining {name} (probability {format_percent(explanation.probability)})"
+        self.explanation.setText(text + (" — weak evidence" if explanation.weak else ""))
+        self.explanation.setStyleSheet(f"color: {theme.WARNING.name()}; font-weight: bold;" if explanation.weak else "")
 
     def toggle_visible(self) -> None:
         self.visible.toggle()

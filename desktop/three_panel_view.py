@@ -35,11 +35,6 @@ INTERACTION_HINT = "Wheel: zoom · drag: pan — the three panels move together"
 COLOUR_BAR_HEIGHT = 10
 
 
-def chosen_class(prediction: SlicePrediction, settings: OverlaySettings) -> int:
-    """The class whose CAM is shown: the one chosen in the overlay settings, else the predicted one."""
-    return prediction.predicted_index if settings.class_index is None else settings.class_index
-
-
 def heatmap_settings(settings: OverlaySettings) -> OverlaySettings:
     """Settings that make `render_overlay` on a black image yield the colour-mapped CAM alone, every value shown."""
     return dataclasses.replace(settings, visible=True, opacity=1.0, threshold=0.0)
@@ -272,11 +267,11 @@ class ThreePanelView(QWidget):
             return None, NOT_ANALYSED
         if prediction.label is None:
             return None, f"No heatmap: the slice was not classified ({prediction.ood_reason})"
-        return prediction.cam_for(chosen_class(prediction, self._settings)), ""
+        return prediction.cam_for(self._settings.explained_class(prediction.predicted_index)), ""
 
     def _explained_class_text(self) -> str:
         assert self._prediction is not None
-        index = chosen_class(self._prediction, self._settings)
+        index = self._settings.explained_class(self._prediction.predicted_index)
         name = self._class_names[index] if index < len(self._class_names) else f"class {index}"
         predicted = " (predicted)" if index == self._prediction.predicted_index else ""
         return f"{name}{predicted}"

@@ -2,18 +2,21 @@
 
 Mouse and keys follow Weasis / RadiAnt / Horos: wheel and Up/Down/PageUp/PageDown/Home/End move through slices,
 Ctrl+wheel zooms about the cursor, left-drag pans, right-drag adjusts window (horizontal) and level (vertical).
+Over the image, as in those viewers: corner text, orientation letters at the middle of each image edge
+(`core.orientation`) and a calibrated scale bar (`core.scale_bar`), all following zoom and pan.
 Pixels come from `Slice.display(Window)` and `core.overlay.render_overlay`; this module only shows them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetricsF,
     QImage,
     QKeyEvent,
     QMouseEvent,
@@ -39,7 +42,9 @@ from PySide6.QtWidgets import (
 
 from core.errors import BrainMriError
 from core.model import SlicePrediction
-from core.overlay import OverlaySettings, render_overlay
+from core.orientation import EdgeLabels, series_edge_labels
+from core.overlay import Explanation, OverlaySettings, render_overlay
+from core.scale_bar import format_length_mm, scale_bar_length_mm
 from core.study import Series, Slice, Window, auto_window
 from desktop import theme
 from desktop.display_options import displayed_pixels
@@ -51,6 +56,36 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
 WINDOW_DRAG_SENSITIVITY = 1.0 / 300.0
 # How far the scene extends beyond the image, in image sizes, so the image can be panned freely.
 PAN_MARGIN = 4.0
+# Text on the image keeps this far (viewport pixels) from the viewport's edges.
+TEXT_MARGIN_X, TEXT_MARGIN_Y = 10, 8
+# Orientation letters sit this far inside the image edge they name.
+MARKER_INSET = 6.0
+# The scale bar's end ticks are this tall, and the bar sits this far above the bottom-right corner text.
+SCALE_BAR_TICK, SCALE_BAR_GAP = 6.0, 8.0
+
+
+def _page(count: int) -> int:
+    """PageUp/PageDown move a tenth of the series."""
+    return max(1, count // 10)
+
+
+#: Keys the viewer handles itself, with what they do and the slice index they go to from (index, slice count). The
+#: one table drives `SliceViewer.keyPressEvent` and the Help → Keyboard shortcuts dialog.
+SLICE_KEYS: dict[Qt.Key, tuple[str, Callable[[int, int], int]]] = {
+    Qt.Key.Key_Up: ("Previous slice", lambda index, count: index - 1),
+    Qt.Key.Key_Down: ("Next slice", lambda index, count: index + 1),
+    Qt.Key.Key_PageUp: ("Back a tenth of the series", lambda index, count: index - _page(count)),
+    Qt.Key.Key_PageDown: ("Forward a tenth of the series", lambda index, count: index + _page(count)),
+    Qt.Key.Key_Home: ("First slice", lambda index, count: 0),
+    Qt.Key.Key_End: ("Last slice", lambda index, count: count - 1),
+}
+#: What the mouse does in the viewer (wheelEvent and the mouse handlers below), for the shortcuts dialog.
+MOUSE_GESTURES = (
+    ("Wheel", "Previous / next slice"),
+    ("Ctrl+Wheel", "Zoom about the cursor"),
+    ("Left-drag", "Pan (window/level in W/L drag mode)"),
+    ("Right-drag", "Window (sideways) and level (up and down)"),
+)
 
 
 def to_qimage(pixels: np.ndarray) -> QImage:
@@ -92,6 +127,7 @@ class SliceViewer(QGraphicsView):
 
     currentIndexChanged = Signal(int)
     windowChanged = Signal(object)  # the Window in use
+    explanationChanged = Signal(object)  # the shown overlay's Explanation, None when no overlay is drawn
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -108,6 +144,7 @@ class SliceViewer(QGraphicsView):
         self.scene().addItem(self._image_item)
 
         self._series: Series | None = None
+        self._edge_labels: EdgeLabels | None = None  # orientation letters of the series; None when unknown
         self._index = 0
         self._window: Window | None = None  # None: each slice's default window
         self._display: np.ndarray | None = None
@@ -162,7 +199,7 @@ class SliceViewer(QGraphicsView):
         self._window = None
         self._index = -1
         if series is None or not series.slices:
-            self._series = None
+            self._series = self._edge_labels = None
             self._display = self._painted = None
             self.decode_error = ""
             self._image_item.setPixmap(QPixmap())
@@ -170,6 +207,7 @@ class SliceViewer(QGraphicsView):
             self.viewport().update()
             return
         self._image_item.setTransform(self._aspect_transform(series))
+        self._edge_labels = series_edge_labels(series)
         self.set_current_index(index)
         self.reset_view()
 
@@ -271,24 +309,28 @@ class SliceViewer(QGraphicsView):
             self._render()
 
     def _render_overlay(self) -> None:
-        cam = self._current_cam()
+        explanation = self._current_explanation()
         settings = self._overlay_settings
-        if cam is None or self._painted is None or not settings.visible:
+        if explanation is None or self._painted is None or not settings.visible:
             self._overlay_item.setVisible(False)
             self.viewport().update()
+            self.explanationChanged.emit(None)
             return
+        cam = self._predictions[self._index].cam_for(explanation.class_index)
         blended = render_overlay(self._painted, cam, settings)  # CLAHE is not recomputed on every slider step
         self._overlay_item.setPixmap(QPixmap.fromImage(to_qimage(blended)))
         self._overlay_item.setVisible(True)
         self.viewport().update()
+        self.explanationChanged.emit(explanation)
 
-    def _current_cam(self) -> np.ndarray | None:
-        """The CAM to draw: the chosen class, else the predicted one; none for an out-of-distribution slice."""
+    def _current_explanation(self) -> Explanation | None:
+        """The class whose CAM to draw (the chosen one, else the predicted one) and its probability on this slice;
+        none for an unanalysed or out-of-distribution slice."""
         prediction = self._predictions.get(self._index)
         if prediction is None or prediction.label is None:
             return None
-        class_index = self._overlay_settings.class_index
-        return prediction.cam_for(prediction.predicted_index if class_index is None else class_index)
+        class_index = self._overlay_settings.explained_class(prediction.predicted_index)
+        return Explanation(class_index, float(prediction.probabilities[class_index]))
 
     def _update_scene_rect(self) -> None:
         bounds = self._image_item.sceneBoundingRect()
@@ -325,20 +367,11 @@ class SliceViewer(QGraphicsView):
         if self._series is None:
             super().keyPressEvent(event)
             return
-        page = max(1, len(self._series) // 10)
-        moves = {
-            Qt.Key.Key_Up: lambda: self.step(-1),
-            Qt.Key.Key_Down: lambda: self.step(1),
-            Qt.Key.Key_PageUp: lambda: self.step(-page),
-            Qt.Key.Key_PageDown: lambda: self.step(page),
-            Qt.Key.Key_Home: lambda: self.set_current_index(0),
-            Qt.Key.Key_End: lambda: self.set_current_index(len(self._series) - 1),
-        }
-        move = moves.get(Qt.Key(event.key()))
+        move = SLICE_KEYS.get(Qt.Key(event.key()))
         if move is None:
             super().keyPressEvent(event)
             return
-        move()
+        self.set_current_index(move[1](self._index, len(self._series)))
         event.accept()
 
     def _drags_window(self, button: Qt.MouseButton) -> bool:
@@ -382,25 +415,103 @@ class SliceViewer(QGraphicsView):
         if self._fit_to_view:
             self._fit()
 
-    # ----- corner text ---------------------------------------------------------------------------------------------
+    # ----- text and markers on the image ---------------------------------------------------------------------------
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         super().drawForeground(painter, rect)
         painter.save()
         painter.resetTransform()  # draw in viewport pixels
-        font = QFont(self.font())
-        font.setPointSizeF(max(8.0, font.pointSizeF()))
-        painter.setFont(font)
-        area = self.viewport().rect().adjusted(10, 8, -10, -8)
+        painter.setFont(self._text_font())
+        area = self._text_area()
         if self._series is None or self.decode_error:
             message = self.decode_error and f"This slice cannot be shown: {self.decode_error}"
             painter.setPen(theme.WARNING if message else QColor("#8a9099"))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                              message or self.placeholder_text)
-        if self._series is not None and self.corner_text_visible:
+        if self._series is not None and self.corner_text_visible:  # T hides all of it, for an unobstructed image
             for alignment, lines in self._corner_lines().items():
-                self._draw_corner(painter, area, alignment, lines)
+                self._draw_shadowed_text(painter, QRectF(area), alignment, "\n".join(line for line in lines if line))
+            self._draw_scale_bar(painter)
+            painter.setFont(self._marker_font())
+            for text, box in self.orientation_markers():
+                self._draw_shadowed_text(painter, box, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
+
+    def _text_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF()))
+        return font
+
+    def _marker_font(self) -> QFont:
+        """Orientation letters are bold and a little larger than the corner text, as in PACS viewers."""
+        font = self._text_font()
+        font.setPointSizeF(font.pointSizeF() + 2.0)
+        font.setBold(True)
+        return font
+
+    def _text_area(self) -> QRect:
+        return self.viewport().rect().adjusted(TEXT_MARGIN_X, TEXT_MARGIN_Y, -TEXT_MARGIN_X, -TEXT_MARGIN_Y)
+
+    def orientation_markers(self) -> list[tuple[str, QRectF]]:
+        """The orientation letters of the left, right, top and bottom image edges, each with the box (viewport
+        pixels) it is drawn centred in: at the middle of the edge's visible part, just inside the image and the
+        viewport, so the letters follow zoom and pan and stay on screen. Empty when the orientation is unknown
+        (pictures) or the image is not on screen."""
+        labels = self._edge_labels
+        if labels is None or self._series is None or self.decode_error:
+            return []
+        image = QRectF(self.mapFromScene(self._image_item.sceneBoundingRect()).boundingRect())
+        visible = image.intersected(QRectF(self._text_area()))
+        if visible.isEmpty():
+            return []
+        metrics = QFontMetricsF(self._marker_font())
+        centre = visible.center()
+
+        def box(text: str, edge: QPointF, inward: QPointF) -> tuple[str, QRectF]:
+            # The box touching the edge point from inside, MARKER_INSET away; `inward` is a unit step (±1 or 0).
+            rect = QRectF(QPointF(), QSizeF(metrics.horizontalAdvance(text), metrics.height()))
+            rect.moveCenter(edge + QPointF(inward.x() * (rect.width() / 2 + MARKER_INSET),
+                                           inward.y() * (rect.height() / 2 + MARKER_INSET)))
+            return text, rect
+
+        return [
+            box(labels.left, QPointF(visible.left(), centre.y()), QPointF(1, 0)),
+            box(labels.right, QPointF(visible.right(), centre.y()), QPointF(-1, 0)),
+            box(labels.top, QPointF(centre.x(), visible.top()), QPointF(0, 1)),
+            box(labels.bottom, QPointF(centre.x(), visible.bottom()), QPointF(0, -1)),
+        ]
+
+    def scale_bar(self) -> tuple[float, QLineF] | None:
+        """The scale bar's length in mm and where it lies (viewport pixels): bottom right, above the corner text,
+        at most a fifth of the view's width. None when the series has no PixelSpacing."""
+        spacing = self._series.info.pixel_spacing if self._series is not None and not self.decode_error else None
+        if not spacing or spacing[0] <= 0:
+            return None
+        # One screen pixel is the same length across and down: the aspect transform makes a column as wide in
+        # screen pixels as its spacing is in mm relative to the row spacing.
+        mm_per_pixel = spacing[0] / self.zoom()
+        length_mm = scale_bar_length_mm(mm_per_pixel, self.viewport().width())
+        if length_mm is None:
+            return None
+        area = self._text_area()
+        corner = self._corner_lines()[Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight]
+        text_height = QFontMetricsF(self._text_font()).lineSpacing() * sum(1 for line in corner if line)
+        y = area.bottom() - text_height - SCALE_BAR_GAP
+        return length_mm, QLineF(area.right() - length_mm / mm_per_pixel, y, area.right(), y)
+
+    def _draw_scale_bar(self, painter: QPainter) -> None:
+        bar = self.scale_bar()
+        if bar is None:
+            return
+        length_mm, line = bar
+        ticks = [QLineF(x, line.y1(), x, line.y1() - SCALE_BAR_TICK) for x in (line.x1(), line.x2())]
+        for colour, offset in ((QColor(0, 0, 0, 220), QPointF(1, 1)), (theme.TEXT_ON_IMAGE, QPointF(0, 0))):
+            painter.setPen(QPen(colour, 2))
+            painter.drawLines([shape.translated(offset) for shape in (line, *ticks)])
+        label_height = QFontMetricsF(painter.font()).lineSpacing()
+        label = QRectF(line.x1(), line.y1() - SCALE_BAR_TICK - label_height, line.length(), label_height)
+        self._draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                                 format_length_mm(length_mm))
 
     def _corner_lines(self) -> dict[Qt.AlignmentFlag, list[str]]:
         assert self._series is not None
@@ -423,13 +534,12 @@ class SliceViewer(QGraphicsView):
         }
 
     @staticmethod
-    def _draw_corner(painter: QPainter, area: QRect, alignment: Qt.AlignmentFlag, lines: list[str]) -> None:
-        text = "\n".join(line for line in lines if line)
+    def _draw_shadowed_text(painter: QPainter, box: QRectF, alignment: Qt.AlignmentFlag, text: str) -> None:
         # A one-pixel dark shadow keeps the text readable over bright anatomy and over the heatmap.
         painter.setPen(QColor(0, 0, 0, 220))
-        painter.drawText(area.translated(1, 1), alignment, text)
+        painter.drawText(box.translated(1, 1), alignment, text)
         painter.setPen(theme.TEXT_ON_IMAGE)
-        painter.drawText(area, alignment, text)
+        painter.drawText(box, alignment, text)
 
 
 class MarkedSlider(QSlider):

@@ -11,6 +11,8 @@ import pytest
 
 from core.overlay import (
     COLORMAPS,
+    WEAK_EVIDENCE_PROBABILITY,
+    Explanation,
     OverlaySettings,
     attention_summary,
     colormap_lut,
@@ -162,3 +164,16 @@ def test_evenly_spread_cam_names_no_region() -> None:
     location = attention_summary(np.ones((8, 8), dtype=np.float32))
     assert location.image_region == "" and location.peak_value == 1.0
     assert "spread evenly" in location.describe()
+
+
+def test_the_explained_class_is_the_chosen_one_else_the_predicted_one() -> None:
+    assert OverlaySettings().explained_class(predicted_index=2) == 2
+    assert OverlaySettings(class_index=0).explained_class(predicted_index=2) == 0
+
+
+def test_a_map_of_an_unlikely_class_is_weak_evidence() -> None:
+    assert WEAK_EVIDENCE_PROBABILITY == 0.10
+    assert Explanation(class_index=1, probability=0.01).weak
+    assert Explanation(class_index=1, probability=0.0999).weak
+    assert not Explanation(class_index=1, probability=0.10).weak
+    assert not Explanation(class_index=0, probability=0.92).weak

@@ -1,0 +1,99 @@
+"""Orientation markers: which patient direction each edge of a displayed slice faces (the R/L/A/P/S/I letters PACS
+viewers draw at the middle of each image edge).
+
+ImageOrientationPatient (PS3.3 C.7.6.2.1.1) gives two unit vectors in the patient's LPS frame: x towards the
+patient's Left, y towards Posterior, z towards Superior (head). The first triplet is the direction of the first row
+(going right along a row, columns increasing), the second that of the first column (going down, rows increasing). So
+the image's right edge faces the row direction, its bottom edge the column direction, and the left and top edges the
+opposite ones. Pictures (JPEG, PNG) carry no orientation and get no markers: a guessed letter would be worse than
+none.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import BrainMriError
+from core.study import Series
+
+#: The letter for the positive and the negative direction of each LPS axis (PS3.3 C.7.6.2.1.1).
+_AXIS_LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
+#: An edge more than 30° away from its nearest patient axis gets a second letter for the next nearest axis, e.g.
+#: "LP" for an edge rotated 45° between Left and Posterior. 30° is the same rule that names a plane "oblique" in
+#: `core.dicom.orientation_label`, so single letters and a non-oblique plane name go together.
+OBLIQUE_COSINE = math.cos(math.radians(30))
+
+
+@dataclass(frozen=True)
+class EdgeLabels:
+    """The patient directions the four edges of a displayed slice face, e.g. axial: left "R", right "L", top "A",
+    bottom "P"."""
+
+    left: str
+    right: str
+    top: str
+    bottom: str
+
+
+def direction_letters(vector: Sequence[float]) -> str:
+    """The letters of the patient direction a vector points to: the dominant LPS axis, followed by the second one
+    when the vector is oblique (see OBLIQUE_COSINE). Empty for a zero or non-finite vector."""
+    components = np.asarray(vector, dtype=float)
+    length = float(np.linalg.norm(components))
+    if components.shape != (3,) or not math.isfinite(length) or length == 0.0:
+        return ""
+    unit = components / length
+    axes = np.argsort(-np.abs(unit), kind="stable")
+    count = 1 if abs(unit[axes[0]]) >= OBLIQUE_COSINE else 2
+    return "".join(_AXIS_LETTERS[axis][0 if unit[axis] > 0 else 1] for axis in axes[:count])
+
+
+def edge_labels(orientation: Sequence[float] | None) -> EdgeLabels | None:
+    """The edge letters for an ImageOrientationPatient value (six direction cosines); None when it is missing or
+    degenerate, so that nothing is drawn rather than a wrong letter."""
+    if orientation is None or len(orientation) != 6:
+        return None
+    row, column = np.asarray(orientation[:3], dtype=float), np.asarray(orientation[3:], dtype=float)
+    labels = EdgeLabels(left=direction_letters(-row), right=direction_letters(row),
+                        top=direction_letters(-column), bottom=direction_letters(column))
+    return labels if all((labels.left, labels.right, labels.top, labels.bottom)) else None
+
+
+_SERIES_LABELS: weakref.WeakKeyDictionary[Series, EdgeLabels | None] = weakref.WeakKeyDictionary()
+_SERIES_LABELS_LOCK = threading.Lock()  # the study-loading worker fills the cache that the UI thread reads
+
+
+def series_edge_labels(series: Series) -> EdgeLabels | None:
+    """The edge letters of a series, from its first slice's DICOM header; None for pictures and DICOM without
+    ImageOrientationPatient. Every slice of a series shares one plane (`core.dicom.build_series` groups by it), so
+    one header is read per series and the answer is kept for as long as the series exists. Reading an enhanced
+    multi-frame header takes tens of milliseconds, so the desktop's loading worker calls this first."""
+    with _SERIES_LABELS_LOCK:
+        if series in _SERIES_LABELS:
+            return _SERIES_LABELS[series]
+    labels = edge_labels(_image_orientation(series)) if series.slices else None
+    with _SERIES_LABELS_LOCK:
+        _SERIES_LABELS[series] = labels
+    return labels
+
+
+def _image_orientation(series: Series) -> tuple[float, ...] | None:
+    """ImageOrientationPatient of the series' first slice, read again from its header (the Series keeps only the
+    plane's name). `core.dicom.read_file` is reused so enhanced multi-frame files are read from their functional
+    groups (PS3.3 C.7.6.16) exactly as when the study was opened; pixel data stays on disk."""
+    from core import dicom  # pydicom is only imported when a DICOM series is actually shown
+
+    first = series.slices[0]
+    if not isinstance(first.source, dicom.DicomPixelSource):
+        return None
+    try:
+        frames = dicom.read_file(first.path).frames
+    except (BrainMriError, OSError):  # changed or removed since the study was opened: no markers, no error
+        return None
+    return next((frame.orientation for frame in frames if frame.frame == first.frame), None)
