@@ -106,6 +106,10 @@ class ResultsPanel(QWidget):
         self.verdict = QLabel()
         self.verdict.setObjectName("verdict")
         self.verdict.setWordWrap(True)
+        self.sequence_note = QLabel()  # shown when the series is not the sequence the model learned tumours on
+        self.sequence_note.setWordWrap(True)
+        self.sequence_note.setStyleSheet(f"color: {theme.WARNING.name()};")
+        self.sequence_note.hide()
         self.rule = QLabel()
         self.rule.setWordWrap(True)
         self.rule.setStyleSheet("color: #9da5b4; font-size: 8pt;")  # the same sentence every time: quieter
@@ -132,6 +136,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.disclaimer)
         layout.addWidget(_section_title("Study verdict"))
         layout.addWidget(self.verdict)
+        layout.addWidget(self.sequence_note)
         layout.addWidget(self.rule)
         layout.addWidget(self.study_bars)
         layout.addWidget(self.state)
@@ -155,6 +160,7 @@ class ResultsPanel(QWidget):
         self.table.setRowCount(0)
         self._set_verdict("—", None)
         self.rule.setText("")
+        self.sequence_note.hide()
         self.study_bars.set_probabilities([], [], None)
         self.slice_verdict.setText("")
         self.slice_bars.set_probabilities([], [], None)
@@ -195,6 +201,9 @@ class ResultsPanel(QWidget):
             self._set_verdict(f"{self.display_name(result.verdict_label)}  {result.verdict_probability:.0%}",
                               result.verdict_label)
         self.rule.setText(result.rule)
+        hint = result.sequence_hint
+        self.sequence_note.setText(hint.sentence())
+        self.sequence_note.setVisible(not hint.validated)
         self.study_bars.set_probabilities(self._classes, self._names, result.probabilities)
 
     def show_current_slice(self, index: int, chosen: bool) -> None:

@@ -219,3 +219,20 @@ def test_the_model_loads_in_the_background_once_a_study_shows(qtbot, make_window
     window.results_panel.show_state = lambda text: (states.append(text), original(text))
     analyse(qtbot, window)
     assert states and not any("Loading model" in text for text in states)
+
+
+def test_a_t2_series_shows_the_sequence_caveat_with_the_verdict(qtbot, tiny_window, tmp_path: Path) -> None:
+    import pydicom
+
+    folder = tmp_path / "t2"
+    write_mr_series(folder, n_slices=3, rows=64, cols=64)
+    for path in folder.glob("*.dcm"):
+        dataset = pydicom.dcmread(path)
+        dataset.SeriesDescription = "AX T2 FSE"
+        dataset.save_as(path)
+    window = tiny_window
+    open_and_wait(qtbot, window, folder)
+    wait_for_analysis_set(qtbot, window)
+    analyse(qtbot, window)
+    note = window.results_panel.sequence_note
+    assert note.isVisible() and "Series looks like T2" in note.text() and "not validated" in note.text()
