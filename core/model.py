@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import math
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +24,19 @@ import numpy as np
 
 from core import ood
 from core.errors import ModelIntegrityError, ModelMissingError
+from core.labels import CLASSES, DISPLAY_NAMES
 from core.logging_setup import native_stderr_filtered, quiet_third_party_logging
 from core.paths import models_dir
 from core.preprocess import PREPROCESSING_ID, to_model_batch
 
 MANIFEST_NAME = "manifest.json"
+MIN_INPUT_SIZE, MAX_INPUT_SIZE = 71, 1024  # Xception's smallest input; anything larger is not a release of ours
+TEMPERATURE_RANGE = (0.05, 20.0)  # the calibration search range (core.training.evaluate.fit_temperature)
+# The sha256 of models/manifest.json as released and tested with this code. The manifest names every other file's
+# sha256, so this one value pins the whole release: an edited manifest (class order, names, temperature, OOD gate)
+# is refused for the shipped model folder just like tampered weights. Another folder (`--model-dir`, tests) is
+# validated but not pinned.
+RELEASED_MANIFEST_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
 PREDICT_BATCH = 4  # 2-core CPU, 256²: 9 slices in batches of 3–6 took ~1.7 s, in one batch of 9 ~2.2 s, singly ~1.8 s
 
 
@@ -38,6 +47,15 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verify_released_manifest(path: Path) -> None:
+    """Refuse a shipped manifest that is not the released one (`RELEASED_MANIFEST_SHA256`)."""
+    actual = file_sha256(path)
+    if actual != RELEASED_MANIFEST_SHA256:
+        raise ModelIntegrityError(path, f"the model manifest is not the one released with this application (sha256 "
+                                        f"{actual[:12]}… instead of {RELEASED_MANIFEST_SHA256[:12]}…); it may have "
+                                        "been edited or replaced, so the application refuses to use the model")
 
 
 @dataclass(frozen=True)
@@ -64,13 +82,41 @@ class ModelManifest:
 
     @classmethod
     def read(cls, path: Path) -> "ModelManifest":
+        """The manifest at `path`, validated (`problems`); a damaged or edited one raises ModelIntegrityError."""
         if not path.is_file():
             raise ModelMissingError(path, "the model manifest is missing; the model cannot be used")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**data)
+            manifest = cls(**data)
         except (ValueError, TypeError) as error:
             raise ModelIntegrityError(path, f"the model manifest is unreadable ({error})") from error
+        problems = manifest.problems()
+        if problems:
+            raise ModelIntegrityError(path, "the model manifest is not valid (" + "; ".join(problems) + "), so the "
+                                            "application refuses to use the model; reinstall the application")
+        return manifest
+
+    def problems(self) -> list[str]:
+        """Why this manifest must not be used (empty when it is valid): every value the verdict depends on is
+        checked for type and range, and classes and display names must be the product's own table (core.labels)."""
+        found = []
+        text_fields = ("name", "version", "preprocessing_id", "gradcam_layer", "weights_file", "ood_file")
+        found += [f"{name} must be a non-empty text" for name in text_fields
+                  if not isinstance(getattr(self, name), str) or not getattr(self, name)]
+        found += [f"{name} must be a sha256 (64 hex digits)" for name in ("weights_sha256", "ood_sha256")
+                  if not (isinstance(getattr(self, name), str) and re.fullmatch(r"[0-9a-f]{64}", getattr(self, name)))]
+        if list(self.classes) != list(CLASSES):
+            found.append(f"classes must be {list(CLASSES)} in this order")
+        if list(self.display_names) != list(DISPLAY_NAMES):
+            found.append(f"display names must be {list(DISPLAY_NAMES)}")
+        if not isinstance(self.input_size, int) or isinstance(self.input_size, bool) \
+                or not MIN_INPUT_SIZE <= self.input_size <= MAX_INPUT_SIZE:
+            found.append(f"input size must be a whole number from {MIN_INPUT_SIZE} to {MAX_INPUT_SIZE}")
+        low, high = TEMPERATURE_RANGE
+        if not isinstance(self.temperature, (int, float)) or isinstance(self.temperature, bool) \
+                or not math.isfinite(self.temperature) or not low <= self.temperature <= high:
+            found.append(f"temperature must be a number from {TEMPERATURE_RANGE[0]} to {TEMPERATURE_RANGE[1]}")
+        return found
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -159,7 +205,11 @@ class Classifier:
     @property
     def manifest(self) -> ModelManifest:
         if self._manifest is None:
-            self._manifest = ModelManifest.read(self.model_dir / MANIFEST_NAME)
+            path = self.model_dir / MANIFEST_NAME
+            manifest = ModelManifest.read(path)
+            if self.model_dir.resolve() == models_dir().resolve():
+                verify_released_manifest(path)
+            self._manifest = manifest
         return self._manifest
 
     @property

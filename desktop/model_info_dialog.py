@@ -38,6 +38,9 @@ MODEL_CARD_NAME = "MODEL_CARD.md"
 # Figures core.training.evaluate saves beside the manifest.
 FIGURES = {"Confusion matrices": "confusion_matrix.png", "ROC curves per class (one-vs-rest)": "roc_curves.png"}
 SPLITS = {"official": "Official Testing split", "deduplicated": "De-duplicated Testing split"}
+# The model card sections on generalisation, shown on their own tab: the figures that matter for images from other
+# hospitals, where the official split's accuracy does not.
+ELSEWHERE_SECTIONS = ("Results on data from elsewhere (what matters)", "Stress tests (official Testing subset)")
 FIGURE_WIDTH = 640
 
 
@@ -147,6 +150,7 @@ class ModelInfoDialog(QDialog):
         self.figures: dict[str, QLabel] = {}
         self.tabs = QTabWidget()
         self.tabs.addTab(self._model_tab(), "Model")
+        self.tabs.addTab(self._elsewhere_tab(), "Data from elsewhere")
         self.tabs.addTab(self._performance_tab(), "Performance")
         self.tabs.addTab(self._scrolled(self._figures_tab()), "Figures")
         self.tabs.addTab(self._use_tab(), "Intended use and limitations")
@@ -245,6 +249,13 @@ class ModelInfoDialog(QDialog):
             layout.addWidget(figure)
         layout.addStretch(1)
         return page
+
+    def _elsewhere_tab(self) -> QWidget:
+        self.elsewhere = QTextBrowser()
+        self.elsewhere.setOpenLinks(False)
+        self.elsewhere.setMarkdown("\n\n".join(
+            f"## {title}\n\n{without_images(self.card.get(title, '')) or NOT_AVAILABLE}" for title in ELSEWHERE_SECTIONS))
+        return self.elsewhere
 
     def _use_tab(self) -> QWidget:
         self.use_and_limitations = QTextBrowser()

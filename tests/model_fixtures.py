@@ -18,7 +18,7 @@ from core import ood
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, file_sha256
 from core.paths import models_dir
 from core.preprocess import PREPROCESSING_ID
-from core.training.dataset import CLASSES
+from core.labels import CLASSES, DISPLAY_NAMES
 
 TINY_INPUT_SIZE = 71
 FEATURE_DIMS = 2048
@@ -46,7 +46,7 @@ def write_tiny_model(folder: Path, temperature: float = 1.0, seed: int = 7, inpu
                            threshold=1e6)
     gate.save(folder / "ood.npz")
     manifest = ModelManifest(
-        name="tiny-test-model", version="0", classes=list(CLASSES), display_names=[c.title() for c in CLASSES],
+        name="tiny-test-model", version="0", classes=list(CLASSES), display_names=list(DISPLAY_NAMES),
         input_size=input_size, preprocessing_id=PREPROCESSING_ID, gradcam_layer=GRADCAM_LAYER,
         temperature=temperature, weights_file="weights.npz", weights_sha256=file_sha256(folder / "weights.npz"),
         training_data_sha256="", created="test", ood_file="ood.npz", ood_sha256=file_sha256(folder / "ood.npz"))

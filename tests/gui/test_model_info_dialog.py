@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core import labels
 from core.model import MANIFEST_NAME, ModelManifest
 from desktop.model_info_dialog import FIGURES, MODEL_CARD_NAME, NOT_AVAILABLE, ModelInfoDialog, model_card_sections
 
-CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
-NAMES = ["Glioma-X", "Meningioma-X", "Clear-X", "Pituitary-X"]
+CLASSES = list(labels.CLASSES)
+NAMES = list(labels.DISPLAY_NAMES)  # a release must use the product's own names (ModelManifest.problems)
 WEIGHTS_SHA = "5eed" * 16
 CARD = """# Model card: test
 
@@ -32,6 +33,11 @@ The imaginary dataset Q (marker 0815).
 
 ## Limitations
 - Never use on real patients (limitation marker 2323).
+
+## Results on data from elsewhere (what matters)
+| set | glioma detection |
+|---|---|
+| external marker 5150 | 1/2 |
 """
 
 
@@ -47,6 +53,7 @@ def write_manifest(folder: Path, **changes) -> None:
         name="distinct-net", version="9.8.7", classes=CLASSES, display_names=NAMES, input_size=97,
         preprocessing_id="prep-id-42", gradcam_layer="layer_under_test", temperature=1.2345,
         weights_file="w.npz", weights_sha256=WEIGHTS_SHA, training_data_sha256="da7a" * 16, created="2031-02-03",
+        ood_file="gate.npz", ood_sha256="0dd5" * 16,
         metrics={"official": split(0.8765, 1311, 17, 0.6543), "deduplicated": split(0.7531, 999, 23, 0.4321),
                  "calibration": {"test_ece_before": 0.0987, "test_ece_after": 0.0123}},
         training={"parameter_count": 12345678})
@@ -71,7 +78,8 @@ def test_every_value_comes_from_the_model_folder(qtbot, tmp_path: Path) -> None:
     assert fields["Model"] == "distinct-net 9.8.7"
     assert fields["Architecture"] == "Frobnicated Xception with 3 heads."
     assert fields["Input size"] == "97 × 97 pixels"
-    assert fields["Classes"] == "Glioma-X (glioma), Meningioma-X (meningioma), Clear-X (notumor), Pituitary-X (pituitary)"
+    assert fields["Classes"] == ("Glioma (glioma), Meningioma (meningioma), No tumour (notumor), "
+                                 "Pituitary tumour (pituitary)")
     assert fields["Grad-CAM layer"] == "layer_under_test"
     assert fields["Parameters"] == "12,345,678"
     assert fields["Calibration temperature"] == "1.2345"
@@ -81,7 +89,7 @@ def test_every_value_comes_from_the_model_folder(qtbot, tmp_path: Path) -> None:
     assert table_text(dialog, 1, 0) == "87.65% (1149/1311); 95% CI 86.54%–88.76%"
     assert table_text(dialog, 1, 1).startswith("75.31%")
     assert (table_text(dialog, 2, 0), table_text(dialog, 2, 1)) == ("17", "23")
-    assert dialog.metrics_table.verticalHeaderItem(3).text().startswith("Glioma-X")
+    assert dialog.metrics_table.verticalHeaderItem(3).text().startswith("Glioma:")
     assert table_text(dialog, 3, 0) == "0.500 / 0.654 / 0.250 / 0.975" and "0.432" in table_text(dialog, 6, 1)
     assert "0.0987" in dialog.calibration.text() and "0.0123" in dialog.calibration.text()
     for title, file_name in FIGURES.items():
@@ -89,6 +97,7 @@ def test_every_value_comes_from_the_model_folder(qtbot, tmp_path: Path) -> None:
         assert (pixmap.width(), pixmap.height()) == sizes[file_name]
     text = dialog.use_and_limitations.toPlainText()
     assert "intended-use marker 4711" in text and "limitation marker 2323" in text
+    assert "external marker 5150" in dialog.elsewhere.toPlainText()
     assert "Interim test notice" in dialog.notice.text()
 
 
@@ -102,6 +111,7 @@ def test_missing_fields_figures_and_card_show_not_available(qtbot, tmp_path: Pat
     assert all(table_text(dialog, row, 0) == NOT_AVAILABLE for row in range(dialog.metrics_table.rowCount()))
     assert all(figure.text() == NOT_AVAILABLE for figure in dialog.figures.values())
     assert dialog.use_and_limitations.toPlainText().count(NOT_AVAILABLE) == 2
+    assert dialog.elsewhere.toPlainText().count(NOT_AVAILABLE) == 2
 
 
 def test_an_unreadable_manifest_is_explained(qtbot, tmp_path: Path) -> None:
