@@ -72,7 +72,10 @@ class SliceResult:
 
 @dataclass
 class StudyResult:
-    """The study-level verdict over a set of analysed slices; `probabilities` is None when no slice was counted."""
+    """The study-level verdict over a set of analysed slices; `probabilities` is None when no slice was counted.
+
+    `series_length` is the number of slices in the analysed series, so a report can say how much of it was analysed;
+    None when the caller did not give it."""
 
     series_info: SeriesInfo | None
     slice_results: list[SliceResult]
@@ -84,6 +87,7 @@ class StudyResult:
     model_name: str = ""
     classes: tuple[str, ...] = field(default_factory=tuple)
     display_names: tuple[str, ...] = field(default_factory=tuple)
+    series_length: int | None = None
 
     def display_name(self, label: str) -> str:
         """The manifest's human-readable name for a class label ("notumor" → e.g. "No tumour")."""
@@ -165,8 +169,9 @@ def aggregate(
     slice_results: Sequence[SliceResult],
     manifest: ModelManifest,
     series_info: SeriesInfo | None = None,
+    series_length: int | None = None,
 ) -> StudyResult:
-    """Combine per-slice results by `AGGREGATION_RULE`."""
+    """Combine per-slice results by `AGGREGATION_RULE`; `series_length` is the number of slices in the series."""
     counted = [result for result in slice_results if result.counted]
     if counted:
         probabilities = np.mean([result.prediction.probabilities for result in counted], axis=0)
@@ -184,4 +189,5 @@ def aggregate(
         model_name=manifest.name,
         classes=tuple(manifest.classes),
         display_names=tuple(manifest.display_names),
+        series_length=series_length,
     )

@@ -87,6 +87,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
     from core.analysis import SliceResult, aggregate, iter_analysis, not_analysable_reason
     from core.export import StudyExport
     from core.logging_setup import register_study_phi
+    from core.sequence import T1_CONTRAST, UNKNOWN
     from core.slices import select_central_slices
     from core.study import load_study
 
@@ -112,11 +113,11 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
                 progress.update(done, len(chosen), f"analysing {series.description}")
             progress.clear()
             slice_results.sort(key=lambda result: result.slice_index)
-            result = aggregate(slice_results, classifier.manifest, series_info=series.info)
+            result = aggregate(slice_results, classifier.manifest, series_info=series.info, series_length=len(series))
             results.append(result)
             skipped_any |= bool(result.failed_results)
             print(_summary_line(path, series.description, result))
-            if not result.sequence_hint.validated:
+            if result.sequence_hint.kind not in (T1_CONTRAST, UNKNOWN):  # a known other sequence: say what it means
                 print(f"    note: {result.sequence_hint.sentence()}")
         progress.clear()
         if not study.series:
@@ -142,10 +143,10 @@ def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest
     if args.json is not None:
         write_json(args.json, outcome.exports, manifest, anonymise=args.anonymise)
     if args.report is not None:
-        results = [result for export in outcome.exports for result in export.results]
+        results = [(result, export.skipped) for export in outcome.exports for result in export.results]
         options = ReportOptions(page_size=args.page_size, anonymise=args.anonymise, institution=args.institution)
-        for result, path in zip(results, _report_paths(args.report, len(results))):
-            write_pdf(result, path, options)
+        for (result, skipped), path in zip(results, _report_paths(args.report, len(results))):
+            write_pdf(result, path, options, skipped=skipped)
 
 
 def run_classify(args: argparse.Namespace) -> int:
@@ -179,7 +180,8 @@ def _add_classify(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", type=Path, metavar="OUT.pdf",
                         help="write a PDF report (OUT_k.pdf per series when there are several)")
     parser.add_argument("--anonymise", action="store_true",
-                        help="leave patient name, ID, birth date and file paths out of JSON and PDF")
+                        help="de-identify JSON and PDF by the DICOM basic confidentiality profile (see "
+                             "core/anonymise.py): no patient data, dates, descriptions, UIDs or file paths")
     parser.add_argument("--model-dir", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
     parser.add_argument("--institution", default="", help="institution name for the report header")
     parser.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="report page size")

@@ -6,9 +6,9 @@ JSON schema (schema_version 1; keys are always present, unknown values are null)
     model: {name, version, weights_sha256, classes: [str]},
     studies: [{
         source: str | null (null when anonymised),
-        skipped_files: [{file: str | null, reason: str}],
+        skipped_files: [{file: str | null (null when anonymised), reason: str}],
         series: [{
-            metadata: {patient_name, patient_id, patient_birth_date (null when anonymised), patient_sex, study_date,
+            metadata: {patient_name, patient_id, patient_birth_date, patient_sex, study_date,
                        study_description, series_description, modality, orientation, manufacturer,
                        study_instance_uid, series_instance_uid, series_number, pixel_spacing: [row, col] | null,
                        slice_thickness, slice_spacing},
@@ -19,6 +19,9 @@ JSON schema (schema_version 1; keys are always present, unknown values are null)
             result: {verdict: str | null, verdict_display_name: str | null, probabilities: {class: float} | null,
                      rule: str, analysed_slices: int, counted_slices: int, slices_disagree: bool,
                      disagreeing_slices: [int], notes: [str]}}]}]
+
+With `anonymise`, both exports follow the DICOM Basic Application Level Confidentiality Profile as `core.anonymise`
+describes (what is emptied, removed, replaced and kept is said there, once); files are named "file k" / "image k".
 
 Both writers are atomic (see `core.atomic`). pydicom is imported only when a Secondary Capture is written.
 """
@@ -40,7 +43,7 @@ import numpy as np
 
 import core
 from core.analysis import SliceResult, StudyResult
-from core.anonymise import slice_name, without_identifiers
+from core.anonymise import UidMap, deidentified, deidentify_dataset, skipped_files, slice_error, slice_name
 from core.atomic import write_bytes_atomically
 from core.overlay import OverlaySettings, attention_summary, render_overlay
 from core.report import format_percent, overlay_class_index
@@ -74,10 +77,11 @@ def _by_class(classes: Sequence[str], probabilities: np.ndarray | None) -> dict[
     return None if probabilities is None else {c: float(p) for c, p in zip(classes, probabilities)}
 
 
-def _metadata(info: SeriesInfo | None, anonymise: bool) -> dict[str, Any] | None:
+def _metadata(info: SeriesInfo | None, uids: UidMap | None) -> dict[str, Any] | None:
+    """The series fields; `uids` given (anonymising) applies the confidentiality profile with those new UIDs."""
     if info is None:
         return None
-    fields = dataclasses.asdict(without_identifiers(info) if anonymise else info)
+    fields = dataclasses.asdict(info if uids is None else deidentified(info, uids))
     fields = {key: (value or None) if isinstance(value, str) else value for key, value in fields.items()}
     fields["pixel_spacing"] = list(info.pixel_spacing) if info.pixel_spacing else None
     return fields
@@ -104,14 +108,14 @@ def _slice_entry(result: SliceResult, study: StudyResult, anonymise: bool) -> di
         "predicted_class": None if prediction is None else prediction.label,
         "ood_reason": "" if prediction is None else prediction.ood_reason,
         "ood_score": None if prediction is None else _finite_or_none(prediction.ood_score),
-        "error": result.error,
+        "error": slice_error(result, anonymise),
         "attention": _attention(result, study),
     }
 
 
-def _series_entry(study: StudyResult, anonymise: bool) -> dict[str, Any]:
+def _series_entry(study: StudyResult, anonymise: bool, uids: UidMap) -> dict[str, Any]:
     return {
-        "metadata": _metadata(study.series_info, anonymise),
+        "metadata": _metadata(study.series_info, uids if anonymise else None),
         "slices": [_slice_entry(result, study, anonymise) for result in study.slice_results],
         "result": {
             "verdict": study.verdict_label,
@@ -129,7 +133,8 @@ def _series_entry(study: StudyResult, anonymise: bool) -> dict[str, Any]:
 
 def json_document(studies: Sequence[StudyExport], manifest: ModelManifest, anonymise: bool = False,
                   generated_at: datetime | None = None) -> dict[str, Any]:
-    """The export as plain JSON-ready data (schema in the module docstring)."""
+    """The export as plain JSON-ready data (schema in the module docstring); one `UidMap` for the whole document."""
+    uids = UidMap()
     return {
         "schema_version": SCHEMA_VERSION,
         "application": {"name": APPLICATION_NAME, "version": core.__version__},
@@ -139,9 +144,9 @@ def json_document(studies: Sequence[StudyExport], manifest: ModelManifest, anony
                   "classes": list(manifest.classes)},
         "studies": [{
             "source": None if anonymise else str(study.source),
-            "skipped_files": [{"file": None if anonymise else str(skipped.path), "reason": skipped.reason}
-                              for skipped in study.skipped],
-            "series": [_series_entry(result, anonymise) for result in study.results],
+            "skipped_files": [{"file": None if anonymise else name, "reason": reason}
+                              for name, reason in skipped_files(study.skipped, anonymise)],
+            "series": [_series_entry(result, anonymise, uids) for result in study.results],
         } for study in studies],
     }
 
@@ -186,7 +191,8 @@ _PATIENT_AND_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSe
 
 def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings: OverlaySettings,
                               anonymise: bool = False, now: datetime | None = None):
-    """A pydicom Dataset: SC Image Storage of the slice's overlay, linked to the source study and patient."""
+    """A pydicom Dataset: SC Image Storage of the slice's overlay, linked to the source study and patient; with
+    `anonymise`, de-identified as `core.anonymise` describes (no link back to the source image)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
@@ -208,8 +214,6 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     ds.SOPInstanceUID = generate_uid()
     for keyword in _PATIENT_AND_STUDY:  # picture files carry no patient data: the attributes stay empty
         setattr(ds, keyword, source.get(keyword, "") if source is not None else "")
-    if anonymise:
-        ds.PatientName, ds.PatientID, ds.PatientBirthDate = "", "", ""
     source_study_uid = getattr(source, "StudyInstanceUID", "") or (info.study_instance_uid if info else "")
     ds.StudyInstanceUID = source_study_uid or generate_uid()
     ds.SeriesInstanceUID = generate_uid()
@@ -238,6 +242,8 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     ds.Rows, ds.Columns = pixels.shape[:2]
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+    if anonymise:
+        deidentify_dataset(ds, UidMap())
 
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID

@@ -7,6 +7,12 @@ for it.
 Side convention: images are described as displayed. Axial and coronal slices are conventionally displayed in the
 radiological convention (the patient's right on the image's left), so the image's left half is reported as the
 patient's right. Sagittal slices have no left/right, so no side is reported for them.
+
+Side rule: a side is named only where the map's mass supports it, never from the peak alone (the model's maps are
+coarse, 4×4 cells at 128×128 input, and a peak cell can touch the midline). The *hot mass* is the sum of the map's
+values that reach half its maximum. A side is named when at least 80% of the hot mass lies in one half of the image
+(left or right of its vertical midline); otherwise "midline" when at least half of it lies in the central band, a
+quarter of the image wide (one cell of a 4×4 map); otherwise no side (attention on both sides: unclear).
 """
 
 from __future__ import annotations
@@ -19,8 +25,13 @@ import numpy as np
 
 COLORMAPS = ("jet", "inferno", "viridis", "turbo", "magma")
 
-# Half-width of the band around the image centre that is called "midline"/"central" instead of a side.
+# Half-width of the band around the image centre whose peak is called "middle"/"centre" in image terms.
 _CENTRE_BAND = 0.05
+# The side rule (module docstring): hot level, share naming a side, midline band half-width, share naming midline.
+_HOT_LEVEL = 0.5
+_SIDE_SHARE = 0.8
+_MIDLINE_HALF_WIDTH = 0.125
+_MIDLINE_SHARE = 0.5
 # CAMs smaller than this are upsampled before locating the peak, so the peak is not quantised to a coarse grid cell.
 _PEAK_GRID = 128
 # Values within this fraction of the maximum count as the peak's plateau.
@@ -124,8 +135,8 @@ class AttentionLocation:
 
     `peak_row`/`peak_col` locate the centre of the hottest area as fractions of the image height/width (0 = top/left
     edge, 1 = bottom/right edge). `image_region` is e.g. "upper left", "lower middle", "centre", or "" for an empty
-    or evenly spread CAM. `patient_side` is "right", "left", "midline", or "" when the orientation has no left/right
-    (sagittal) or there is no region.
+    or evenly spread CAM. `patient_side` is "right", "left", "midline" (by the side rule of the module docstring),
+    or "" when the orientation has no left/right (sagittal), there is no region, or the map does not show a side.
     """
 
     peak_row: float
@@ -168,11 +179,27 @@ def _hottest_area(cam: np.ndarray) -> tuple[float, float, float]:
     return (rows.mean() + 0.5) / cam.shape[0], (cols.mean() + 0.5) / cam.shape[1], rows.size / cam.size
 
 
+def _lateral_word(cam: np.ndarray) -> str:
+    """The image side holding the map's hot mass, "left" or "right"; "middle" when it is central; "" when unclear
+    (the side rule of the module docstring)."""
+    hot = np.where(cam >= cam.max() * _HOT_LEVEL, cam, 0.0)
+    column_mass = hot.sum(axis=0, dtype=np.float64)
+    centres = (np.arange(cam.shape[1]) + 0.5) / cam.shape[1]
+    left_share = column_mass[centres < 0.5].sum() / column_mass.sum()
+    if left_share >= _SIDE_SHARE:
+        return "left"
+    if left_share <= 1.0 - _SIDE_SHARE:
+        return "right"
+    central_share = column_mass[np.abs(centres - 0.5) <= _MIDLINE_HALF_WIDTH].sum() / column_mass.sum()
+    return "middle" if central_share >= _MIDLINE_SHARE else ""
+
+
 def attention_summary(cam: np.ndarray, orientation: str = "") -> AttentionLocation:
     """Locate the CAM's peak and name it; `orientation` is `SeriesInfo.orientation` ("" when unknown).
 
     Unknown orientation (JPEG/PNG inputs) is treated like axial: such exports are displayed in the radiological
-    convention. Sagittal slices get no patient side.
+    convention. Sagittal slices get no patient side. The region's left/right/middle word and the side follow the
+    side rule; where it finds no side, the region's word follows the peak.
     """
     cam = np.asarray(cam, dtype=np.float32)
     if cam.shape[0] < _PEAK_GRID or cam.shape[1] < _PEAK_GRID:
@@ -182,10 +209,11 @@ def attention_summary(cam: np.ndarray, orientation: str = "") -> AttentionLocati
     if area > _DIFFUSE_AREA:
         return AttentionLocation(peak_row, peak_col, peak_value, image_region="", patient_side="")
     vertical = _band_word(peak_row, "upper", "lower")
-    horizontal = _band_word(peak_col, "left", "right")
+    lateral = _lateral_word(cam)
+    horizontal = lateral or _band_word(peak_col, "left", "right")
     region = "centre" if vertical == horizontal == "middle" else f"{vertical} {horizontal}"
-    image_side_to_patient = {"left": "right", "right": "left", "middle": "midline"}
-    patient_side = "" if orientation == "sagittal" else image_side_to_patient[horizontal]
+    image_side_to_patient = {"left": "right", "right": "left", "middle": "midline", "": ""}
+    patient_side = "" if orientation == "sagittal" else image_side_to_patient[lateral]
     return AttentionLocation(
         peak_row=float(peak_row),
         peak_col=float(peak_col),

@@ -5,25 +5,27 @@ The wording (patient block, findings template, disclaimer, file name) lives here
 module costs the desktop nothing at start-up.
 
 The findings text only restates what the model computed (classes, calibrated probabilities, which slices, where
-the Grad-CAM maps peak); it never adds anatomy or a diagnosis.
+the Grad-CAM maps peak) and what could not be analysed; it never adds anatomy or a diagnosis. With `anonymise` the
+report leaves out what `core.anonymise` says an anonymised export leaves out.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.anonymise import slice_name
+from core.anonymise import removed_by_profile, shown_value, skipped_files, slice_error, slice_name
 from core.atomic import write_bytes_atomically
-from core.overlay import OverlaySettings, attention_summary
+from core.overlay import Explanation, OverlaySettings, attention_summary
 
 if TYPE_CHECKING:
     from core.analysis import SliceResult, StudyResult
-    from core.study import SeriesInfo
+    from core.study import SeriesInfo, SkippedFile
 
 PAGE_SIZE_NAMES = ("A4", "Letter")
 REPORT_TITLE = "Brain MRI classification: decision-support report"
@@ -36,6 +38,7 @@ DISCLAIMER = (
     "interpreted by a qualified radiologist together with the complete study and the clinical information. "
     "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
 )
+SKIPPED_HEADING = "Files that could not be opened"
 _SEX_WORDS = {"M": "male", "F": "female", "O": "other"}
 
 
@@ -64,29 +67,34 @@ def format_percent(probability: float, decimals: int = 0) -> str:
 
 
 def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, str]]:
-    """(label, value) pairs of the patient/study block; unknown values read "not available", never a guess.
+    """(label, value) pairs of the patient/study block; unknown values read "not available", never a guess, and
+    values an anonymised report leaves out read "removed (anonymised)".
 
     `SeriesInfo` values arrive display-formatted from the loader ("Doe, John", "2024-01-31")."""
-    def known(value: str) -> str:
-        return value or NOT_AVAILABLE
-
-    def identifying(value: str) -> str:
-        return ANONYMISED if anonymise else known(value)
-
     if info is None:
         return [(label, NOT_AVAILABLE) for label in
                 ("Patient name", "Patient ID", "Birth date", "Sex", "Study date", "Study", "Series", "Modality")]
-    series = " ".join(part for part in (info.series_number and f"#{info.series_number}", info.series_description)
+
+    def shown(field_name: str) -> str:
+        return shown_value(info, field_name, anonymise)
+
+    def value(field_name: str, text: str) -> str:
+        if text:
+            return text
+        return ANONYMISED if anonymise and removed_by_profile(field_name) else NOT_AVAILABLE
+
+    sex = shown("patient_sex")
+    series = " ".join(part for part in (info.series_number and f"#{info.series_number}", shown("series_description"))
                       if part)
     return [
-        ("Patient name", identifying(info.patient_name)),
-        ("Patient ID", identifying(info.patient_id)),
-        ("Birth date", identifying(info.patient_birth_date)),
-        ("Sex", known(_SEX_WORDS.get(info.patient_sex, info.patient_sex))),
-        ("Study date", known(info.study_date)),
-        ("Study", known(info.study_description)),
-        ("Series", known(series)),
-        ("Modality", known(info.modality)),
+        ("Patient name", value("patient_name", shown("patient_name"))),
+        ("Patient ID", value("patient_id", shown("patient_id"))),
+        ("Birth date", value("patient_birth_date", shown("patient_birth_date"))),
+        ("Sex", value("patient_sex", _SEX_WORDS.get(sex, sex))),
+        ("Study date", value("study_date", shown("study_date"))),
+        ("Study", value("study_description", shown("study_description"))),
+        ("Series", value("series_description", series)),
+        ("Modality", value("modality", info.modality)),
     ]
 
 
@@ -95,12 +103,66 @@ def overlay_class_index(result: SliceResult, settings: OverlaySettings) -> int:
     return settings.explained_class(result.prediction.predicted_index)
 
 
+def overlay_explanation(result: SliceResult, settings: OverlaySettings) -> Explanation:
+    """The class a slice's overlay explains (`overlay_class_index`) with the probability the model gave it there."""
+    class_index = overlay_class_index(result, settings)
+    return Explanation(class_index, float(result.prediction.probabilities[class_index]))
+
+
+def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
+    """What a Grad-CAM panel shows, e.g. "Grad-CAM for Meningioma (probability 1.0%, weak evidence)": Grad-CAM
+    draws a map for any class, so the reader must see which class and how probable the model found it."""
+    name = study.display_name(study.classes[explanation.class_index])
+    weak = ", weak evidence" if explanation.weak else ""
+    return f"Grad-CAM for {name} (probability {format_percent(explanation.probability, 1)}{weak})"
+
+
 def _names(results: list[SliceResult], anonymise: bool) -> str:
     return ", ".join(slice_name(result, anonymise) for result in results)
 
 
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _slices(count: int) -> str:
-    return f"{count} slice" + ("" if count == 1 else "s")
+    return _count(count, "slice")
+
+
+def _number_ranges(numbers: Sequence[int]) -> str:
+    """Sorted distinct numbers as runs, e.g. [3, 4, 5, 9] → "3–5, 9"."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def coverage_sentence(study: StudyResult) -> str:
+    """How much of the series was analysed, e.g. "Coverage: 9 of 55 slices in the series analysed (slices 24–32)."
+    Slices are numbered from 1 in series order, as the viewer's slider and anonymised names ("image k") count."""
+    numbers = sorted({result.slice_index + 1 for result in study.slice_results})
+    which = f"slice{'' if len(numbers) == 1 else 's'} {_number_ranges(numbers)}"
+    analysed = len(study.slice_results)
+    if study.series_length is None:
+        return (f"Coverage: {_slices(analysed)} analysed ({which}); the number of slices in the series was not "
+                "recorded.")
+    return f"Coverage: {analysed} of {_slices(study.series_length)} in the series analysed ({which})."
+
+
+def skipped_lines(skipped: Sequence[SkippedFile], anonymise: bool) -> list[str]:
+    """One line per file of the study that could not be opened: its name (core.anonymise) and why."""
+    return [f"{name}: {reason}" for name, reason in skipped_files(skipped, anonymise)]
+
+
+def _skipped_sentence(skipped: Sequence[SkippedFile]) -> str:
+    if not skipped:
+        return ""
+    return (f"Not opened: {_count(len(skipped), 'file')} of the study could not be opened and "
+            f"{'was' if len(skipped) == 1 else 'were'} not analysed (listed under \"{SKIPPED_HEADING}\" at the end "
+            "of this report).")
 
 
 def _attention_sentence(study: StudyResult, orientation: str) -> str:
@@ -125,22 +187,25 @@ def _attention_sentence(study: StudyResult, orientation: str) -> str:
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
     reasons = [f"{slice_name(r, anonymise)} (out of distribution: {r.prediction.ood_reason or 'no reason given'})"
                for r in study.out_of_distribution_results]
-    reasons += [f"{slice_name(r, anonymise)} (could not be read: {r.error})" for r in study.failed_results]
+    reasons += [f"{slice_name(r, anonymise)} (could not be read: {slice_error(r, anonymise)})"
+                for r in study.failed_results]
     return f"Not counted: {'; '.join(reasons)}." if reasons else ""
 
 
-def findings_paragraphs(study: StudyResult, anonymise: bool) -> list[str]:
-    """The findings text, filled in from the template with the model's numbers only (plain text, no markup)."""
+def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[SkippedFile] = ()) -> list[str]:
+    """The findings text, filled in from the template with the model's numbers only (plain text, no markup);
+    `skipped` are the study's files that could not be opened."""
     orientation = study.series_info.orientation if study.series_info is not None else ""
     analysed = len(study.slice_results)
+    paragraphs = [coverage_sentence(study)]
     if study.verdict_label is None:
-        paragraphs = [f"No study-level result: none of the {_slices(analysed)} analysed passed the "
-                      "out-of-distribution check, so the model gives no class for this study."]
+        paragraphs += [f"No study-level result: none of the {_slices(analysed)} analysed passed the "
+                       "out-of-distribution check, so the model gives no class for this study."]
     else:
         counted = study.counted_results
         ranked = sorted(range(len(study.classes)), key=lambda k: study.probabilities[k], reverse=True)
         runner_up = ranked[1]
-        paragraphs = [
+        paragraphs += [
             f"Model result: {study.display_name(study.verdict_label)}, mean calibrated probability "
             f"{format_percent(study.verdict_probability)} over {len(counted)} of {analysed} analysed slices "
             f"({_names(counted, anonymise)}). Next most probable class: "
@@ -155,7 +220,7 @@ def findings_paragraphs(study: StudyResult, anonymise: bool) -> list[str]:
         ]
         if disagreeing:
             paragraphs.append(f"The slices disagree: {'; '.join(disagreeing)}.")
-    paragraphs.append(_excluded_sentence(study, anonymise))
+    paragraphs += [_excluded_sentence(study, anonymise), _skipped_sentence(skipped)]
     return [paragraph for paragraph in paragraphs if paragraph]
 
 
@@ -164,19 +229,21 @@ def _file_name_part(text: str) -> str:
 
 
 def suggested_file_name(study: StudyResult, options: ReportOptions) -> str:
-    """e.g. "brain-mri-report_12345_2024-01-31_20250101-0930.pdf"; no name, ID or birth date when anonymising."""
+    """e.g. "brain-mri-report_12345_2024-01-31_20250101-0930.pdf"; anonymised, only the report's own time."""
     info = study.series_info
     parts = ["brain-mri-report"]
-    if info is not None and not options.anonymise:
-        parts.append(_file_name_part(info.patient_id or info.patient_name))
     if info is not None:
-        parts.append(_file_name_part(info.study_date))
+        patient = shown_value(info, "patient_id", options.anonymise) or shown_value(info, "patient_name",
+                                                                                     options.anonymise)
+        parts += [_file_name_part(patient), _file_name_part(shown_value(info, "study_date", options.anonymise))]
     parts.append(options.timestamp().strftime("%Y%m%d-%H%M"))
     return "_".join(part for part in parts if part) + ".pdf"
 
 
-def write_pdf(study: StudyResult, path: Path, options: ReportOptions | None = None) -> None:
-    """Lay out the report and write it atomically; raises `core.errors.ReportWriteError` on failure."""
+def write_pdf(study: StudyResult, path: Path, options: ReportOptions | None = None,
+              skipped: Sequence[SkippedFile] = ()) -> None:
+    """Lay out the report and write it atomically; `skipped` are the study's files that could not be opened (the
+    report lists them). Raises `core.errors.ReportWriteError` on failure."""
     from core.report_pdf import render_pdf  # reportlab costs ~0.3 s to import: only when writing
 
-    write_bytes_atomically(Path(path), render_pdf(study, options or ReportOptions()))
+    write_bytes_atomically(Path(path), render_pdf(study, options or ReportOptions(), skipped))

@@ -1,6 +1,8 @@
-"""Page layout of the PDF report with reportlab: page 1 holds the header, patient block, result, findings and the
-disclaimer; then one panel per analysed slice. Every page has a footer "page k of n" with the software and model
-versions, and pages after the first repeat the patient line so a loose page can still be matched to its patient.
+"""Page layout of the PDF report with reportlab: page 1 holds the header, patient block, result, findings, the
+disclaimer and the sign-off line; then one panel per analysed slice, and the files that could not be opened. Every
+page has a footer "page k of n" with the software and model versions, and pages after the first repeat the patient
+line, wrapped over as many lines as it needs (the text frame of those pages starts below it), so a loose page can
+still be matched to its patient.
 
 Text is set in DejaVu Sans (resources/fonts, bundled from matplotlib; DejaVu licence alongside) because the
 built-in Helvetica only covers Latin-1 and patient names often do not (Polish, Czech, Turkish, Greek, Cyrillic).
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import cv2
@@ -25,12 +29,15 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    BaseDocTemplate,
     Flowable,
+    Frame,
     Image,
     KeepTogether,
+    NextPageTemplate,
     PageBreak,
+    PageTemplate,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -38,7 +45,7 @@ from reportlab.platypus import (
 
 import core
 from core.analysis import SliceResult, StudyResult
-from core.anonymise import slice_name
+from core.anonymise import slice_error, slice_name
 from core.overlay import attention_summary, colormap_lut, render_overlay
 from core.paths import resources_dir
 from core.report import (
@@ -46,18 +53,27 @@ from core.report import (
     DISCLAIMER,
     NOT_AVAILABLE,
     REPORT_TITLE,
+    SKIPPED_HEADING,
     ReportOptions,
+    explanation_caption,
     findings_paragraphs,
     format_percent,
-    overlay_class_index,
+    overlay_explanation,
     patient_rows,
+    skipped_lines,
 )
+
+if TYPE_CHECKING:
+    from core.study import SkippedFile
 
 IMAGE_DPI = 200  # embedded image resolution at print size (the issue asks for at least 150)
 _PAGE_SIZES = {"A4": A4, "Letter": LETTER}
 _MARGIN = 16 * mm
 _FOOTER_HEIGHT = 12 * mm
 _PANEL_IMAGE = 52 * mm  # side of the square box each slice image is fitted into
+# Narrowest image column of a slice panel: a tall, narrow slice keeps its captions readable beside it.
+_PANEL_CAPTION_WIDTH = 40 * mm
+_RUNNING_HEADER_TOP = 9 * mm  # from the top edge to the first line of the patient line on pages after the first
 _FONT, _BOLD = "DejaVuSans", "DejaVuSans-Bold"
 _INK = colors.HexColor("#1a1a1a")
 _MUTED = colors.HexColor("#555555")
@@ -87,6 +103,7 @@ class _Styles:
     verdict = _style("verdict", 13, bold=True, spaceAfter=4)
     body = _style("body", 9.5, spaceAfter=4)
     small = _style("small", 8, colour=_MUTED)
+    running_header = _style("running_header", 7.5, colour=_MUTED)
     cell = _style("cell", 8.5)
     cell_bold = _style("cell_bold", 8.5, bold=True)
     disclaimer = _style("disclaimer", 8.5)
@@ -188,7 +205,7 @@ def _patient_block(study: StudyResult, options: ReportOptions) -> Table:
     return table
 
 
-def _result_section(study: StudyResult, options: ReportOptions) -> list[Flowable]:
+def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequence[SkippedFile]) -> list[Flowable]:
     section: list[Flowable] = [_para("Study-level result", _Styles.heading)]
     if study.verdict_label is None:
         section.append(_para("No prediction: no analysed slice passed the out-of-distribution check.",
@@ -201,7 +218,7 @@ def _result_section(study: StudyResult, options: ReportOptions) -> list[Flowable
                                           bar_width=50 * mm))
     section += [Spacer(1, 2 * mm), _para(f"Rule: {study.rule}", _Styles.small)]
     section.append(_para("Findings", _Styles.heading))
-    section += [_para(text, _Styles.body) for text in findings_paragraphs(study, options.anonymise)]
+    section += [_para(text, _Styles.body) for text in findings_paragraphs(study, options.anonymise, skipped)]
     return section
 
 
@@ -213,6 +230,13 @@ def _disclaimer_box() -> Table:
                              ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fff8e6")),
                              ("TOPPADDING", (0, 0), (-1, -1), 5), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]))
     return box
+
+
+def _skipped_section(skipped: Sequence[SkippedFile], anonymise: bool) -> list[Flowable]:
+    if not skipped:
+        return []
+    heading = _para(f"{SKIPPED_HEADING} ({len(skipped)})", _Styles.heading)
+    return [heading] + [_para(line, _Styles.cell) for line in skipped_lines(skipped, anonymise)]
 
 
 def _sign_off() -> Table:
@@ -241,10 +265,11 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
                  f"{format_percent(prediction.probabilities[prediction.predicted_index], 1)}")
     flowables: list[Flowable] = [_para(title, _Styles.cell_bold), Spacer(1, 1.5 * mm)]
     if prediction is None:
-        flowables.append(_para(f"Reason: {result.error}", _Styles.cell))
+        flowables.append(_para(f"Reason: {slice_error(result, options.anonymise)}", _Styles.cell))
         return KeepTogether(flowables + [Spacer(1, 4 * mm)])
     spacing = study.series_info.pixel_spacing if study.series_info is not None else None
     width, height = _image_box(result.display.shape[:2], spacing)
+    column = max(width, _PANEL_CAPTION_WIDTH)
     slice_cell = [_embedded_image(result.display, width, height), _para("Slice as displayed", _Styles.small)]
     probabilities = _probability_table(study, prediction.probabilities,
                                        prediction.predicted_index if prediction.label else None, "Probability",
@@ -254,20 +279,20 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
         details_cell = [probabilities]
     else:
         settings = options.overlay
-        class_index = overlay_class_index(result, settings)
-        class_name = study.display_name(study.classes[class_index])
-        cam = prediction.cam_for(class_index)
+        explanation = overlay_explanation(result, settings)
+        class_name = study.display_name(study.classes[explanation.class_index])
+        cam = prediction.cam_for(explanation.class_index)
         overlay_cell = [
             _embedded_image(render_overlay(result.display, cam, settings), width, height),
             _colour_scale(settings.colormap, width),
-            _para(f"Grad-CAM for {class_name} (low → high; {settings.colormap}, opacity {settings.opacity:.0%}, "
-                  f"threshold {settings.threshold:.2f})", _Styles.small),
+            _para(f"{explanation_caption(study, explanation)}; low → high; {settings.colormap}, "
+                  f"opacity {settings.opacity:.0%}, threshold {settings.threshold:.2f}", _Styles.small),
         ]
         orientation = study.series_info.orientation if study.series_info is not None else ""
         where = attention_summary(cam, orientation).describe()
         details_cell = [probabilities, Spacer(1, 3 * mm), _para(f"Attention for {class_name} is greatest in {where}.",
                                                                _Styles.cell)]
-    panel = Table([[slice_cell, overlay_cell, details_cell]], colWidths=[width + 4 * mm, width + 4 * mm, None])
+    panel = Table([[slice_cell, overlay_cell, details_cell]], colWidths=[column + 4 * mm, column + 4 * mm, None])
     panel.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return KeepTogether(flowables + [panel, Spacer(1, 5 * mm)])
 
@@ -277,14 +302,30 @@ def _slice_section(study: StudyResult, options: ReportOptions) -> list[Flowable]
     return [PageBreak(), heading] + [_slice_panel(study, result, options) for result in study.slice_results]
 
 
-def _page_decorations(study: StudyResult, options: ReportOptions):
-    """A function drawing the footer (and, after page 1, the patient line) on a finished page."""
+def _running_header(study: StudyResult, options: ReportOptions) -> tuple[Paragraph, float]:
+    """The patient line of the pages after the first, wrapped to the text width, and its height."""
     page_width, page_height = _PAGE_SIZES[options.page_size]
     rows = dict(patient_rows(study.series_info, options.anonymise))
     known = [f"{label} {rows[label]}" for label in ("Patient name", "Patient ID", "Birth date", "Study date")
              if rows[label] not in (NOT_AVAILABLE, ANONYMISED)]
-    anonymised = " · anonymised" if options.anonymise else ""
-    patient_line = " · ".join(known) if known else "patient details not available"
+    missing = "patient details removed (anonymised)" if options.anonymise else "patient details not available"
+    header = _para(f"{REPORT_TITLE} · {' · '.join(known) or missing}", _Styles.running_header)
+    _, height = header.wrap(page_width - 2 * _MARGIN, page_height)
+    return header, height
+
+
+def _page_templates(options: ReportOptions, header_height: float) -> list[PageTemplate]:
+    """Page 1, and the pages after it, whose text starts below the wrapped patient line."""
+    page_width, page_height = _PAGE_SIZES[options.page_size]
+    bottom = _MARGIN + _FOOTER_HEIGHT
+    later_top = min(page_height - _MARGIN, page_height - _RUNNING_HEADER_TOP - header_height - 3 * mm)
+    return [PageTemplate("first", [Frame(_MARGIN, bottom, page_width - 2 * _MARGIN, page_height - _MARGIN - bottom)]),
+            PageTemplate("later", [Frame(_MARGIN, bottom, page_width - 2 * _MARGIN, later_top - bottom)])]
+
+
+def _page_decorations(study: StudyResult, options: ReportOptions, header: Paragraph, header_height: float):
+    """A function drawing the footer (and, after page 1, the patient line `header`) on a finished page."""
+    page_width, page_height = _PAGE_SIZES[options.page_size]
     model = f"model {study.model_name} {study.model_version} · weights sha256 {study.weights_sha256[:12]}"
 
     def draw(canvas: Canvas, number: int, total: int) -> None:
@@ -299,18 +340,18 @@ def _page_decorations(study: StudyResult, options: ReportOptions):
         canvas.setFont(_BOLD, 7.5)
         canvas.drawRightString(page_width - _MARGIN, _FOOTER_HEIGHT - 6, f"Page {number} of {total}")
         if number > 1:
-            canvas.setFont(_FONT, 7.5)
-            canvas.drawString(_MARGIN, page_height - _MARGIN + 6, f"{REPORT_TITLE} · {patient_line}{anonymised}")
+            header.drawOn(canvas, _MARGIN, page_height - _RUNNING_HEADER_TOP - header_height)
         canvas.restoreState()
 
     return draw
 
 
-def render_pdf(study: StudyResult, options: ReportOptions) -> bytes:
-    """The complete report as PDF bytes."""
+def render_pdf(study: StudyResult, options: ReportOptions, skipped: Sequence[SkippedFile] = ()) -> bytes:
+    """The complete report as PDF bytes; `skipped` are the study's files that could not be opened."""
     _register_fonts()
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(
+    header, header_height = _running_header(study, options)
+    document = BaseDocTemplate(
         buffer,
         pagesize=_PAGE_SIZES[options.page_size],
         leftMargin=_MARGIN, rightMargin=_MARGIN, topMargin=_MARGIN, bottomMargin=_MARGIN + _FOOTER_HEIGHT,
@@ -318,10 +359,12 @@ def render_pdf(study: StudyResult, options: ReportOptions) -> bytes:
         author=options.institution or "BrainMRI Assist",
         creator=f"BrainMRI Assist {core.__version__}",
         subject=f"Decision-support classification, model {study.model_name} {study.model_version}",
+        pageTemplates=_page_templates(options, header_height),
     )
-    story: list[Flowable] = _header(options) + [_patient_block(study, options)] + _result_section(study, options)
+    story: list[Flowable] = [NextPageTemplate("later")] + _header(options) + [_patient_block(study, options)]
+    story += _result_section(study, options, skipped)
     story += [Spacer(1, 3 * mm), _disclaimer_box(), Spacer(1, 2 * mm), _sign_off()]
-    story += _slice_section(study, options)
-    footer = _page_decorations(study, options)
+    story += _slice_section(study, options) + _skipped_section(skipped, options.anonymise)
+    footer = _page_decorations(study, options, header, header_height)
     document.build(story, canvasmaker=lambda *args, **kwargs: _NumberedCanvas(*args, footer=footer, **kwargs))
     return buffer.getvalue()

@@ -34,14 +34,18 @@ SLICE_KEYS = {"file", "index", "label", "probabilities", "predicted_class", "ood
 ATTENTION_KEYS = {"class", "image_region", "patient_side", "peak_row", "peak_col", "description"}
 RESULT_KEYS = {"verdict", "verdict_display_name", "probabilities", "rule", "analysed_slices", "counted_slices",
                "slices_disagree", "disagreeing_slices", "notes"}
+# Identifying values of the synthetic series: patient, study, and free text naming a member of staff.
+IDENTIFYING = {"PatientName": "DOE^JANE", "PatientID": "ID-0042", "PatientBirthDate": "19700101", "PatientSex": "F",
+               "StudyDate": "20240210", "StudyTime": "101500", "AccessionNumber": "ACC-777",
+               "ReferringPhysicianName": "HOUSE^GREGORY", "StudyID": "STUDY-9",
+               "StudyDescription": "MR brain, booked by Dr Smithers", "SeriesDescription": "T1 post, Nurse Ratched"}
 
 
 @pytest.fixture(scope="module")
 def dicom_series(tmp_path_factory: pytest.TempPathFactory):
     """A real synthetic MR series loaded by the real loader."""
     folder = tmp_path_factory.mktemp("mr")
-    write_mr_series(folder, n_slices=5, rows=64, cols=64, PatientName="DOE^JANE", PatientID="ID-0042",
-                    PatientBirthDate="19700101", PatientSex="F", StudyDate="20240210")
+    write_mr_series(folder, n_slices=5, rows=64, cols=64, **IDENTIFYING)
     study = load_study(folder)
     assert len(study.series) == 1
     return study.series[0]
@@ -58,8 +62,8 @@ def _study_from(series, ood_for: int | None = None):
     return aggregate(results, ManifestDouble(), series_info=series.info)
 
 
-def _document(series, anonymise: bool = False) -> dict:
-    export = StudyExport(Path("/data/DOE_JANE"), [_study_from(series, ood_for=2)],
+def _document(series, anonymise: bool = False, results: int = 1) -> dict:
+    export = StudyExport(Path("/data/DOE_JANE"), [_study_from(series, ood_for=2) for _ in range(results)],
                          [SkippedFile(Path("/data/DOE_JANE/notes.txt"), "not an image")])
     return json.loads(json.dumps(json_document([export], ManifestDouble(), anonymise=anonymise), allow_nan=False))
 
@@ -93,13 +97,24 @@ def test_json_values(dicom_series) -> None:
     assert series["result"]["counted_slices"] == 2 and series["result"]["slices_disagree"] is True
 
 
-def test_anonymised_json_has_no_identifiers_or_paths(dicom_series) -> None:
-    document = _document(dicom_series, anonymise=True)
+def test_anonymised_json_follows_the_basic_confidentiality_profile(dicom_series) -> None:
+    document = _document(dicom_series, anonymise=True, results=2)
     text = json.dumps(document)
-    for identifier in ("DOE", "JANE", "ID-0042", "1970-01-01", "19700101", "/data/", ".dcm"):
+    for identifier in ("DOE", "JANE", "ID-0042", "1970-01-01", "19700101", "2024-02-10", "Smithers", "Ratched",
+                       "/data/", ".dcm", dicom_series.info.study_instance_uid, dicom_series.info.series_instance_uid):
         assert identifier not in text, identifier
     assert document["anonymised"] is True
-    assert document["studies"][0]["series"][0]["metadata"]["patient_sex"] == "F"
+    first, second = (series["metadata"] for series in document["studies"][0]["series"])
+    for field in ("patient_name", "patient_id", "patient_birth_date", "patient_sex", "study_date",
+                  "study_description", "series_description"):
+        assert first[field] is None, field
+    assert first["study_instance_uid"].startswith("2.25.") and first["series_instance_uid"].startswith("2.25.")
+    assert (second["study_instance_uid"], second["series_instance_uid"]) == (first["study_instance_uid"],
+                                                                             first["series_instance_uid"])
+    kept = {field: first[field] for field in ("modality", "series_number", "manufacturer", "pixel_spacing")}
+    assert kept == {"modality": "MR", "series_number": "3", "manufacturer": "Synthetic", "pixel_spacing": [0.9, 0.9]}
+    again = _document(dicom_series, anonymise=True)["studies"][0]["series"][0]["metadata"]
+    assert again["study_instance_uid"] != first["study_instance_uid"]  # a new export, new UIDs
 
 
 def test_nan_ood_score_becomes_null(dicom_series, tmp_path: Path) -> None:
@@ -129,6 +144,7 @@ def test_secondary_capture_is_linked_to_the_source_study(dicom_series, tmp_path:
     assert written.SOPInstanceUID != source.SOPInstanceUID
     assert written.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
     assert (written.PatientName, written.PatientID, written.PatientBirthDate) == ("DOE^JANE", "ID-0042", "19700101")
+    assert written.StudyDescription == IDENTIFYING["StudyDescription"] and "PatientIdentityRemoved" not in written
     assert written.BurnedInAnnotation == "YES" and "decision support" in written.DerivationDescription
     pixels = written.pixel_array
     assert written.PhotometricInterpretation == "RGB"
@@ -136,13 +152,29 @@ def test_secondary_capture_is_linked_to_the_source_study(dicom_series, tmp_path:
     assert pixels.dtype == np.uint8
 
 
-def test_anonymised_secondary_capture_drops_identifiers(dicom_series, tmp_path: Path) -> None:
+def test_anonymised_secondary_capture_follows_the_basic_confidentiality_profile(dicom_series,
+                                                                                 tmp_path: Path) -> None:
     study = _study_from(dicom_series)
+    result = study.slice_results[0]
     path = tmp_path / "overlay.dcm"
-    write_secondary_capture(path, study.slice_results[0], study, OverlaySettings(), anonymise=True)
+    write_secondary_capture(path, result, study, OverlaySettings(), anonymise=True)
+    source = pydicom.dcmread(result.source_path)
+    file_bytes = path.read_bytes()
+    for value in [value for key, value in IDENTIFYING.items() if key != "PatientSex"] + [
+            "DOE", "Smithers", "Ratched", source.StudyInstanceUID, source.SeriesInstanceUID, source.SOPInstanceUID]:
+        assert value.encode() not in file_bytes, value
     written = pydicom.dcmread(path)
-    assert (str(written.PatientName), written.PatientID, written.PatientBirthDate) == ("", "", "")
-    assert written.StudyInstanceUID == dicom_series.info.study_instance_uid
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                    "AccessionNumber", "ReferringPhysicianName", "StudyID", "ContentDate", "ContentTime"):
+        assert str(written[keyword].value or "") == "", keyword
+    for keyword in ("StudyDescription", "SeriesDescription", "DerivationDescription", "ImageComments",
+                    "SourceImageSequence"):
+        assert keyword not in written, keyword
+    assert written.StudyInstanceUID.startswith("2.25.") and written.SeriesInstanceUID.startswith("2.25.")
+    assert written.file_meta.MediaStorageSOPInstanceUID == written.SOPInstanceUID
+    assert written.PatientIdentityRemoved == "YES"
+    assert written.DeidentificationMethodCodeSequence[0].CodeValue == "113100"
+    assert written.Modality == "OT" and written.pixel_array.shape[2] == 3
 
 
 def test_secondary_capture_from_a_picture_file_gets_a_new_study(tmp_path: Path) -> None:

@@ -154,6 +154,29 @@ def test_sagittal_slices_get_no_patient_side() -> None:
     assert location.describe() == "the upper left part of the image"
 
 
+def _coarse_cam(hot_cells: dict[tuple[int, int], float]) -> np.ndarray:
+    """A 4×4 map like the model's (128×128 input): low everywhere except the given cells."""
+    cam = np.full((4, 4), 0.1, dtype=np.float32)
+    for cell, value in hot_cells.items():
+        cam[cell] = value
+    return cam
+
+
+@pytest.mark.parametrize(
+    ("hot_cells", "side", "description"),
+    [
+        # the peak cell is left of the midline, but 30% of the hot mass lies right of it: no side is claimed
+        ({(1, 1): 1.0, (1, 2): 0.6}, "midline", "the upper middle part of the image (near the midline)"),
+        # hot on both sides, nothing in the middle: unclear, so no side at all
+        ({(1, 0): 1.0, (1, 3): 0.95}, "", "the upper left part of the image"),
+    ],
+)
+def test_a_side_is_named_only_where_the_maps_mass_lies_on_one_side(hot_cells, side: str, description: str) -> None:
+    location = attention_summary(_coarse_cam(hot_cells), orientation="axial")
+    assert location.patient_side == side
+    assert location.describe() == description
+
+
 def test_empty_cam_is_described_as_such() -> None:
     location = attention_summary(np.zeros((8, 8), dtype=np.float32))
     assert location.image_region == "" and location.patient_side == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import re
@@ -11,9 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pypdf import PdfReader
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 
 from core.analysis import aggregate
 from core.errors import ReportWriteError
+from core.overlay import OverlaySettings
 from core.report import (
     ANONYMISED,
     NOT_AVAILABLE,
@@ -22,8 +26,8 @@ from core.report import (
     suggested_file_name,
     write_pdf,
 )
-from core.study import SeriesInfo
-from tests.analysis_doubles import ManifestDouble, prediction, slice_result
+from core.study import SeriesInfo, SkippedFile
+from tests.analysis_doubles import ManifestDouble, head_phantom, prediction, slice_result
 
 INFO = SeriesInfo(
     patient_name="KOWALSKI, ŁUKASZ", patient_id="PID-4711", patient_birth_date="1965-03-12", patient_sex="M",
@@ -50,6 +54,11 @@ def _text(reader: PdfReader) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
+def _words(reader: PdfReader) -> str:
+    """The report's text with every run of white space (line breaks included) made one space."""
+    return " ".join(_text(reader).split())
+
+
 def test_page_one_has_header_patient_block_and_result(tmp_path: Path) -> None:
     reader = _write(tmp_path, institution="St. Example Hospital")
     first_page = reader.pages[0].extract_text()
@@ -73,6 +82,24 @@ def test_findings_state_class_confidence_slices_and_attention_side() -> None:
     assert "upper left part of the image (patient's right side) on 3 of 3 slices" in text
     assert "radiological display convention" in text
     assert "The slices disagree: slice_002.dcm favours Meningioma (70%)" in text
+
+
+def test_findings_state_how_much_of_the_series_was_analysed() -> None:
+    results = [slice_result(i, prediction([0.8, 0.1, 0.05, 0.05])) for i in range(23, 32)]
+    known = aggregate(results, ManifestDouble(), series_info=INFO, series_length=55)
+    assert "Coverage: 9 of 55 slices in the series analysed (slices 24–32)." in findings_paragraphs(known, False)
+    gappy = aggregate([results[i] for i in (0, 2, 3, 4)], ManifestDouble(), series_info=INFO)
+    assert ("Coverage: 4 slices analysed (slices 24, 26–28); the number of slices in the series was not recorded."
+            in findings_paragraphs(gappy, False))
+
+
+def test_report_lists_the_files_that_could_not_be_opened(tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    skipped = [SkippedFile(Path("/data/study/notes.txt"), "not a DICOM file or a supported picture")]
+    write_pdf(_study(), path, ReportOptions(generated_at=WHEN), skipped=skipped)
+    text = _words(PdfReader(path))
+    assert "Not opened: 1 file of the study could not be opened and was not analysed" in text
+    assert "Files that could not be opened (1) /data/study/notes.txt: not a DICOM file or a supported picture" in text
 
 
 def test_findings_without_a_verdict_say_so() -> None:
@@ -110,6 +137,68 @@ def test_anonymised_report_has_no_identifiers_in_text_metadata_or_file_name(tmp_
         assert identifier.lower() not in file_name.lower(), identifier
     assert ANONYMISED in text and "image 1" in text
     assert "PID-4711" in suggested_file_name(study, ReportOptions(generated_at=WHEN))
+
+
+def test_anonymised_report_leaves_out_study_details_and_free_text(tmp_path: Path) -> None:
+    info = dataclasses.replace(INFO, study_description="Brain MRI requested by Dr Smithers")
+    study = _study(info=info)
+    text = _words(_write(tmp_path, study=study, anonymise=True))
+    for removed in ("Smithers", "T1 AX POST", "2024-01-31", "male"):
+        assert removed not in text, removed
+    for label in ("Sex", "Study date", "Study"):
+        assert f"{label} {ANONYMISED}" in text, label
+    assert "#5" in text and "Modality MR" in text
+    assert "2024-01-31" not in suggested_file_name(study, ReportOptions(anonymise=True, generated_at=WHEN))
+    assert "Smithers" in _words(_write(tmp_path, study=study))
+
+
+def _text_runs(page) -> list[tuple[str, float, float, str, float]]:
+    """(text, x, y, font, size) of every run of text drawn on `page`, in page coordinates."""
+    runs = []
+
+    def visit(text, cm, tm, font, size) -> None:
+        if text.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            runs.append((text.strip(), x, y, str(font["/BaseFont"]).split("+")[-1], size))
+
+    page.extract_text(visitor_text=visit)
+    return runs
+
+
+def test_continuation_pages_repeat_the_complete_patient_line_within_the_page(tmp_path: Path) -> None:
+    name = "WOLFESCHLEGELSTEINHAUSENBERGERDORFF-VONKAUSGEBURTSTAG, HUBERT BLAINE MAXIMILIAN ŁUKASZ"
+    patient_id = "PID-0123456789-ABCDEFGHIJ-0123456789-KLMNOPQRST"
+    info = dataclasses.replace(INFO, patient_name=name, patient_id=patient_id)
+    reader = _write(tmp_path, study=_study(info=info))
+    for page in reader.pages[1:]:
+        runs = _text_runs(page)
+        right_edge = float(page.mediabox.width) - 16 * mm
+        for text, x, _, font, size in runs:
+            assert x + pdfmetrics.stringWidth(text, font, size) <= right_edge + 0.5, text
+        header = [run for run in runs if run[2] > float(page.mediabox.height) - 16 * mm - 20]
+        header_text = "".join("".join(run[0] for run in header).split())
+        for expected in (name, patient_id, "1965-03-12", "2024-01-31"):
+            assert "".join(expected.split()) in header_text, expected
+        content_top = max(run[2] for run in runs if run not in header and run[2] > 60)
+        assert content_top < min(run[2] for run in header) - 5
+
+
+def test_grad_cam_captions_say_which_class_they_explain_and_its_probability(tmp_path: Path) -> None:
+    predicted = _words(_write(tmp_path))
+    assert "Grad-CAM for Glioma (probability 80.0%)" in predicted
+    assert "Grad-CAM for Meningioma (probability 70.0%)" in predicted  # the third slice's own class
+    chosen = _words(_write(tmp_path, overlay=OverlaySettings(class_index=2)))
+    assert chosen.count("Grad-CAM for No tumour (probability 5.0%, weak evidence)") == 3
+    assert "Attention for No tumour is greatest" in chosen
+
+
+def test_tall_narrow_slices_keep_their_captions_readable(tmp_path: Path) -> None:
+    study = _study(1)
+    study.slice_results[0].display = np.ascontiguousarray(head_phantom()[:, ::6])  # 256 × 43 pixels
+    lines = _text(_write(tmp_path, study=study)).splitlines()
+    assert "Slice as displayed" in lines
+    assert any(line.strip().startswith("Grad-CAM for Glioma") for line in lines)
 
 
 def test_metadata_and_page_size(tmp_path: Path) -> None:
