@@ -379,7 +379,7 @@ def read_training_log(path: Path) -> dict[str, Any]:
     summary = json.loads(path.read_text()).get("summary", {})
     return {"command": summary.get("command"), "device": summary.get("device", "CPU"),
             "settings": summary.get("args", {}), "total_steps": summary.get("total_steps"),
-            "wall_time_s": summary.get("wall_time_s"), "data": summary.get("data", {}),
+            "wall_time_s": summary.get("wall_time_s"), "data": summary.get("data", {}), "note": summary.get("note", ""),
             "validation_accuracy_at_end": summary.get("validation_accuracy")}
 
 

@@ -105,7 +105,8 @@ def training_section(manifest: ModelManifest) -> str:
         "```", training["command"], "```", "",
         f"Seed {training['seed']}; {training.get('total_steps')} optimiser steps; wall time "
         f"{wall / 60:.1f} min ({wall:.0f} s) on {training.get('device')}. Settings: "
-        + ", ".join(f"{k}={v}" for k, v in training["settings"].items() if k in SHOWN_SETTINGS) + "."])
+        + ", ".join(f"{k}={v}" for k, v in training["settings"].items() if k in SHOWN_SETTINGS) + ".",
+        *(["", training["note"]] if training.get("note") else [])])
 
 
 def write_model_card(path: Path, manifest: ModelManifest, report: dict[str, Any]) -> None:
