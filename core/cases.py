@@ -97,6 +97,9 @@ _WINDOWS_RESERVED_NAMES = frozenset(
 )
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w\-. ]+")  # \w is Unicode-aware: letters and digits of every script stay
 _RECORD_COLUMNS = "id, name, folder, created_at, patient_id, study_date, verdict_label, anonymised"
+#: SQLite's primary result codes for a damaged file: SQLITE_CORRUPT (pages inconsistent) and SQLITE_NOTADB (not an
+#: SQLite database at all). Extended codes (e.g. SQLITE_CORRUPT_INDEX) carry the primary code in their low byte.
+_SQLITE_DAMAGE_CODES = frozenset({11, 26})
 
 
 class CaseStoreError(BrainMriError):
@@ -105,6 +108,13 @@ class CaseStoreError(BrainMriError):
 
 class CaseNotFoundError(CaseStoreError):
     """No case has the given id (it may have been deleted)."""
+
+
+class CaseDatabaseError(CaseStoreError):
+    """The case database file is damaged; its reason names the file and tells the user how to start afresh.
+
+    A `CaseStoreError`, so the desktop and the CLI report it as they report every store error (a message, no
+    traceback)."""
 
 
 @dataclass(frozen=True)
@@ -477,6 +487,27 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]
     connection.execute("COMMIT")
 
 
+def _is_damage(error: sqlite3.DatabaseError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)  # absent on errors raised by the sqlite3 module itself
+    return code is not None and (code & 0xFF) in _SQLITE_DAMAGE_CODES
+
+
+@contextmanager
+def _reporting_damage(database_path: Path) -> Iterator[None]:
+    """Turn SQLite's report of a damaged database file, on opening or in any later query, into a
+    `CaseDatabaseError` that says which file it is and what to do; other SQLite errors pass unchanged."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        if not _is_damage(error):
+            raise
+        raise CaseDatabaseError(
+            database_path,
+            f"The case database {database_path} is damaged ({error}). Move it aside to start a new one; the cases "
+            "saved in it cannot be read.",
+        ) from error
+
+
 def migrate(connection: sqlite3.Connection, database_path: Path) -> None:
     """Bring the schema to SCHEMA_VERSION, one transaction per migration so an interrupted upgrade resumes."""
     version = connection.execute("PRAGMA user_version").fetchone()[0]
@@ -792,12 +823,14 @@ class CaseStore:
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.database_path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
-        try:
-            connection.execute("PRAGMA foreign_keys = ON")
-            yield connection
-        finally:
-            connection.close()
+        """A connection of its own; a damaged database raises `CaseDatabaseError` wherever it is noticed."""
+        with _reporting_damage(self.database_path):
+            connection = sqlite3.connect(self.database_path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
+            try:
+                connection.execute("PRAGMA foreign_keys = ON")
+                yield connection
+            finally:
+                connection.close()
 
     @contextmanager
     def _exclusive_writer(self) -> Iterator[None]:

@@ -1,8 +1,8 @@
 """`cases list [QUERY]`, `cases show ID`, `cases export ID DEST`: the case history from the command line.
 
 core.cli registers these through `add_cases_commands(subparsers)`; each sets core.cli's `handler(args) -> exit
-status`. Store errors (unknown ID, unreadable case, export destination taken) are `CaseStoreError`s, which core.cli
-reports on stderr with its failure status.
+status`. Store errors (unknown ID, unreadable case, damaged case database, export destination taken) are
+`CaseStoreError`s, which core.cli reports on stderr with its failure status.
 """
 
 from __future__ import annotations

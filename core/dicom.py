@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,8 @@ class FrameHeader:
     frame: int | None
     rows: int
     cols: int
-    study_uid: str
-    series_uid: str
+    #: Series metadata as this file states it, read per file so that a damaged element costs only that field.
+    info: SeriesInfo
     windows: list[Window]
     source: DicomPixelSource
     inverted: bool
@@ -142,7 +143,8 @@ def _read_file(path: Path) -> DicomFile:
         raise NoPixelDataError(path, _no_pixels_reason(dataset))
     try:
         return DicomFile(frames=_frame_headers(path, dataset))
-    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError, NotImplementedError) as error:
+        # NotImplementedError: pydicom's answer to an unknown VR in an element the image itself needs
         raise UnreadableFileError(path, f"the DICOM header is invalid ({error})") from error
 
 
@@ -164,7 +166,9 @@ def build_series(frames: list[FrameHeader]) -> list[Series]:
     groups: dict[tuple, list[FrameHeader]] = {}
     for header in frames:
         plane = tuple(round(v, 2) for v in header.orientation) if header.orientation else ()
-        key = (header.study_uid, header.series_uid or str(header.path.parent), header.rows, header.cols, plane)
+        info = header.info
+        key = (info.study_instance_uid, info.series_instance_uid or str(header.path.parent), header.rows, header.cols,
+               plane)
         groups.setdefault(key, []).append(header)
     series = [_series(group) for group in groups.values()]
     series.sort(key=lambda s: (s.info.study_instance_uid, natural_key(s.info.series_number), s.info.series_description))
@@ -332,12 +336,14 @@ def _frame_headers(path: Path, dataset: Dataset) -> list[FrameHeader]:
     _check_pixel_length(path, dataset, pixel_element, frame_count)
     file_key = (str(path), stat.st_mtime_ns, stat.st_size)
     frames = [None] if frame_count == 1 else list(range(frame_count))
-    return [_frame_header(path, dataset, frame, file_key, transfer_syntax) for frame in frames]
+    info = _file_info(dataset)
+    return [_frame_header(path, dataset, frame, file_key, transfer_syntax, info) for frame in frames]
 
 
 def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tuple,
-                  transfer_syntax: UID | None) -> FrameHeader:
+                  transfer_syntax: UID | None, file_info: SeriesInfo) -> FrameHeader:
     orientation = _floats(_group(dataset, frame, "PlaneOrientationSequence").get("ImageOrientationPatient"))
+    orientation = tuple(orientation) if orientation and len(orientation) == 6 else None
     position = _floats(_group(dataset, frame, "PlanePositionSequence").get("ImagePositionPatient"))
     voi = _group(dataset, frame, "FrameVOILUTSequence")
     modality = _group(dataset, frame, "PixelValueTransformationSequence")
@@ -348,12 +354,11 @@ def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tup
         frame=frame,
         rows=int(dataset.Rows),
         cols=int(dataset.Columns),
-        study_uid=str(dataset.get("StudyInstanceUID", "")),
-        series_uid=str(dataset.get("SeriesInstanceUID", "")),
+        info=_frame_info(dataset, frame, orientation, file_info),
         windows=_windows(voi) or _default_windows(dataset, photometric),
         source=source,
         inverted=photometric == "MONOCHROME1",
-        orientation=tuple(orientation) if orientation and len(orientation) == 6 else None,
+        orientation=orientation,
         position=tuple(position) if position and len(position) == 3 else None,
         instance_number=int(dataset.InstanceNumber) if dataset.get("InstanceNumber") not in (None, "") else None,
     )
@@ -392,34 +397,64 @@ def _default_windows(dataset: Dataset, photometric: str) -> list[Window]:
     return [FULL_RANGE_8BIT] if is_colour and int(dataset.BitsAllocated) == 8 else []
 
 
-def _series_info(first: FrameHeader) -> SeriesInfo:
-    """Series metadata, read from the series' first frame only (pydicom value conversion is the costly part)."""
-    dataset, orientation = first.source.header, first.orientation
-    measures = _group(dataset, first.frame, "PixelMeasuresSequence")
-    spacing = _floats(measures.get("PixelSpacing"))
-    thickness = _floats(measures.get("SliceThickness"))
+def _file_info(dataset: Dataset) -> SeriesInfo:
+    """The descriptive fields one file gives for its series (the frame-dependent ones come from `_frame_info`)."""
     return SeriesInfo(
-        patient_name=format_person_name(dataset.get("PatientName")),
-        patient_id=str(dataset.get("PatientID", "")),
-        patient_birth_date=format_date(dataset.get("PatientBirthDate")),
-        patient_sex=str(dataset.get("PatientSex", "")),
-        study_date=format_date(dataset.get("StudyDate")),
-        study_description=str(dataset.get("StudyDescription", "")),
-        series_description=str(dataset.get("SeriesDescription", "")),
-        modality=str(dataset.get("Modality", "")),
+        patient_name=_text(dataset, "PatientName", format_person_name),
+        patient_id=_text(dataset, "PatientID"),
+        patient_birth_date=_text(dataset, "PatientBirthDate", format_date),
+        patient_sex=_text(dataset, "PatientSex"),
+        study_date=_text(dataset, "StudyDate", format_date),
+        study_description=_text(dataset, "StudyDescription"),
+        series_description=_text(dataset, "SeriesDescription"),
+        modality=_text(dataset, "Modality"),
+        manufacturer=_text(dataset, "Manufacturer"),
+        study_instance_uid=_text(dataset, "StudyInstanceUID"),
+        series_instance_uid=_text(dataset, "SeriesInstanceUID"),
+        series_number=_text(dataset, "SeriesNumber"),
+    )
+
+
+def _frame_info(dataset: Dataset, frame: int | None, orientation: tuple[float, ...] | None,
+                file_info: SeriesInfo) -> SeriesInfo:
+    """`file_info` completed with this frame's plane and pixel measures (per-frame in enhanced objects)."""
+    spacing = _measure(dataset, frame, "PixelSpacing")
+    thickness = _measure(dataset, frame, "SliceThickness")
+    return replace(
+        file_info,
         orientation=orientation_label(orientation),
-        manufacturer=str(dataset.get("Manufacturer", "")),
-        study_instance_uid=str(dataset.get("StudyInstanceUID", "")),
-        series_instance_uid=str(dataset.get("SeriesInstanceUID", "")),
-        series_number=str(dataset.get("SeriesNumber", "") or ""),
         pixel_spacing=(spacing[0], spacing[1]) if spacing and len(spacing) >= 2 else None,
         slice_thickness=thickness[0] if thickness else None,
     )
 
 
+def _text(dataset: Dataset, keyword: str, convert: Callable[[object], str] = str) -> str:
+    """One descriptive element as text; "" when absent, empty or unreadable.
+
+    Descriptive metadata must never cost a slice whose pixels are fine: pydicom converts values lazily and raises
+    on a damaged element (NotImplementedError for an unknown VR such as "MO" on Manufacturer or "EA" on
+    PatientBirthDate, found by fuzzing; ValueError / UnicodeDecodeError for undecodable values), so each field is
+    read on its own and a failure empties only that field.
+    """
+    try:
+        value = dataset.get(keyword)
+        return "" if value is None else convert(value)
+    except Exception:  # see the docstring: any failure to read one element empties that field only
+        return ""
+
+
+def _measure(dataset: Dataset, frame: int | None, keyword: str) -> list[float] | None:
+    """A PixelMeasuresSequence value (PS3.3 C.7.6.16.2.1; the dataset itself for classic objects) as floats;
+    None when absent or unreadable, for the reason given in `_text`."""
+    try:
+        return _floats(_group(dataset, frame, "PixelMeasuresSequence").get(keyword))
+    except Exception:  # see `_text`: a damaged measure empties that field only
+        return None
+
+
 def _series(frames: list[FrameHeader]) -> Series:
     ordered, positions = order_frames(frames)
-    info = _series_info(ordered[0])
+    info = replace(ordered[0].info)  # a copy: slice_spacing belongs to the series, not to its first frame
     if positions is not None and len(positions) > 1:
         info.slice_spacing = round(float(np.median(np.diff(positions))), 4)
     slices = [

@@ -4,6 +4,9 @@ PHI policy: code never logs `SeriesInfo` or any patient field. As a second line 
 with `register_phi` (patient name and ID of each opened study) is replaced by "[redacted]" in every log record,
 including records from third-party libraries and captured `warnings`, before any handler sees them. Crash messages
 shown to the user name only the exception type, never its text (which may quote a file name or a tag value).
+The log may still hold PHI the guard was never told about (a file name, a library's message), so on POSIX the log
+folder is owner-only (0700) and so are the log file and its rotated backups (0600), including ones an earlier version
+left readable by others. (Windows ignores these modes; there the per-user profile folder protects the log.)
 
 Nothing here imports TensorFlow or Qt; `quiet_third_party_logging` only sets environment variables and logger
 levels, so it must run before TensorFlow/Qt are first imported to take full effect.
@@ -23,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 import platformdirs
 
@@ -32,6 +36,8 @@ REDACTED = "[redacted]"
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
 _MAX_LOG_BYTES = 1_000_000
 _LOG_BACKUPS = 3
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 # Shorter values (a one-letter name, an ID like "1") would redact unrelated text everywhere, so they are not guarded.
 _MIN_PHI_LENGTH = 3
 
@@ -157,8 +163,37 @@ def install_phi_guard() -> None:
         logging.setLogRecordFactory(_redacting_record_factory(current))
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A `RotatingFileHandler` whose log file is owner-only: created so at start and after each rollover (the base
+    class would create it with the umask's mode, usually 0644), and tightened if it already exists. Backups are
+    renamed log files, so they keep the mode."""
+
+    def _open(self) -> TextIO:
+        _make_private_file(Path(self.baseFilename))
+        return super()._open()
+
+
+def _make_private_file(path: Path) -> None:
+    """Create `path` owner-only if it is absent, without a moment at wider permissions; tighten it if it exists."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE))
+    os.chmod(path, PRIVATE_FILE_MODE)
+
+
+def _make_private_log_folder(log_path: Path) -> None:
+    """Create the log folder owner-only, and tighten it and the rotated backups an earlier run left behind."""
+    folder = log_path.parent
+    folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(folder, PRIVATE_DIR_MODE)
+    for number in range(1, _LOG_BACKUPS + 1):
+        try:
+            os.chmod(log_path.with_name(f"{log_path.name}.{number}"), PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            pass  # fewer backups than the maximum: nothing to tighten
+
+
 def configure_logging(level: int = logging.INFO, log_dir: Path | None = None) -> Path:
-    """Quiet third parties, install the PHI guard, log to a rotating file; returns the log file path. Idempotent."""
+    """Quiet third parties, install the PHI guard, log to a rotating, owner-only file; returns the log file path.
+    Idempotent."""
     global _file_handler
     quiet_third_party_logging()
     install_phi_guard()
@@ -170,8 +205,8 @@ def configure_logging(level: int = logging.INFO, log_dir: Path | None = None) ->
         if _file_handler is not None:
             root.removeHandler(_file_handler)
             _file_handler.close()
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        _file_handler = logging.handlers.RotatingFileHandler(
+        _make_private_log_folder(log_path)
+        _file_handler = _PrivateRotatingFileHandler(
             log_path, maxBytes=_MAX_LOG_BYTES, backupCount=_LOG_BACKUPS, encoding="utf-8")
         _file_handler.setFormatter(logging.Formatter(_LOG_FORMAT))
         root.addHandler(_file_handler)

@@ -8,6 +8,7 @@ format-neutral types, the display pipeline (window → 8-bit) and the caches.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections import OrderedDict
@@ -25,6 +26,10 @@ from core.errors import BrainMriError, UnreadableFileError
 MAX_IMAGE_PIXELS = 25_000_000
 #: Smallest side accepted; an image under 8 pixels wide or high carries no diagnostic content (e.g. a 1×1 spacer).
 MIN_IMAGE_SIDE = 8
+#: Skip reason for a symbolic link that leads back to itself, directly (a → a) or through other links (a → b → a).
+SYMLINK_LOOP_REASON = "symbolic link loop (the link leads back to itself, so there is no file to open)"
+#: Windows' error for a link that cannot be resolved (ERROR_CANT_RESOLVE_FILENAME); POSIX reports ELOOP.
+_WINDOWS_CANT_RESOLVE = 1921
 #: Robust automatic window: the 0.5th and 99.5th percentiles of the modality values, so a few hot pixels or a
 #: black surround do not flatten the contrast of the anatomy.
 AUTO_WINDOW_PERCENTILES = (0.5, 99.5)
@@ -272,7 +277,7 @@ def load_study(
     roots = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     skipped: list[SkippedFile] = []
     files = list(dict.fromkeys(_expand(roots, skipped)))
-    seen = {file.resolve() for file in files}
+    seen = {_real_path(file) for file in files}
     dicom_frames: list[dicom.FrameHeader] = []
     image_headers: list[images.ImageHeader] = []
     cancelled = False
@@ -287,8 +292,8 @@ def load_study(
             else:
                 contents = dicom.read_file(file)
                 dicom_frames.extend(contents.frames)
-                new_files = [f for f in contents.referenced_files if f.resolve() not in seen]
-                seen.update(f.resolve() for f in new_files)
+                new_files = [f for f in contents.referenced_files if _real_path(f) not in seen]
+                seen.update(_real_path(f) for f in new_files)
                 files.extend(new_files)
         except BrainMriError as error:
             skipped.append(SkippedFile(file, error.reason))
@@ -309,10 +314,21 @@ def _expand(roots: list[Path], skipped: list[SkippedFile]) -> Iterator[Path]:
             for folder, subfolders, names in os.walk(root):
                 subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
                 yield from (Path(folder) / n for n in sorted(names) if not n.startswith("."))
-        elif root.is_file():
-            yield root
+        elif root.is_file() or root.is_symlink():
+            yield root  # a broken or looping link is reported by `_check_readable` with its own reason
         else:
             skipped.append(SkippedFile(root, "no such file or folder"))
+
+
+def _real_path(file: Path) -> Path:
+    """The file's canonical path for duplicate detection. Unlike `Path.resolve()`, which raises RuntimeError on a
+    symbolic link loop (Python 3.11-3.12), this never raises: a loop keeps its own path and is reported as skipped by
+    `_check_readable` instead of aborting the whole study."""
+    return Path(os.path.realpath(file))
+
+
+def _is_link_loop(error: OSError) -> bool:
+    return error.errno == errno.ELOOP or getattr(error, "winerror", None) == _WINDOWS_CANT_RESOLVE
 
 
 def _check_readable(file: Path) -> None:
@@ -321,6 +337,8 @@ def _check_readable(file: Path) -> None:
     except FileNotFoundError:
         raise UnreadableFileError(file, "the file is missing") from None
     except OSError as error:
+        if _is_link_loop(error):
+            raise UnreadableFileError(file, SYMLINK_LOOP_REASON) from None
         raise UnreadableFileError(file, f"the file could not be read ({error.strerror})") from error
     if size == 0:
         raise UnreadableFileError(file, "the file is empty (0 bytes)")

@@ -19,7 +19,7 @@ import pytest
 
 from core import cases
 from core.analysis import AGGREGATION_RULE, SliceResult, StudyResult
-from core.cases import CaseNotFoundError, CaseStore, CaseStoreError, safe_file_name, safe_name
+from core.cases import CaseDatabaseError, CaseNotFoundError, CaseStore, CaseStoreError, safe_file_name, safe_name
 from core.model import SlicePrediction
 from core.overlay import OverlaySettings
 from core.study import SeriesInfo
@@ -508,6 +508,37 @@ def test_a_database_from_a_newer_version_is_refused(store: CaseStore) -> None:
     connection.close()
     with pytest.raises(CaseStoreError, match="newer version"):
         CaseStore(store.root)
+
+
+def damage_database(database: Path, how: str) -> None:
+    """"garbage": the file is no SQLite database at all; "pages": the header is intact but the schema page is not."""
+    if how == "garbage":
+        database.write_bytes(b"\x8f not an SQLite database \x00" * 400)
+        return
+    data = bytearray(database.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # page 1 after the 100-byte file header holds the schema
+    database.write_bytes(bytes(data))
+
+
+def assert_damage_reported(error: CaseDatabaseError, database: Path) -> None:
+    assert isinstance(error, CaseStoreError)  # so the desktop and the CLI show it as a message
+    assert error.path == database
+    assert f"The case database {database} is damaged (" in error.reason
+    assert "Move it aside to start a new one; the cases saved in it cannot be read." in error.reason
+
+
+@pytest.mark.parametrize("how", ["garbage", "pages"])
+def test_a_damaged_database_is_reported_naming_the_file_and_what_to_do(store: CaseStore, how: str) -> None:
+    save_sample(store)
+    damage_database(store.database_path, how)
+
+    for read in (store.list, lambda: store.list("follow-up"), lambda: store.record(1)):
+        with pytest.raises(CaseDatabaseError) as raised:
+            read()
+        assert_damage_reported(raised.value, store.database_path)
+    with pytest.raises(CaseDatabaseError) as raised:
+        CaseStore(store.root)
+    assert_damage_reported(raised.value, store.database_path)
 
 
 # --- PHI -----------------------------------------------------------------------------------------------------------

@@ -86,3 +86,15 @@ def test_runs_as_a_module_in_a_fresh_process(store) -> None:
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert "Teaching case" in completed.stdout and "Tumour board" not in completed.stdout
+
+
+def test_a_damaged_database_fails_with_a_message_not_a_traceback(store) -> None:
+    store.database_path.write_bytes(b"\x8f not an SQLite database \x00" * 400)
+    completed = subprocess.run([sys.executable, "-m", "core.cli", "cases", "list"],
+                               cwd=REPO_ROOT, env={**os.environ, cases.DATA_DIR_ENV: str(store.root)},
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == EXIT_FAILED
+    assert completed.stdout == ""
+    assert completed.stderr.startswith(f"error: {cases.DATABASE_NAME}: The case database {store.database_path} is "
+                                       "damaged (file is not a database). Move it aside to start a new one")
+    assert "Traceback" not in completed.stderr

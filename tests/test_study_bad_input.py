@@ -4,6 +4,7 @@ and damage only found while decoding raises UnreadableFileError naming the file.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import struct
 import zlib
@@ -16,7 +17,7 @@ from PIL import Image
 from pydicom.uid import RLELossless
 
 from core.errors import UnreadableFileError
-from core.study import MAX_IMAGE_PIXELS, load_study
+from core.study import MAX_IMAGE_PIXELS, SYMLINK_LOOP_REASON, load_study
 from tests.dicom_factory import phantom, write_mr_series
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -211,3 +212,71 @@ def test_folder_of_mixed_good_and_bad_files_accounts_for_every_file(tmp_path):
         "MR_truncated.dcm", "empty.dcm", "readme.txt", "rtplan.dcm"
     ]
     assert all(s.reason for s in loaded.skipped)
+
+
+def _symlink(link: Path, target: Path) -> None:
+    try:
+        os.symlink(target, link)
+    except (OSError, NotImplementedError) as error:  # Windows without the symlink privilege
+        pytest.skip(f"symbolic links cannot be created here ({error})")
+
+
+def test_symbolic_link_loops_are_skipped_and_the_rest_of_the_study_opens(tmp_path):
+    series_paths = write_mr_series(tmp_path, n_slices=4)
+    (tmp_path / "picture.png").write_bytes(_png_bytes(32, 32))
+    _symlink(tmp_path / "self_loop", tmp_path / "self_loop")
+    _symlink(tmp_path / "loop_a", tmp_path / "loop_b")
+    _symlink(tmp_path / "loop_b", tmp_path / "loop_a")
+
+    loaded = load_study(tmp_path)
+
+    assert [len(s) for s in loaded.series] == [4, 1]
+    assert [s.path for s in loaded.series[0].slices] == series_paths
+    assert sorted((s.path.name, s.reason) for s in loaded.skipped) == [
+        ("loop_a", SYMLINK_LOOP_REASON), ("loop_b", SYMLINK_LOOP_REASON), ("self_loop", SYMLINK_LOOP_REASON)
+    ]
+    assert "symbolic link loop" in SYMLINK_LOOP_REASON
+
+
+def test_a_symbolic_link_loop_opened_directly_is_skipped_with_its_reason(tmp_path):
+    loop = tmp_path / "loop"
+    _symlink(loop, loop)
+    assert _only_skip_reason(loop) == SYMLINK_LOOP_REASON
+
+
+def _corrupt_vr(path: Path, tag: bytes, written_vr: bytes, damaged_vr: bytes) -> None:
+    """Overwrite one element's VR in an explicit-VR little-endian file, as the fuzzer did."""
+    data = path.read_bytes()
+    assert data.count(tag + written_vr) == 1
+    path.write_bytes(data.replace(tag + written_vr, tag + damaged_vr))
+
+
+@pytest.mark.parametrize(("tag", "written_vr", "damaged_vr", "field"), [
+    (b"\x08\x00\x70\x00", b"LO", b"MO", "manufacturer"),  # (0008,0070) Manufacturer
+    (b"\x10\x00\x30\x00", b"DA", b"EA", "patient_birth_date"),  # (0010,0030) PatientBirthDate
+], ids=["Manufacturer-MO", "PatientBirthDate-EA"])
+def test_unknown_vr_in_a_descriptive_field_empties_that_field_only(tmp_path, tag, written_vr, damaged_vr, field):
+    paths = write_mr_series(tmp_path, n_slices=5, rows=32, cols=32, Manufacturer="ACME")
+    _corrupt_vr(paths[0], tag, written_vr, damaged_vr)  # the first slice: the one the series shows metadata from
+
+    loaded = load_study(tmp_path)
+
+    assert loaded.skipped == []
+    (series,) = loaded.series
+    assert [s.path for s in series.slices] == paths
+    assert getattr(series.info, field) == ""
+    assert series.info.patient_id == "PHANTOM-001" and series.info.modality == "MR"
+    assert series.slices[0].modality_pixels().shape == (32, 32)
+
+
+def test_unknown_vr_in_an_element_the_image_needs_skips_that_file_with_a_reason(tmp_path):
+    paths = write_mr_series(tmp_path, n_slices=3, rows=32, cols=32)
+    _corrupt_vr(paths[1], b"\x28\x00\x10\x00", b"US", b"MO")  # (0028,0010) Rows: the pixels cannot be laid out
+
+    loaded = load_study(tmp_path)
+
+    assert [s.path for s in loaded.series[0].slices] == [paths[0], paths[2]]
+    (skipped,) = loaded.skipped
+    assert skipped.path == paths[1]
+    assert skipped.reason.startswith(
+        "the DICOM header is invalid (Unknown Value Representation 'MO' in tag (0028,0010)")
