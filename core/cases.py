@@ -42,7 +42,7 @@ import numpy as np
 import platformdirs
 
 from core.analysis import SliceResult, StudyResult
-from core.anonymise import IDENTIFYING_FIELDS, slice_name, without_identifiers
+from core.anonymise import IDENTIFYING_FIELDS, slice_error, slice_name, without_identifiers
 from core.errors import BrainMriError
 from core.model import SlicePrediction
 from core.overlay import OverlaySettings
@@ -254,7 +254,8 @@ def _without_phi(result: StudyResult) -> StudyResult:
     source paths go too, since folders are often named after the patient."""
     info = None if result.series_info is None else without_identifiers(result.series_info)
     slices = [
-        dataclasses.replace(slice_result, slice_label=slice_name(slice_result, anonymise=True), source_path=None)
+        dataclasses.replace(slice_result, slice_label=slice_name(slice_result, anonymise=True), source_path=None,
+                            error=slice_error(slice_result, anonymise=True))  # an error can quote the file's path
         for slice_result in result.slice_results
     ]
     return dataclasses.replace(result, series_info=info, slice_results=slices)
@@ -348,6 +349,7 @@ def _encode_study_result(result: StudyResult) -> tuple[dict[str, Any], dict[str,
         "model_version": result.model_version,
         "weights_sha256": result.weights_sha256,
         "classes": list(result.classes),
+        "series_length": result.series_length,
     }
     return encoded, cams
 
@@ -368,6 +370,7 @@ def _decode_study_result(
         weights_sha256=data["weights_sha256"],
         model_name=data["model_name"],
         classes=tuple(data["classes"]),
+        series_length=data.get("series_length"),  # absent in cases saved before it was recorded
     )
 
 

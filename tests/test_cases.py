@@ -599,3 +599,14 @@ def test_exported_case_folder_has_notes_and_reports_and_never_overwrites(store: 
     with pytest.raises(CaseStoreError, match="already exists"):
         store.export(record.case_id, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [exported.name]
+
+
+def test_an_anonymised_case_keeps_slice_errors_without_their_path_and_the_series_length(store: CaseStore) -> None:
+    result = make_study_result()
+    unreadable = result.slice_results[2]
+    result.slice_results[2] = dataclasses.replace(unreadable, error=f"truncated pixel data in {unreadable.source_path}")
+    result = dataclasses.replace(result, series_length=30)
+    record = save_sample(store, "Teaching case 13", study_result=result, anonymised=True)
+    saved = store.get(record.case_id).study_result
+    assert saved.slice_results[2].error == "truncated pixel data in image 14"
+    assert saved.series_length == 30
