@@ -1,5 +1,6 @@
 """Which `core` writer an export goes through, chosen by the file's suffix. Returns a call for a TaskWorker, so the
-writing (reportlab layout, DICOM encoding) runs off the UI thread; nothing is laid out here."""
+writing (reportlab layout, DICOM encoding) runs off the UI thread; nothing is laid out here. Also where the Save
+dialog starts (`proposed_export_path`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from core.analysis import SliceResult, StudyResult
 from core.export import StudyExport, write_json, write_secondary_capture
 from core.model import ModelManifest
 from core.overlay import OverlaySettings
-from core.report import ReportOptions, write_pdf
+from core.report import ReportOptions, suggested_file_name, write_pdf
 from core.study import Study
 
 EXPORT_SUFFIXES = (".pdf", ".dcm", ".json")
@@ -26,6 +27,7 @@ class ExportRequest:
     manifest: ModelManifest
     overlay: OverlaySettings
     anonymise: bool
+    institution: str = ""  # the report header's (File → Preferences)
 
 
 def export_task(request: ExportRequest) -> Callable[[], Path]:
@@ -36,7 +38,9 @@ def export_task(request: ExportRequest) -> Callable[[], Path]:
     def write() -> Path:
         if suffix == ".pdf":
             write_pdf(request.study_result, request.path,
-                      ReportOptions(anonymise=request.anonymise, overlay=request.overlay))
+                      ReportOptions(anonymise=request.anonymise, institution=request.institution,
+                                    overlay=request.overlay),
+                      skipped=request.study.skipped)
         elif suffix == ".dcm":
             write_secondary_capture(request.path, request.slice_result, request.study_result, request.overlay,
                                     anonymise=request.anonymise)
@@ -46,3 +50,10 @@ def export_task(request: ExportRequest) -> Callable[[], Path]:
         return request.path
 
     return write
+
+
+def proposed_export_path(study_result: StudyResult, anonymise: bool, last_folder: str) -> Path:
+    """Where the Save dialog starts: the last export's folder (home when there was none or it is gone) and a name
+    from the study by `core.report.suggested_file_name`, which leaves identifying data out when anonymising."""
+    folder = Path(last_folder) if last_folder and Path(last_folder).is_dir() else Path.home()
+    return folder / suggested_file_name(study_result, ReportOptions(anonymise=anonymise))

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -41,14 +39,17 @@ from core.slices import DEFAULT_SLICE_COUNT
 from core.study import Series, Study, Window
 from desktop import theme
 from desktop.cases_panel import CasesPanel
+from desktop.cine import CinePlayer, frame_rate_box
 from desktop.help_dialogs import AboutDialog, ShortcutsDialog, open_dialog
 from desktop.metadata_panel import MetadataPanel
 from desktop.model_info_dialog import ModelInfoDialog
 from desktop.overlay_panel import OverlayPanel
+from desktop.preferences_dialog import PreferencesDialog
 from desktop.results_panel import ResultsPanel
 from desktop.series_panel import SeriesPanel
+from desktop.settings import Preferences, SettingsWriter, read_preferences, store_settings
 from desktop.skipped_panel import SkippedFilesPanel
-from desktop.three_panel_view import ThreePanelView
+from desktop.three_panel_view import ThreePanelView, open_floating_over
 from desktop.viewer import SliceNavigator, SliceViewer, window_presets
 from desktop.workers import AnalysisWorker, BackgroundJobs, StudyLoadWorker, TaskWorker
 
@@ -63,17 +64,6 @@ EXPORT_FILTERS = {
     "DICOM Secondary Capture (*.dcm)": ".dcm",
     "JSON results (*.json)": ".json",
 }
-
-
-def _scrolling(widget: QWidget) -> QScrollArea:
-    """`widget` in a vertical scroll area: a short dock scrolls instead of squeezing word-wrapped text until lines
-    overlap (seen at 1280x800 with a verdict, rule, both bar charts and the slice table shown)."""
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return area
 
 
 def _dock(title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -92,11 +82,7 @@ def read_recent_studies() -> list[str]:
 
 
 def store_recent_studies(recent: Sequence[str]) -> None:
-    settings = QSettings()  # one per call: QSettings objects must not be shared between threads
-    settings.setValue(RECENT_KEY, list(recent))
-    settings.sync()
-    if settings.status() != QSettings.Status.NoError:
-        raise OSError(f"{settings.fileName()}: {settings.status().name}")
+    store_settings({RECENT_KEY: list(recent)})
 
 
 class MainWindow(QMainWindow):
@@ -131,11 +117,13 @@ class MainWindow(QMainWindow):
         self._model_problem = ""
         self._case_to_restore: Case | None = None  # a reopened case waiting for its study to load
         self._recent = read_recent_studies()
-        self._recent_write_lock = threading.Lock()
+        self.preferences = read_preferences()
+        self._settings_writer = SettingsWriter(self.jobs)
 
         self.viewer = SliceViewer()
         self.viewer.placeholder_text = PLACEHOLDER
         self.navigator = SliceNavigator(self.viewer)
+        self.cine = CinePlayer(self.viewer, self)
         central = QWidget()
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
@@ -150,7 +138,7 @@ class MainWindow(QMainWindow):
         self.metadata_panel = MetadataPanel()
         self.skipped_panel = SkippedFilesPanel()
         self.series_dock = _dock("Series", "series", self.series_panel)
-        self.results_dock = _dock("Results", "results", _scrolling(self.results_panel))
+        self.results_dock = _dock("Results", "results", self.results_panel)
         self.overlay_dock = _dock("Grad-CAM overlay", "overlay", self.overlay_panel)
         self.metadata_dock = _dock("Metadata", "metadata", self.metadata_panel)
         self.skipped_dock = _dock("Files not opened", "skipped", self.skipped_panel)
@@ -166,6 +154,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.three_panel_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.cases_dock)
         self.three_panel_dock.hide()
+        open_floating_over(self.three_panel_dock, self)
         self.cases_dock.hide()
         self.resizeDocks([self.series_dock, self.results_dock], [300, 360], Qt.Orientation.Horizontal)
         self.skipped_dock.hide()
@@ -211,6 +200,9 @@ class MainWindow(QMainWindow):
         self.anonymise_action.setToolTip("Leave patient name, ID and birth date out of reports and exports")
         self.save_case_action = self._action("Save case…", QKeySequence.StandardKey.Save, self.save_case)
         self.save_case_action.setToolTip("Keep this analysis as a named case in the case history (Ctrl+S)")
+        self.preferences_action = self._action("Preferences…", QKeySequence.StandardKey.Preferences,
+                                               self.show_preferences)
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.model_info_action = self._action("Model information…", None, self.show_model_info)
         self.shortcuts_action = self._action("Keyboard shortcuts…", QKeySequence.StandardKey.HelpContents,
                                              lambda: open_dialog(ShortcutsDialog(self)))
@@ -237,6 +229,15 @@ class MainWindow(QMainWindow):
         self.window_drag_action = self._action("W/L drag", "W", self.viewer.set_left_drag_windows, checkable=True)
         self.window_drag_action.setToolTip("Left-drag adjusts window/level: sideways the width, up and down the level "
                                            "(W). Right-drag always does.")
+        self.measure_action = self._action("Measure distance", "M", self.viewer.set_measuring, checkable=True)
+        self.measure_action.setToolTip("Left-drag draws a line and shows its length in mm (in pixels when the pixel "
+                                       "size is unknown); Esc clears it (M)")
+        left_drag_modes = QActionGroup(self)  # left-drag does one thing at a time; both modes may be off (pan)
+        left_drag_modes.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        left_drag_modes.addAction(self.window_drag_action)
+        left_drag_modes.addAction(self.measure_action)
+        self.cine_action = self._action("Cine", "P", self.cine.set_playing, checkable=True)
+        self.cine_action.setToolTip("Play through the slices of the series, looping, at the rate beside it (P)")
         self.zoom_in_action = self._action("Zoom in", None, self.viewer.zoom_in)
         self.zoom_in_action.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("+"), QKeySequence("=")])
         self.zoom_out_action = self._action("Zoom out", None, self.viewer.zoom_out)
@@ -253,10 +254,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.anonymise_action)
         file_menu.addAction(self.save_case_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.preferences_action)
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
         for action in (self.overlay_action, self.corner_text_action, self.contrast_action, self.zoom_in_action,
-                       self.zoom_out_action, self.window_drag_action, self.reset_view_action):
+                       self.zoom_out_action, self.window_drag_action, self.measure_action, self.cine_action,
+                       self.reset_view_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
         for dock in (self.series_dock, self.results_dock, self.overlay_dock, self.metadata_dock, self.skipped_dock,
@@ -288,7 +291,12 @@ class MainWindow(QMainWindow):
         self.window_presets.activated.connect(self._apply_window_preset)
         toolbar.addWidget(self.window_presets)
         toolbar.addAction(self.window_drag_action)
+        toolbar.addAction(self.measure_action)
         toolbar.addAction(self.reset_view_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.cine_action)
+        self.frame_rate = frame_rate_box(self.cine)
+        toolbar.addWidget(self.frame_rate)
         toolbar.addSeparator()
         toolbar.addAction(self.overlay_action)
         toolbar.addAction(self.corner_text_action)
@@ -308,6 +316,7 @@ class MainWindow(QMainWindow):
                        self.sliceAnalysed, self.three_panel_dock.visibilityChanged):
             signal.connect(self._refresh_three_panel)
         self.three_panel.contrast_toggle.toggled.connect(self.contrast_action.setChecked)
+        self.cine.playingChanged.connect(self.cine_action.setChecked)  # also when playing stops by itself
         self.studyLoaded.connect(self._restore_pending_case)
         self.studyLoaded.connect(self._preload_model)
 
@@ -524,7 +533,7 @@ class MainWindow(QMainWindow):
         self._study_results.pop(self._series_index, None)
         self.results_panel.clear(hint="Starting analysis…")
         self.viewer.set_predictions({})
-        worker = AnalysisWorker(self.classifier, slices, series.info)
+        worker = AnalysisWorker(self.classifier, slices, series.info, len(series))
         worker.modelLoading.connect(self._on_model_loading)
         worker.modelUnavailable.connect(self._on_model_unavailable)
         worker.sliceDone.connect(self._on_slice_result)
@@ -626,8 +635,11 @@ class MainWindow(QMainWindow):
         result = self.current_study_result()
         if result is None:
             return
-        path_text, chosen_filter = QFileDialog.getSaveFileName(
-            self, "Export report", str(Path.home() / "brainmri-report.pdf"), ";;".join(EXPORT_FILTERS))
+        from desktop.exporting import proposed_export_path
+
+        proposed = proposed_export_path(result, self.anonymise_action.isChecked(), self.preferences.export_folder)
+        path_text, chosen_filter = QFileDialog.getSaveFileName(self, "Export report", str(proposed),
+                                                               ";;".join(EXPORT_FILTERS))
         if path_text:
             suffix = EXPORT_FILTERS.get(chosen_filter, Path(path_text).suffix or ".pdf")
             self.export(Path(path_text).with_suffix(suffix))
@@ -644,7 +656,8 @@ class MainWindow(QMainWindow):
         # The Secondary Capture shows the slice on screen when it was analysed, else the first counted slice.
         slice_result = shown if shown is not None and shown.counted else result.counted_results[0]
         request = ExportRequest(path, result, slice_result, self.study, self.classifier.manifest,
-                                self.overlay_panel.settings(), self.anonymise_action.isChecked())
+                                self.overlay_panel.settings(), self.anonymise_action.isChecked(),
+                                self.preferences.institution)
         worker = TaskWorker(export_task(request))
         worker.done.connect(self._on_export_done)
         worker.failed.connect(self._on_export_failed)
@@ -655,10 +668,23 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_export_done(self, path: object) -> None:
         self._show_status(f"Saved {path}")
+        self._set_preferences(dataclasses.replace(self.preferences, export_folder=str(Path(path).parent)))
 
     @Slot(str)
     def _on_export_failed(self, reason: str) -> None:
         self._report_error("The export failed", reason)
+
+    # ----- preferences ---------------------------------------------------------------------------------------------
+
+    def _set_preferences(self, preferences: Preferences) -> None:
+        if preferences != self.preferences:
+            self.preferences = preferences
+            self._settings_writer.store(lambda: self.preferences.values(), "the preferences")
+
+    def show_preferences(self) -> None:
+        dialog = PreferencesDialog(self.preferences, self)
+        dialog.accepted.connect(lambda: self._set_preferences(dialog.preferences()))
+        open_dialog(dialog)
 
     # ----- recent studies, drag and drop ---------------------------------------------------------------------------
 
@@ -670,16 +696,7 @@ class MainWindow(QMainWindow):
             return  # a multi-file drop has no single place to reopen
         entry = str(Path(paths[0]).resolve())
         self._recent = ([entry] + [path for path in self._recent if path != entry])[:RECENT_LIMIT]
-        # Writing the settings file waits for the disk (measured up to 100 ms), so it happens in a worker.
-        writer = TaskWorker(self._store_recent)
-        writer.failed.connect(lambda reason: log.warning("Could not store the recent studies: %s", reason))
-        self.jobs.start(writer)
-
-    def _store_recent(self) -> None:
-        # Writers of quick successive opens may finish in any order; reading the list under the lock makes the
-        # last one to write store the newest list.
-        with self._recent_write_lock:
-            store_recent_studies(self.recent_studies())
+        self._settings_writer.store(lambda: {RECENT_KEY: self.recent_studies()}, "the recent studies")
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -784,10 +801,11 @@ class MainWindow(QMainWindow):
             self._report_error("The case's series was not found", f"No series {wanted} in {study.source}.")
             return
         series = study.series[index]
-        self._slice_results[index] = {result.slice_index: self._with_display(result, series)
-                                      for result in case.study_result.slice_results}
-        self._study_results[index] = case.study_result
-        saved = case.study_result
+        # Exports of the reopened case need the display images, which cases saved without copies get back here.
+        saved = dataclasses.replace(case.study_result, slice_results=[
+            self._with_display(result, series) for result in case.study_result.slice_results])
+        self._slice_results[index] = {result.slice_index: result for result in saved.slice_results}
+        self._study_results[index] = saved
         if saved.classes:  # name the classes as the model that made the case did (also when no model is installed)
             names = saved.display_names or saved.classes
             self.results_panel.set_classes(saved.classes, names)

@@ -1,5 +1,9 @@
 """The results panel: study verdict with its rule, per-slice class and calibrated probabilities, and the notice that
-this is decision support, not a diagnosis. Everything shown comes from `core.analysis` results."""
+this is decision support, not a diagnosis. Everything shown comes from `core.analysis` results.
+
+Under the always-visible notice, a vertical splitter divides the verdict part (which scrolls by itself when short)
+from the table of analysed slices, so the table keeps room for a whole analysis instead of sitting below the fold.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSizePolicy,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -27,6 +33,11 @@ if TYPE_CHECKING:
 
 DISCLAIMER = "Decision support only — not a diagnosis"
 OUT_OF_DISTRIBUTION = "Out of distribution — no prediction"
+# The splitter's division, verdict part : slice table (the user can drag it): the table shows twelve analysed slices
+# without scrolling at the default window size, the default nine at 1280 × 800.
+SPLIT_WEIGHTS = (40, 60)
+# Table rows this much taller than a line of text (Qt's default rows are about twice a line, so ~6 rows fitted).
+ROW_PADDING = 6
 
 
 class ProbabilityBars(QWidget):
@@ -90,6 +101,17 @@ def _section_title(text: str) -> QLabel:
     return label
 
 
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a vertical scroll area: a short pane scrolls instead of squeezing word-wrapped text until lines
+    overlap (seen at 1280x800 with a verdict, rule, both bar charts and the slice table shown)."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
+
+
 class ResultsPanel(QWidget):
     """Study verdict, current-slice result and the per-slice table; `sliceActivated(index)` on a table click."""
 
@@ -125,15 +147,30 @@ class ResultsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + ROW_PADDING)
         self.table.cellClicked.connect(self._activate_row)
         self.disclaimer = QLabel(DISCLAIMER)
         self.disclaimer.setObjectName("disclaimer")
         self.disclaimer.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.disclaimer.setWordWrap(True)
 
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(_scrolling(self._verdict_part()))
+        self.splitter.addWidget(self._table_part())
+        for index, weight in enumerate(SPLIT_WEIGHTS):  # the first layout and later resizes keep the proportion
+            self.splitter.setStretchFactor(index, weight)
+        self.splitter.setSizes(list(SPLIT_WEIGHTS))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.disclaimer)
+        layout.addWidget(self.splitter, 1)
+        self.clear()
+
+    def _verdict_part(self) -> QWidget:
+        part = QWidget()
+        layout = QVBoxLayout(part)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_section_title("Study verdict"))
         layout.addWidget(self.verdict)
         layout.addWidget(self.sequence_note)
@@ -144,10 +181,16 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.slice_title)
         layout.addWidget(self.slice_verdict)
         layout.addWidget(self.slice_bars)
-        layout.addSpacing(6)
+        layout.addStretch(1)
+        return part
+
+    def _table_part(self) -> QWidget:
+        part = QWidget()
+        layout = QVBoxLayout(part)
+        layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(_section_title("Analysed slices"))
         layout.addWidget(self.table, 1)
-        self.clear()
+        return part
 
     def set_classes(self, classes: Sequence[str], display_names: Sequence[str]) -> None:
         self._classes, self._names = list(classes), list(display_names)

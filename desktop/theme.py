@@ -9,6 +9,8 @@ ACCENT = QColor("#3daee9")
 WARNING = QColor("#e0a030")
 IMAGE_BACKGROUND = QColor("#000000")
 TEXT_ON_IMAGE = QColor("#e8e8e8")
+# Lines the user draws on the image (distance tool): yellow, as in Weasis and RadiAnt, apart from every class colour.
+MEASUREMENT = QColor("#ffd54f")
 # One colour per class, used for bars and verdicts; keyed by class name so the manifest's order does not matter.
 CLASS_COLOURS = {
     "glioma": QColor("#e06c75"),

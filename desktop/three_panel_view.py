@@ -1,19 +1,23 @@
 """Three-panel view of the current slice: original | Grad-CAM heatmap alone | overlay, with synchronised zoom and pan.
 
 Zooming (wheel) or panning (left-drag) any panel moves all three, so the same anatomy stays under the same screen
-position in each. Pixels come from `core.overlay` (heatmap and overlay) and `core.enhance` (display-only CLAHE); this
+position in each; until then the images refit whenever the view is resized. The first time it is shown it opens as a
+window of its own over the main window (`open_floating_over`): three images side by side need width that a docked
+strip does not have. Pixels come from `core.overlay` (heatmap and overlay) and `core.enhance` (display-only CLAHE); this
 module only shows them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
+    QDockWidget,
     QGraphicsPixmapItem,
     QGraphicsView,
     QGridLayout,
@@ -33,6 +37,8 @@ PANEL_TITLES = ("Original", "Grad-CAM heatmap (full range)", "Overlay")
 NOT_ANALYSED = "Not analysed yet — no heatmap"
 INTERACTION_HINT = "Wheel: zoom · drag: pan — the three panels move together"
 COLOUR_BAR_HEIGHT = 10
+# The floating view's first size, as fractions of the main window's: panels of about 400 × 430 pixels at 1500 × 920.
+FLOATING_WIDTH_FRACTION, FLOATING_HEIGHT_FRACTION = 0.8, 0.6
 
 
 def heatmap_settings(settings: OverlaySettings) -> OverlaySettings:
@@ -41,7 +47,9 @@ def heatmap_settings(settings: OverlaySettings) -> OverlaySettings:
 
 
 class SyncedImagePane(QGraphicsView):
-    """One image panel; emits `viewChanged` whenever its zoom or pan changes so siblings can follow."""
+    """One image panel; emits `viewChanged` whenever its zoom or pan changes so siblings can follow.
+
+    `fit_to_view` stays on, refitting the image whenever the panel is resized, until the user zooms or pans."""
 
     viewChanged = Signal()
 
@@ -49,11 +57,23 @@ class SyncedImagePane(QGraphicsView):
         super().__init__(parent)
         configure_image_view(self)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        # A zoomed view keeps its centre when resized: the panels, each keeping the shared centre, stay aligned.
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self._item = QGraphicsPixmapItem()
         self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._item)
         self.fit_to_view = True
         self.message = ""  # shown centred when the panel has nothing to show
+        self._placing = False  # the view itself is moving the image (fit, follow, new image), not the user
+
+    @contextmanager
+    def _placing_image(self) -> Iterator[None]:
+        """Scrolling done inside is the view's own (fitInView and centerOn scroll): it is no user pan."""
+        self._placing = True
+        try:
+            yield
+        finally:
+            self._placing = False
 
     def set_image(self, pixels: np.ndarray | None, aspect: QTransform, message: str = "") -> None:
         self.message = message
@@ -61,7 +81,8 @@ class SyncedImagePane(QGraphicsView):
         self._item.setTransform(aspect)
         bounds = self._item.sceneBoundingRect()
         margin_x, margin_y = bounds.width() * PAN_MARGIN, bounds.height() * PAN_MARGIN
-        self.setSceneRect(bounds.adjusted(-margin_x, -margin_y, margin_x, margin_y))
+        with self._placing_image():
+            self.setSceneRect(bounds.adjusted(-margin_x, -margin_y, margin_x, margin_y))
         self.viewport().update()
 
     def image(self) -> QImage:
@@ -77,7 +98,8 @@ class SyncedImagePane(QGraphicsView):
     def fit(self) -> None:
         self.fit_to_view = True
         if not self._item.pixmap().isNull():
-            self.fitInView(self._item.sceneBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            with self._placing_image():
+                self.fitInView(self._item.sceneBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
         self.viewChanged.emit()
 
     def zoom_by(self, factor: float) -> None:
@@ -89,8 +111,9 @@ class SyncedImagePane(QGraphicsView):
     def follow(self, leader: SyncedImagePane) -> None:
         """Take the leader's zoom and centre."""
         self.fit_to_view = leader.fit_to_view
-        self.setTransform(leader.transform())
-        self.centerOn(leader.view_centre())
+        with self._placing_image():
+            self.setTransform(leader.transform())
+            self.centerOn(leader.view_centre())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         notches = event.angleDelta().y() / 120.0
@@ -100,12 +123,13 @@ class SyncedImagePane(QGraphicsView):
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
-        if dx or dy:
+        if (dx or dy) and not self._placing:
             self.fit_to_view = False
             self.viewChanged.emit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
+        with self._placing_image():  # the scroll bars' new ranges move the view: no user pan either
+            super().resizeEvent(event)
         if self.fit_to_view:
             self.fit()
 
@@ -289,3 +313,24 @@ class ThreePanelView(QWidget):
         finally:
             self._syncing = False
         self.zoom_label.setText(f"Zoom {leader.zoom() * 100:.0f}%")
+
+
+def floating_geometry(window: QRect) -> QRect:
+    """A rectangle of FLOATING_*_FRACTION of `window`'s size, centred on it."""
+    geometry = QRect(0, 0, round(window.width() * FLOATING_WIDTH_FRACTION),
+                     round(window.height() * FLOATING_HEIGHT_FRACTION))
+    geometry.moveCenter(window.center())
+    return geometry
+
+
+def open_floating_over(dock: QDockWidget, window: QWidget) -> None:
+    """Make `dock` open floating over `window`, at `floating_geometry`, the first time it is shown (the window's
+    geometry is only known then); afterwards it opens where the user left it, floating or docked."""
+    dock.setFloating(True)
+
+    def place(visible: bool) -> None:
+        if visible:
+            dock.visibilityChanged.disconnect(place)
+            dock.setGeometry(floating_geometry(window.geometry()))
+
+    dock.visibilityChanged.connect(place)

@@ -3,7 +3,8 @@
 Mouse and keys follow Weasis / RadiAnt / Horos: wheel and Up/Down/PageUp/PageDown/Home/End move through slices,
 Ctrl+wheel zooms about the cursor, left-drag pans, right-drag adjusts window (horizontal) and level (vertical).
 Over the image, as in those viewers: corner text, orientation letters at the middle of each image edge
-(`core.orientation`) and a calibrated scale bar (`core.scale_bar`), all following zoom and pan.
+(`core.orientation`), a calibrated scale bar (`core.scale_bar`) and the distance tool's line with its length
+(`desktop.measurement`, `core.measure`), all following zoom and pan.
 Pixels come from `Slice.display(Window)` and `core.overlay.render_overlay`; this module only shows them.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, QSizeF, Qt, Signal
+from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRect, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import BrainMriError
+from core.measure import Distance
 from core.model import SlicePrediction
 from core.orientation import EdgeLabels, series_edge_labels
 from core.overlay import Explanation, OverlaySettings, render_overlay
@@ -48,6 +50,7 @@ from core.scale_bar import format_length_mm, scale_bar_length_mm
 from core.study import Series, Slice, Window, auto_window
 from desktop import theme
 from desktop.display_options import displayed_pixels
+from desktop.measurement import DistanceLine
 
 ZOOM_STEP = 1.15
 MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
@@ -62,6 +65,9 @@ TEXT_MARGIN_X, TEXT_MARGIN_Y = 10, 8
 MARKER_INSET = 6.0
 # The scale bar's end ticks are this tall, and the bar sits this far above the bottom-right corner text.
 SCALE_BAR_TICK, SCALE_BAR_GAP = 6.0, 8.0
+# The distance line's end marks are this wide (viewport pixels); its length label sits this far from its end.
+MEASURE_END_RADIUS, MEASURE_LABEL_OFFSET = 3.0, 8.0
+SHADOW = QColor(0, 0, 0, 220)  # under text and lines drawn on the image
 
 
 def _page(count: int) -> int:
@@ -83,7 +89,7 @@ SLICE_KEYS: dict[Qt.Key, tuple[str, Callable[[int, int], int]]] = {
 MOUSE_GESTURES = (
     ("Wheel", "Previous / next slice"),
     ("Ctrl+Wheel", "Zoom about the cursor"),
-    ("Left-drag", "Pan (window/level in W/L drag mode)"),
+    ("Left-drag", "Pan (window/level in W/L drag mode; a distance line in Measure mode)"),
     ("Right-drag", "Window (sideways) and level (up and down)"),
 )
 
@@ -156,6 +162,8 @@ class SliceViewer(QGraphicsView):
         self._window_drag_origin: tuple[QPoint, Window] | None = None
         self._window_drag_button = Qt.MouseButton.RightButton  # the button that is dragging window/level
         self._left_drag_windows = False  # the toolbar's W/L mode: left-drag adjusts window/level instead of panning
+        self._measuring = False  # the toolbar's Measure mode: left-drag draws a distance line
+        self._distance_line = DistanceLine()
         self._wheel_notches = 0.0
         self.corner_text_visible = True
         self.placeholder_text = ""
@@ -198,6 +206,7 @@ class SliceViewer(QGraphicsView):
         self._predictions = {}
         self._window = None
         self._index = -1
+        self._distance_line.clear()
         if series is None or not series.slices:
             self._series = self._edge_labels = None
             self._display = self._painted = None
@@ -246,7 +255,37 @@ class SliceViewer(QGraphicsView):
     def set_left_drag_windows(self, enabled: bool) -> None:
         """W/L mode: left-drag changes window/level (for one-button mice and trackpads); right-drag always does."""
         self._left_drag_windows = enabled
-        self.setDragMode(QGraphicsView.DragMode.NoDrag if enabled else QGraphicsView.DragMode.ScrollHandDrag)
+        self._update_left_drag()
+
+    def set_measuring(self, enabled: bool) -> None:
+        """Measure mode: left-drag draws a distance line labelled with its length; leaving the mode removes it."""
+        self._measuring = enabled
+        if not enabled:
+            self._distance_line.clear()
+        self._update_left_drag()
+        self.viewport().update()
+
+    def _update_left_drag(self) -> None:
+        """Left-drag pans unless a mode has taken it; the cross cursor says Measure mode is on."""
+        taken = self._left_drag_windows or self._measuring
+        self.setDragMode(QGraphicsView.DragMode.NoDrag if taken else QGraphicsView.DragMode.ScrollHandDrag)
+        self._set_idle_cursor()
+
+    def _set_idle_cursor(self) -> None:
+        if self._measuring:
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self.viewport().unsetCursor()
+
+    def measured_distance(self) -> Distance | None:
+        """The length of the distance line on the shown slice; None when there is none."""
+        if self._series is None:
+            return None
+        return self._distance_line.length(self._index, self._series.info.pixel_spacing)
+
+    def clear_measurement(self) -> None:
+        self._distance_line.clear()
+        self.viewport().update()
 
     def zoom_in(self) -> None:
         self._zoom_about_centre(ZOOM_STEP)
@@ -363,7 +402,19 @@ class SliceViewer(QGraphicsView):
                 self.step(-whole)  # wheel up = previous slice, as in RadiAnt/Horos
         event.accept()
 
+    def event(self, event: QEvent) -> bool:
+        # Esc clears a shown distance line before it reaches the window's Cancel shortcut; with no line it cancels.
+        if (event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape
+                and self.measured_distance() is not None):
+            event.accept()
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.measured_distance() is not None:
+            self.clear_measurement()
+            event.accept()
+            return
         if self._series is None:
             super().keyPressEvent(event)
             return
@@ -377,7 +428,19 @@ class SliceViewer(QGraphicsView):
     def _drags_window(self, button: Qt.MouseButton) -> bool:
         return button == Qt.MouseButton.RightButton or (button == Qt.MouseButton.LeftButton and self._left_drag_windows)
 
+    def _image_point(self, position: QPointF) -> QPointF:
+        """The image point (x = column, y = row, in pixels) under a viewport position, kept on the image."""
+        point = self._image_item.mapFromScene(self.mapToScene(position.toPoint()))
+        bounds = self._image_item.boundingRect()
+        return QPointF(min(max(point.x(), bounds.left()), bounds.right()),
+                       min(max(point.y(), bounds.top()), bounds.bottom()))
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self._measuring and event.button() == Qt.MouseButton.LeftButton and self._display is not None:
+            self._distance_line.begin(self._image_point(event.position()), self._index)
+            self.viewport().update()
+            event.accept()
+            return
         window = self.current_window()
         if self._drags_window(event.button()) and window is not None and self._window_drag_origin is None:
             self._window_drag_origin = (event.position().toPoint(), window)
@@ -388,6 +451,11 @@ class SliceViewer(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._distance_line.dragging:
+            self._distance_line.extend(self._image_point(event.position()))
+            self.viewport().update()
+            event.accept()
+            return
         if self._window_drag_origin is None:
             super().mouseMoveEvent(event)
             return
@@ -398,9 +466,14 @@ class SliceViewer(QGraphicsView):
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._distance_line.dragging:
+            self._distance_line.finish(self._image_point(event.position()))
+            self.viewport().update()
+            event.accept()
+            return
         if event.button() == self._window_drag_button and self._window_drag_origin is not None:
             self._window_drag_origin = None
-            self.viewport().unsetCursor()
+            self._set_idle_cursor()
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -435,6 +508,7 @@ class SliceViewer(QGraphicsView):
             painter.setFont(self._marker_font())
             for text, box in self.orientation_markers():
                 self._draw_shadowed_text(painter, box, Qt.AlignmentFlag.AlignCenter, text)
+        self._draw_distance_line(painter)  # drawn by the user: shown even when T hides the annotations
         painter.restore()
 
     def _text_font(self) -> QFont:
@@ -505,13 +579,38 @@ class SliceViewer(QGraphicsView):
             return
         length_mm, line = bar
         ticks = [QLineF(x, line.y1(), x, line.y1() - SCALE_BAR_TICK) for x in (line.x1(), line.x2())]
-        for colour, offset in ((QColor(0, 0, 0, 220), QPointF(1, 1)), (theme.TEXT_ON_IMAGE, QPointF(0, 0))):
-            painter.setPen(QPen(colour, 2))
-            painter.drawLines([shape.translated(offset) for shape in (line, *ticks)])
+        self._draw_shadowed_lines(painter, [line, *ticks], theme.TEXT_ON_IMAGE)
         label_height = QFontMetricsF(painter.font()).lineSpacing()
         label = QRectF(line.x1(), line.y1() - SCALE_BAR_TICK - label_height, line.length(), label_height)
         self._draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
                                  format_length_mm(length_mm))
+
+    def distance_line_on_screen(self) -> QLineF | None:
+        """The distance line of the shown slice in viewport pixels; None when there is none."""
+        line = self._distance_line.on_slice(self._index) if self._series is not None else None
+        if line is None:
+            return None
+        ends = (self.mapFromScene(self._image_item.mapToScene(point)) for point in (line.p1(), line.p2()))
+        return QLineF(*(QPointF(end) for end in ends))
+
+    def _draw_distance_line(self, painter: QPainter) -> None:
+        line, length = self.distance_line_on_screen(), self.measured_distance()
+        if line is None or length is None or line.length() == 0:  # nothing to draw until the drag moves
+            return
+        normal = line.normalVector().unitVector()
+        tick = QPointF(normal.dx(), normal.dy()) * MEASURE_END_RADIUS
+        ends = [QLineF(end - tick, end + tick) for end in (line.p1(), line.p2())]
+        self._draw_shadowed_lines(painter, [line, *ends], theme.MEASUREMENT)
+        painter.setFont(self._text_font())
+        metrics = QFontMetricsF(painter.font())
+        text = length.text()
+        label = QRectF(QPointF(), QSizeF(metrics.horizontalAdvance(text) + 2, metrics.height()))
+        label.moveBottomLeft(line.p2() + QPointF(MEASURE_LABEL_OFFSET, -MEASURE_LABEL_OFFSET))
+        area = QRectF(self._text_area())  # a line ending at the view's edge keeps its label on screen
+        label.moveTo(min(max(label.left(), area.left()), area.right() - label.width()),
+                     min(max(label.top(), area.top()), area.bottom() - label.height()))
+        self._draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text,
+                                 theme.MEASUREMENT)
 
     def _corner_lines(self) -> dict[Qt.AlignmentFlag, list[str]]:
         assert self._series is not None
@@ -534,12 +633,20 @@ class SliceViewer(QGraphicsView):
         }
 
     @staticmethod
-    def _draw_shadowed_text(painter: QPainter, box: QRectF, alignment: Qt.AlignmentFlag, text: str) -> None:
+    def _draw_shadowed_text(painter: QPainter, box: QRectF, alignment: Qt.AlignmentFlag, text: str,
+                            colour: QColor = theme.TEXT_ON_IMAGE) -> None:
         # A one-pixel dark shadow keeps the text readable over bright anatomy and over the heatmap.
-        painter.setPen(QColor(0, 0, 0, 220))
+        painter.setPen(SHADOW)
         painter.drawText(box.translated(1, 1), alignment, text)
-        painter.setPen(theme.TEXT_ON_IMAGE)
+        painter.setPen(colour)
         painter.drawText(box, alignment, text)
+
+    @staticmethod
+    def _draw_shadowed_lines(painter: QPainter, lines: list[QLineF], colour: QColor) -> None:
+        """Two-pixel lines with the text's dark shadow (scale bar, distance line)."""
+        for pen_colour, offset in ((SHADOW, QPointF(1, 1)), (colour, QPointF(0, 0))):
+            painter.setPen(QPen(pen_colour, 2))
+            painter.drawLines([line.translated(offset) for line in lines])
 
 
 class MarkedSlider(QSlider):

@@ -125,11 +125,13 @@ class AnalysisWorker(_Worker):
     progress = Signal(int, int)
     finished = Signal(object)
 
-    def __init__(self, classifier: ClassifierProcess, slices: Sequence[Slice], series_info: SeriesInfo | None) -> None:
+    def __init__(self, classifier: ClassifierProcess, slices: Sequence[Slice], series_info: SeriesInfo | None,
+                 series_length: int | None = None) -> None:
         super().__init__()
         self._classifier = classifier
         self._slices = list(slices)
         self._series_info = series_info
+        self._series_length = series_length
 
     def _work(self) -> None:
         from core.analysis import aggregate, iter_analysis
@@ -154,7 +156,8 @@ class AnalysisWorker(_Worker):
         if self.is_cancel_requested():
             self.cancelled.emit()
             return
-        self.finished.emit(aggregate(results, self._classifier.manifest, self._series_info))
+        self.finished.emit(aggregate(results, self._classifier.manifest, self._series_info,
+                                     series_length=self._series_length))
 
 
 class TaskWorker(_Worker):

@@ -51,6 +51,7 @@ def test_f1_lists_every_shortcut_of_the_window(qtbot, make_window) -> None:
     for keys, what in [("Ctrl+O", "Open file"), ("Ctrl+Shift+O", "Open folder"), ("Ctrl+R", "Analyse"),
                        ("Esc", "Cancel"), ("I", "Include this slice (on/off)"), ("H", "Show overlay (on/off)"),
                        ("T", "Corner text (on/off)"), ("R", "Reset view"), ("W", "W/L drag (on/off)"),
+                       ("M", "Measure distance (on/off)"), ("P", "Cine (on/off)"),
                        ("Ctrl++, +, =", "Zoom in"), ("F1", "Keyboard shortcuts")]:
         assert (keys, what) in rows
     every_action = [action for action in window.findChildren(QAction) if action.shortcuts()]
@@ -64,10 +65,10 @@ def test_f1_lists_every_shortcut_of_the_window(qtbot, make_window) -> None:
 
 def test_a_new_shortcut_appears_without_editing_the_dialog(qtbot, make_window) -> None:
     window = make_window()
-    action = QAction("Measure distance", window)
-    action.setShortcut(QKeySequence("M"))
+    action = QAction("Compare with prior", window)
+    action.setShortcut(QKeySequence("Ctrl+Shift+F12"))
     window.addAction(action)
-    assert ("M", "Measure distance") in ShortcutsDialog(window).rows()
+    assert ("Ctrl+Shift+F12", "Compare with prior") in ShortcutsDialog(window).rows()
 
 
 def test_about_names_versions_and_the_installed_model_without_tensorflow(qtbot, make_window, tmp_path: Path,

@@ -17,6 +17,7 @@ from core.study import load_study
 from desktop.display_options import DISPLAY_ONLY_STATEMENT
 from desktop.three_panel_view import NOT_ANALYSED, ThreePanelView
 from tests.analysis_doubles import head_phantom, prediction
+from tests.gui.conftest import open_and_wait
 
 pytest_plugins = ["tests.model_fixtures"]
 
@@ -101,6 +102,48 @@ def test_zoom_and_pan_in_any_panel_move_all_three(view: ThreePanelView) -> None:
     view.fit_button.click()
     assert view.original_pane.zoom() == pytest.approx(fitted)
     assert_panes_aligned(view)
+
+
+def test_the_images_refit_when_the_view_is_resized_until_the_user_zooms(qtbot, view: ThreePanelView) -> None:
+    show_phantom(view)
+    small = view.original_pane.zoom()
+    view.resize(1800, 900)
+    qtbot.waitUntil(lambda: view.original_pane.zoom() > small * 1.3)
+    refitted = view.original_pane.zoom()
+    assert view.original_pane.fit_to_view
+    assert_panes_aligned(view)
+    view.fit()
+    assert view.original_pane.zoom() == pytest.approx(refitted)  # exactly what Fit gives
+
+    wheel(view.overlay_pane, 2)  # the user's own zoom is kept from now on
+    zoomed = view.original_pane.zoom()
+    view.resize(900, 360)
+    qtbot.wait(50)
+    assert view.original_pane.zoom() == pytest.approx(zoomed) and not view.original_pane.fit_to_view
+    assert_panes_aligned(view)
+
+
+def test_the_main_window_opens_it_as_a_window_of_usable_size(qtbot, make_window, sample_copy) -> None:
+    window = make_window()
+    open_and_wait(qtbot, window, sample_copy)
+    dock = window.three_panel_dock
+    dock.toggleViewAction().trigger()  # View → Original | heatmap | overlay
+    qtbot.waitUntil(dock.isVisible)
+    assert dock.isFloating()
+    assert dock.width() >= 0.75 * window.width() and dock.height() >= 0.5 * window.height()
+    assert (dock.geometry().center() - window.geometry().center()).manhattanLength() <= 2
+    pane = window.three_panel.original_pane
+    assert pane.height() > 300 and pane.fit_to_view
+    rows, columns = window.viewer.displayed_image.shape
+    fitted = min(pane.viewport().width() / columns, pane.viewport().height() / rows)
+    assert pane.zoom() == pytest.approx(fitted, rel=0.02)  # the image fills the panel
+
+    dock.move(dock.pos() + QPoint(40, 30))  # where the user puts it is where it opens next time
+    placed = dock.geometry()
+    dock.toggleViewAction().trigger()
+    dock.toggleViewAction().trigger()
+    qtbot.waitUntil(dock.isVisible)
+    assert dock.geometry() == placed
 
 
 def test_contrast_toggle_changes_shown_pixels_but_not_the_heatmap(view: ThreePanelView) -> None:

@@ -1,0 +1,67 @@
+"""What the application keeps between sessions in QSettings besides the Recent list: the user's preferences (the
+institution printed in report headers) and the folder of the last export, which the next export proposes.
+
+They are read once when the window is built and kept in memory. Writing the settings file can wait for the disk
+(measured up to 100 ms), so the window writes them, and the Recent list, from workers (`SettingsWriter`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings
+
+from desktop.workers import BackgroundJobs, TaskWorker
+
+log = logging.getLogger(__name__)
+
+INSTITUTION_KEY = "report/institution"
+EXPORT_FOLDER_KEY = "export/last_folder"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    institution: str = ""  # "" prints "Institution not set" in the report header
+    export_folder: str = ""  # "" until the first export
+
+    def values(self) -> dict[str, object]:
+        """The settings entries that store these preferences."""
+        return {INSTITUTION_KEY: self.institution, EXPORT_FOLDER_KEY: self.export_folder}
+
+
+def read_preferences() -> Preferences:
+    settings = QSettings()
+    return Preferences(institution=str(settings.value(INSTITUTION_KEY, "") or ""),
+                       export_folder=str(settings.value(EXPORT_FOLDER_KEY, "") or ""))
+
+
+def store_settings(values: Mapping[str, object]) -> None:
+    """Write `values` to the settings file now; OSError when it cannot be written."""
+    settings = QSettings()  # one per call: QSettings objects must not be shared between threads
+    for key, value in values.items():
+        settings.setValue(key, value)
+    settings.sync()
+    if settings.status() != QSettings.Status.NoError:
+        raise OSError(f"{settings.fileName()}: {settings.status().name}")
+
+
+class SettingsWriter:
+    """Writes settings off the UI thread, one worker per change. The values are read under a lock when the worker
+    runs, so when the writers of quick successive changes finish in any order, the last one stores the newest."""
+
+    def __init__(self, jobs: BackgroundJobs) -> None:
+        self._jobs = jobs
+        self._lock = threading.Lock()
+
+    def store(self, values: Callable[[], Mapping[str, object]], what: str) -> None:
+        """Write `values()` in a worker; a failure is logged, naming `what` ("the recent studies")."""
+        def write() -> None:
+            with self._lock:
+                store_settings(values())
+
+        writer = TaskWorker(write)
+        writer.failed.connect(lambda reason: log.warning("Could not store %s: %s", what, reason))
+        self._jobs.start(writer)
