@@ -27,7 +27,7 @@ from core.errors import ModelIntegrityError, ModelMissingError
 from core.labels import CLASSES, DISPLAY_NAMES
 from core.logging_setup import native_stderr_filtered, quiet_third_party_logging
 from core.paths import models_dir
-from core.preprocess import PREPROCESSING_ID, to_model_batch
+from core.preprocess import PREPROCESSING_ID, head_coverage, model_input_box, to_image_space, to_model_batch
 
 MANIFEST_NAME = "manifest.json"
 MIN_INPUT_SIZE, MAX_INPUT_SIZE = 71, 1024  # Xception's smallest input; anything larger is not a release of ours
@@ -126,8 +126,9 @@ class ModelManifest:
 class SlicePrediction:
     """The model's answer for one slice. `label` is None when the input is out of distribution (`ood_reason` says
     why). `ood_score` is the feature-space distance relative to the rejection threshold (above 1 = rejected by that
-    stage; NaN when the model ships no feature statistics). `cams` holds one [0, 1] map per class at the network's
-    feature resolution."""
+    stage; NaN when the model ships no feature statistics). `cams` holds one [0, 1] map per class over the whole
+    display image (`on_the_head`: the network's feature map placed back where the head crop came from, 64 cells on
+    the image's longest side, shown over the head only)."""
 
     probabilities: np.ndarray
     label: str | None
@@ -141,6 +142,17 @@ class SlicePrediction:
 
     def cam_for(self, class_index: int) -> np.ndarray:
         return self.cams[class_index]
+
+
+def on_the_head(maps: np.ndarray, display: np.ndarray) -> np.ndarray:
+    """Grad-CAM maps over the model's head crop, placed back on the display image and shown over the head only,
+    each renormalised to a peak of 1 (an all-zero map stays zero)."""
+    placed = to_image_space(maps, display.shape[:2], model_input_box(display))
+    if placed.size == 0:
+        return placed
+    placed *= head_coverage(display, placed.shape[1:])
+    peaks = placed.max(axis=(1, 2), keepdims=True)
+    return np.where(peaks > 0, placed / np.maximum(peaks, 1e-12), 0.0).astype(np.float32)
 
 
 def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
@@ -276,6 +288,7 @@ class Classifier:
                   else np.full(len(images), np.nan))
         predictions = []
         for image, probs, score, maps in zip(images, probabilities, scores, cams):
+            maps = on_the_head(maps, image)
             reason = ood.rejection_reason(image, float(score))
             label = None if reason else manifest.classes[int(np.argmax(probs))]
             predictions.append(SlicePrediction(probabilities=probs, label=label,

@@ -87,8 +87,9 @@ def colormap_lut(name: str) -> np.ndarray:
 def upsample_cam(cam: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The CAM resized to `shape` (rows, cols) as float32 in [0, 1].
 
-    The model sees the whole slice squeezed to a square, so the CAM maps onto the whole slice: a plain resize is the
-    exact inverse. Cubic interpolation when enlarging (smooth, may overshoot, hence the clip), linear when shrinking.
+    Predictions carry their CAMs already placed on the whole slice (`core.preprocess.to_image_space` undoes the head
+    crop), so a plain resize is exact. Cubic interpolation when enlarging (smooth, may overshoot, hence the clip),
+    linear when shrinking.
     """
     cam = np.asarray(cam, dtype=np.float32)
     rows, cols = int(shape[0]), int(shape[1])

@@ -37,6 +37,7 @@ _MARGIN = 0.04  # of the box side, on each side
 _DARK_PERCENTILE, _BRIGHT_PERCENTILE = 1.0, 99.0
 _TARGET_MEDIAN = 0.45
 _GAMMA_LIMITS = (0.4, 2.5)  # a head that is nearly all dark or all bright is not pushed to extremes
+IMAGE_MAP_GRID = 64  # cells on the longest side of a model map placed back on the image (smooth once upsampled)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,16 @@ def head_mask(gray: np.ndarray) -> np.ndarray:
     if factor < 1.0:
         mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
     return mask.astype(bool)
+
+
+def head_hull(image: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) mask of the convex hull of the head (`head_mask`): no holes where CSF, bone or a lesion is dark."""
+    mask = head_mask(image).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = np.zeros_like(mask)
+    if contours:
+        cv2.fillPoly(hull, [cv2.convexHull(np.concatenate(contours))], 1)
+    return hull
 
 
 def head_box(mask: np.ndarray) -> HeadBox:
@@ -143,6 +154,44 @@ def to_model_gray(display_u8: np.ndarray, size: int = MODEL_INPUT_SIZE) -> np.nd
     crop = _resize(crop_square(gray, box), size)
     crop_mask = cv2.resize(crop_square(mask.astype(np.uint8), box), (size, size), interpolation=cv2.INTER_NEAREST)
     return normalise_intensity(crop, crop_mask.astype(bool))
+
+
+def model_input_box(display_u8: np.ndarray) -> HeadBox:
+    """The square of the display image that `to_model_gray` crops (in display-image pixels)."""
+    return head_box(head_mask(to_gray_u8(display_u8)))
+
+
+def to_image_space(maps: np.ndarray, image_shape: tuple[int, int], box: HeadBox, grid: int = IMAGE_MAP_GRID
+                   ) -> np.ndarray:
+    """(K, h, w) maps over the model input (e.g. Grad-CAM) placed back on the whole display image: (K, rows, cols)
+    with the image's aspect ratio and its longest side `grid` cells, bilinear inside the crop, 0 outside it. The
+    inverse of the head crop, so an overlay lands on the anatomy the model looked at."""
+    count, height, width = maps.shape
+    if height == 0 or width == 0:
+        return maps
+    rows, cols = image_shape[:2]
+    scale = grid / max(rows, cols)
+    centres_y = (np.arange(max(1, round(rows * scale))) + 0.5) / scale  # display-image coordinates of the cells
+    centres_x = (np.arange(max(1, round(cols * scale))) + 0.5) / scale
+    map_y = ((centres_y - box.top) / box.side * height - 0.5).astype(np.float32)
+    map_x = ((centres_x - box.left) / box.side * width - 0.5).astype(np.float32)
+    grid_x, grid_y = np.meshgrid(map_x, map_y)
+    inside = (((centres_y >= box.top) & (centres_y < box.top + box.side))[:, None]
+              & ((centres_x >= box.left) & (centres_x < box.left + box.side))[None, :])
+    placed = [cv2.remap(np.ascontiguousarray(m, np.float32), grid_x, grid_y, interpolation=cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE) for m in maps]
+    return np.where(inside, np.stack(placed), 0.0).astype(np.float32)
+
+
+def head_coverage(display_u8: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
+    """The share of each cell of a (rows, cols) grid over the display image that is inside the head (`head_hull`),
+    lightly smoothed: multiplied into a placed map, attention is shown over the head only, fading out at its edge
+    instead of filling the black background with the map's coarse cells; dark tissue inside (a necrotic core,
+    oedema, CSF) keeps its attention."""
+    mask = head_hull(to_gray_u8(display_u8)).astype(np.float32)
+    rows, cols = grid_shape
+    coverage = cv2.resize(mask, (cols, rows), interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(coverage, (0, 0), 1.0)
 
 
 def to_model_input(display_u8: np.ndarray, size: int = MODEL_INPUT_SIZE) -> np.ndarray:

@@ -14,6 +14,7 @@ import pytest
 
 from core.errors import ModelIntegrityError, ModelMissingError
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_temperature
+from core.preprocess import HeadBox, model_input_box, to_image_space
 from tests.synthetic_slices import head_like_slice
 from tests.conftest import REPO_ROOT
 
@@ -73,7 +74,7 @@ def test_predictions_have_calibrated_probabilities_and_cams(tiny_classifier: Cla
         assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
         assert prediction.label == tiny_classifier.manifest.classes[prediction.predicted_index]
         assert prediction.ood_reason == ""
-        assert prediction.cams.shape == (4, 3, 3) and prediction.cams.dtype == np.float32
+        assert prediction.cams.shape == (4, 64, 64) and prediction.cams.dtype == np.float32
         assert prediction.cams.min() >= 0.0 and prediction.cams.max() <= 1.0
         peaks = prediction.cams.max(axis=(1, 2))
         assert np.all(np.isclose(peaks, 1.0) | (peaks == 0.0))  # normalised, or all-zero stays zero
@@ -151,3 +152,26 @@ def test_shipped_model_refuses_a_photograph(shipped_classifier: Classifier) -> N
                              cv2.COLOR_BGR2RGB)
     prediction = shipped_classifier.predict([photo])[0]
     assert prediction.label is None
+
+
+def test_the_cam_lands_on_the_head_it_explains_not_on_the_whole_picture(tiny_classifier: Classifier) -> None:
+    """The model sees a crop around the head; its map must come back to that place on the displayed image."""
+    head = head_like_slice(3)
+    wide = np.zeros((256, 640), np.uint8)
+    wide[:, 40:296] = head  # the head on the left, black on the right
+    cams = tiny_classifier.predict([wide])[0].cams
+    assert cams.shape == (4, 26, 64)  # the picture's aspect ratio, 64 cells on its long side
+    box = model_input_box(wide)
+    right_of_box = int(np.ceil((box.left + box.side) / 640 * 64))
+    assert np.all(cams[:, :, right_of_box:] == 0.0)  # nothing over the empty right part
+    assert cams[:, :, :right_of_box].max() > 0.5
+
+
+def test_maps_are_placed_back_where_the_crop_came_from() -> None:
+    maps = np.zeros((1, 4, 4), np.float32)
+    maps[0, 0, 0] = 1.0  # the crop's top-left cell
+    placed = to_image_space(maps, (200, 400), HeadBox(top=50, left=200, side=100), grid=40)
+    assert placed.shape == (1, 20, 40)
+    row, col = np.unravel_index(np.argmax(placed[0]), placed[0].shape)
+    assert (row, col) == (5, 20)  # image pixel (55, 205): the crop's top-left corner
+    assert placed[0, :5].max() == 0.0 and placed[0, :, :20].max() == 0.0  # above and left of the crop: nothing

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.preprocess import head_mask, to_model_gray
+from core.preprocess import head_hull, to_model_gray
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,6 @@ class AugmentSettings:
 
 
 DEFAULT_SETTINGS = AugmentSettings()
-
-
-def head_hull(image: np.ndarray) -> np.ndarray:
-    """uint8 (H, W) mask of the convex hull of the head: no holes where CSF or bone is dark."""
-    mask = head_mask(image).astype(np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    hull = np.zeros_like(mask)
-    if contours:
-        cv2.fillPoly(hull, [cv2.convexHull(np.concatenate(contours))], 1)
-    return hull
 
 
 def skull_strip(image: np.ndarray, rng: np.random.Generator, erosion: tuple[float, float]) -> np.ndarray:
