@@ -18,7 +18,9 @@ JSON schema (schema_version 1; keys are always present, unknown values are null)
                       attention: {class, image_region, patient_side, peak_row, peak_col, description} | null}],
             result: {verdict: str | null, verdict_display_name: str | null, probabilities: {class: float} | null,
                      rule: str, analysed_slices: int, counted_slices: int, slices_disagree: bool,
-                     disagreeing_slices: [int], notes: [str]}}]}]
+                     disagreeing_slices: [int], notes: [str],
+                     sequence: {kind, validated, note} (core.sequence; the note never quotes free text when
+                     anonymised)}}]}]
 
 With `anonymise`, both exports follow the DICOM Basic Application Level Confidentiality Profile as `core.anonymise`
 describes (what is emptied, removed, replaced and kept is said there, once); files are named "file k" / "image k".
@@ -127,6 +129,8 @@ def _series_entry(study: StudyResult, anonymise: bool, uids: UidMap) -> dict[str
             "slices_disagree": bool(study.disagreeing_results),
             "disagreeing_slices": [result.slice_index for result in study.disagreeing_results],
             "notes": study.notes(anonymise),
+            "sequence": {"kind": study.sequence_hint.kind, "validated": study.sequence_hint.validated,
+                         "note": study.sequence_hint.sentence(anonymise)},
         },
     }
 

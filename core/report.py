@@ -197,7 +197,7 @@ def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[S
     `skipped` are the study's files that could not be opened."""
     orientation = study.series_info.orientation if study.series_info is not None else ""
     analysed = len(study.slice_results)
-    paragraphs = [coverage_sentence(study)]
+    paragraphs = [coverage_sentence(study), study.sequence_hint.sentence(anonymise)]
     if study.verdict_label is None:
         paragraphs += [f"No study-level result: none of the {_slices(analysed)} analysed passed the "
                        "out-of-distribution check, so the model gives no class for this study."]

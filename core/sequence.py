@@ -38,14 +38,16 @@ class SequenceHint:
     def validated(self) -> bool:
         return self.kind in _VALIDATED
 
-    def sentence(self) -> str:
-        """What the results panel, the report and the CLI say about the sequence (one place for that sentence)."""
+    def sentence(self, anonymise: bool = False) -> str:
+        """What the results panel, the report, the JSON and the CLI say about the sequence (one place for that
+        sentence). Anonymised, the evidence is not quoted: a series description is free text (core.anonymise)."""
         trained = "The model learned tumours almost only from contrast-enhanced T1 slices"
+        evidence = "from the DICOM header" if anonymise and self.kind != UNKNOWN else self.evidence
         if self.kind == T1_CONTRAST:
-            return f"Series looks like contrast-enhanced T1 ({self.evidence}), the sequence the model was trained on."
+            return f"Series looks like contrast-enhanced T1 ({evidence}), the sequence the model was trained on."
         if self.kind == UNKNOWN:
-            return f"Sequence unknown ({self.evidence}). {trained}; on other sequences it is not validated."
-        return (f"Series looks like {self.kind} ({self.evidence}). {trained}: on {self.kind} it is not validated and "
+            return f"Sequence unknown ({evidence}). {trained}; on other sequences it is not validated."
+        return (f"Series looks like {self.kind} ({evidence}). {trained}: on {self.kind} it is not validated and "
                 "a tumour may be missed, so a 'no tumour' answer here carries little weight.")
 
 

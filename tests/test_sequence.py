@@ -58,3 +58,9 @@ def test_a_real_series_file_and_a_picture(tmp_path: Path) -> None:
     picture = tmp_path / "slice.png"
     picture.write_bytes(b"\x89PNG\r\n\x1a\n")
     assert sequence_hint(picture).kind == UNKNOWN and sequence_hint(None).kind == UNKNOWN
+
+
+def test_the_anonymised_sentence_does_not_quote_the_description() -> None:
+    hint = hint_from_dataset(header(SeriesDescription="T2 for Dr Smith"))
+    assert "Dr Smith" in hint.sentence() and "Dr Smith" not in hint.sentence(anonymise=True)
+    assert "on T2 it is not validated" in hint.sentence(anonymise=True)
