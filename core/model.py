@@ -27,7 +27,8 @@ from core.errors import ModelIntegrityError, ModelMissingError
 from core.labels import CLASSES, DISPLAY_NAMES
 from core.logging_setup import native_stderr_filtered, quiet_third_party_logging
 from core.paths import models_dir
-from core.preprocess import PREPROCESSING_ID, head_coverage, model_input_box, to_image_space, to_model_batch
+from core.preprocess import (PREPROCESSING_ID, convex_hull, head_box, head_coverage, head_mask, to_gray_u8,
+                             to_image_space, to_model_batch)
 
 MANIFEST_NAME = "manifest.json"
 MIN_INPUT_SIZE, MAX_INPUT_SIZE = 71, 1024  # Xception's smallest input; anything larger is not a release of ours
@@ -147,10 +148,11 @@ class SlicePrediction:
 def on_the_head(maps: np.ndarray, display: np.ndarray) -> np.ndarray:
     """Grad-CAM maps over the model's head crop, placed back on the display image and shown over the head only,
     each renormalised to a peak of 1 (an all-zero map stays zero)."""
-    placed = to_image_space(maps, display.shape[:2], model_input_box(display))
+    mask = head_mask(to_gray_u8(display))  # once for both: the crop's box and the head's hull
+    placed = to_image_space(maps, display.shape[:2], head_box(mask))
     if placed.size == 0:
         return placed
-    placed *= head_coverage(display, placed.shape[1:])
+    placed *= head_coverage(convex_hull(mask), placed.shape[1:])
     peaks = placed.max(axis=(1, 2), keepdims=True)
     return np.where(peaks > 0, placed / np.maximum(peaks, 1e-12), 0.0).astype(np.float32)
 

@@ -89,7 +89,12 @@ def head_mask(gray: np.ndarray) -> np.ndarray:
 
 def head_hull(image: np.ndarray) -> np.ndarray:
     """uint8 (H, W) mask of the convex hull of the head (`head_mask`): no holes where CSF, bone or a lesion is dark."""
-    mask = head_mask(image).astype(np.uint8)
+    return convex_hull(head_mask(image))
+
+
+def convex_hull(mask: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) mask of the convex hull of a boolean mask's parts (all zero for an empty mask)."""
+    mask = mask.astype(np.uint8)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     hull = np.zeros_like(mask)
     if contours:
@@ -156,11 +161,6 @@ def to_model_gray(display_u8: np.ndarray, size: int = MODEL_INPUT_SIZE) -> np.nd
     return normalise_intensity(crop, crop_mask.astype(bool))
 
 
-def model_input_box(display_u8: np.ndarray) -> HeadBox:
-    """The square of the display image that `to_model_gray` crops (in display-image pixels)."""
-    return head_box(head_mask(to_gray_u8(display_u8)))
-
-
 def to_image_space(maps: np.ndarray, image_shape: tuple[int, int], box: HeadBox, grid: int = IMAGE_MAP_GRID
                    ) -> np.ndarray:
     """(K, h, w) maps over the model input (e.g. Grad-CAM) placed back on the whole display image: (K, rows, cols)
@@ -183,12 +183,12 @@ def to_image_space(maps: np.ndarray, image_shape: tuple[int, int], box: HeadBox,
     return np.where(inside, np.stack(placed), 0.0).astype(np.float32)
 
 
-def head_coverage(display_u8: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
-    """The share of each cell of a (rows, cols) grid over the display image that is inside the head (`head_hull`),
-    lightly smoothed: multiplied into a placed map, attention is shown over the head only, fading out at its edge
-    instead of filling the black background with the map's coarse cells; dark tissue inside (a necrotic core,
-    oedema, CSF) keeps its attention."""
-    mask = head_hull(to_gray_u8(display_u8)).astype(np.float32)
+def head_coverage(hull: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
+    """The share of each cell of a (rows, cols) grid over the image that is inside the head's hull (`convex_hull` of
+    `head_mask`), lightly smoothed: multiplied into a placed map, attention is shown over the head only, fading out
+    at its edge instead of filling the black background with the map's coarse cells; dark tissue inside (a necrotic
+    core, oedema, CSF) keeps its attention."""
+    mask = hull.astype(np.float32)
     rows, cols = grid_shape
     coverage = cv2.resize(mask, (cols, rows), interpolation=cv2.INTER_AREA)
     return cv2.GaussianBlur(coverage, (0, 0), 1.0)

@@ -14,7 +14,7 @@ import pytest
 
 from core.errors import ModelIntegrityError, ModelMissingError
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_temperature
-from core.preprocess import HeadBox, model_input_box, to_image_space
+from core.preprocess import HeadBox, head_box, head_mask, to_image_space
 from tests.synthetic_slices import head_like_slice
 from tests.conftest import REPO_ROOT
 
@@ -161,7 +161,7 @@ def test_the_cam_lands_on_the_head_it_explains_not_on_the_whole_picture(tiny_cla
     wide[:, 40:296] = head  # the head on the left, black on the right
     cams = tiny_classifier.predict([wide])[0].cams
     assert cams.shape == (4, 26, 64)  # the picture's aspect ratio, 64 cells on its long side
-    box = model_input_box(wide)
+    box = head_box(head_mask(wide))  # the square the model's input was cropped from
     right_of_box = int(np.ceil((box.left + box.side) / 640 * 64))
     assert np.all(cams[:, :, right_of_box:] == 0.0)  # nothing over the empty right part
     assert cams[:, :, :right_of_box].max() > 0.5
