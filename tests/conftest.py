@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
+
+from core import logging_setup
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -61,3 +66,24 @@ def samples_original() -> Path:
     if not SAMPLES_ORIGINAL.is_dir():
         pytest.skip("../shared/data/samples-original is not present")
     return SAMPLES_ORIGINAL
+
+
+@pytest.fixture
+def isolated_logging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Undo everything configure_logging / install_crash_handler change, after the test."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    saved_factory = logging.getLogRecordFactory()
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    monkeypatch.setattr(logging_setup, "_file_handler", None)
+    logging_setup.clear_phi()
+    yield tmp_path / "logs"
+    logging_setup.clear_phi()
+    logging.setLogRecordFactory(saved_factory)
+    for handler in root.handlers:
+        if handler not in saved_handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(saved_level)
+    logging.captureWarnings(False)

@@ -21,22 +21,12 @@ def mode(path: Path) -> int:
 
 
 @pytest.fixture
-def log_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """A log folder of the test's own, a permissive umask (the usual 022), and the logging state restored after."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    saved_factory = logging.getLogRecordFactory()
-    monkeypatch.setattr(logging_setup, "_file_handler", None)
+def log_dir(isolated_logging: Path):
+    """A log folder of the test's own (tests/conftest.py restores the logging state) under a permissive umask (the
+    usual 022), so only the code under test can make the files owner-only."""
     saved_umask = os.umask(0o022)
-    yield tmp_path / "logs"
+    yield isolated_logging
     os.umask(saved_umask)
-    logging.setLogRecordFactory(saved_factory)
-    for handler in root.handlers:
-        if handler not in saved_handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(saved_level)
-    logging.captureWarnings(False)
 
 
 def test_a_new_log_folder_and_file_are_owner_only(log_dir: Path) -> None:

@@ -8,8 +8,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from core import logging_setup
 from core.analysis import aggregate, iter_analysis
 from core.logging_setup import REDACTED, configure_logging, install_crash_handler, register_phi
@@ -36,27 +34,6 @@ def assert_phi_free(text: str) -> None:
 def record_texts(records: list[logging.LogRecord]) -> list[str]:
     formatter = logging.Formatter("%(message)s")
     return [formatter.format(record) for record in records]
-
-
-@pytest.fixture
-def isolated_logging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """Undo everything configure_logging / install_crash_handler change, after the test."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    saved_factory = logging.getLogRecordFactory()
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    monkeypatch.setattr(logging_setup, "_file_handler", None)
-    logging_setup.clear_phi()
-    yield tmp_path / "logs"
-    logging_setup.clear_phi()
-    logging.setLogRecordFactory(saved_factory)
-    for handler in root.handlers:
-        if handler not in saved_handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(saved_level)
-    logging.captureWarnings(False)
 
 
 def test_loading_analysis_and_report_never_log_patient_name_or_id(isolated_logging, caplog, tmp_path):
