@@ -1,5 +1,6 @@
-"""The PyTorch trainer's pieces: reproducible epoch draws, threaded augmented batches, Keras-layout weights loaded
-back, and BatchNorm statistics re-estimated exactly (needs the `train` extra; skipped without PyTorch)."""
+"""The PyTorch trainer's pieces: reproducible epoch draws, augmented batches (thread or processes), Keras-layout
+weights loaded back, and BatchNorm statistics re-estimated exactly
+(needs the `train` extra; skipped without PyTorch)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from core.training.train_torch import (XceptionTwin, augmented_batches, epoch_draws, export_keras_npz,  # noqa: E402
-                                       keras_arrays, load_keras_npz, parse_phases, reestimate_batchnorm, Phase)
+from core.training.train_torch import (XceptionTwin, augmentation_pool, augmented_batches, epoch_draws,  # noqa: E402
+                                       export_keras_npz, keras_arrays, load_keras_npz, parse_phases,
+                                       reestimate_batchnorm, Phase)
 from tests.test_preprocess import textured_head  # noqa: E402
 
 
@@ -28,17 +30,21 @@ def test_epoch_draws_follow_the_weights_and_repeat_for_the_same_epoch() -> None:
     assert counts[0] == 0 and 2.6 < counts[2] / counts[1] < 3.4
 
 
-def test_augmented_batches_come_in_order_with_their_labels() -> None:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_augmented_batches_come_in_order_with_their_labels(workers: int) -> None:
     images = [textured_head(200, seed) for seed in range(3)]
     labels = np.array([0, 1, 2])
     draws = epoch_draws(np.ones(3), 10, seed=1, epoch=0)
-    batches = list(augmented_batches(images, labels, draws, 64, batch=4))
+    with augmentation_pool(images, labels, workers) as pool:
+        batches = list(augmented_batches(pool, draws, 64, batch=4, ahead=3))
+        again = list(augmented_batches(pool, draws, 64, batch=4, ahead=1))
     assert len(batches) == 2  # the incomplete last batch is dropped
     for number, (gray, batch_labels) in enumerate(batches):
         assert gray.shape == (4, 1, 64, 64) and gray.dtype == torch.float32
         assert batch_labels.tolist() == [labels[i] for i, _ in draws[number * 4:(number + 1) * 4]]
-    again = list(augmented_batches(images, labels, draws, 64, batch=4))
     assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again))
+    with augmentation_pool(images, labels, 0) as thread:
+        assert torch.equal(next(augmented_batches(thread, draws, 64, batch=4, ahead=1))[0], batches[0][0])
 
 
 def test_keras_layout_weights_load_back_into_the_twin(tmp_path: Path) -> None:

@@ -27,10 +27,12 @@ import math
 import time
 from pathlib import Path
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -234,33 +236,55 @@ def epoch_draws(weights: np.ndarray, count: int, seed: int, epoch: int) -> list[
     return list(zip(indices.tolist(), rng.integers(0, 2**62, size=count).tolist()))
 
 
-def augmented_batches(images: list[np.ndarray], labels: np.ndarray, draws: list[tuple[int, int]], size: int,
-                      batch: int, ahead: int = 3) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(gray (B, 1, size, size) in [0, 1], labels) batches, augmented in a thread a few batches ahead. A thread, not
-    a DataLoader process: OpenCV and NumPy release the GIL, and forking after PyTorch's OpenMP threads have run can
-    deadlock."""
-    def make(chunk: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        grays = [training_gray(images[index], np.random.default_rng(seed), size) for index, seed in chunk]
-        return torch.from_numpy(np.stack(grays))[:, None], torch.as_tensor([labels[i] for i, _ in chunk])
+_worker_images: list[np.ndarray] = []
+_worker_labels: np.ndarray = np.zeros(0, np.int64)
 
+
+def _augmented_chunk(chunk: list[tuple[int, int]], size: int) -> tuple[np.ndarray, np.ndarray]:
+    grays = [training_gray(_worker_images[index], np.random.default_rng(seed), size) for index, seed in chunk]
+    return np.stack(grays)[:, None], _worker_labels[[index for index, _ in chunk]]
+
+
+def augmentation_pool(images: list[np.ndarray], labels: np.ndarray, workers: int) -> Executor:
+    """Where batches are augmented: a thread (`workers` 0) or `workers` forked processes that inherit the images.
+    Forking happens here, before PyTorch has run anything: forking after its OpenMP threads have run can deadlock.
+    OpenCV and NumPy release the GIL, so one thread keeps up with a CPU-bound network step; a GPU step needs more."""
+    global _worker_images, _worker_labels
+    _worker_images, _worker_labels = images, labels
+    if workers == 0:
+        return ThreadPoolExecutor(max_workers=1)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=cv2.setNumThreads, initargs=(1,))
+    pool.submit(int).result()  # a fork pool starts all its workers at the first task: now
+    return pool
+
+
+def augmented_batches(pool: Executor, draws: list[tuple[int, int]], size: int, batch: int,
+                      ahead: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(gray (B, 1, size, size) in [0, 1], labels) batches of the drawn images, augmented `ahead` batches early."""
     chunks = [draws[start:start + batch] for start in range(0, len(draws) - batch + 1, batch)]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = [pool.submit(make, chunk) for chunk in chunks[:ahead]]
-        for position in range(len(chunks)):
-            done = pending.pop(0).result()
-            if position + ahead < len(chunks):
-                pending.append(pool.submit(make, chunks[position + ahead]))
-            yield done
+    pending = [pool.submit(_augmented_chunk, chunk, size) for chunk in chunks[:ahead]]
+    for position in range(len(chunks)):
+        grays, labels = pending.pop(0).result()
+        if position + ahead < len(chunks):
+            pending.append(pool.submit(_augmented_chunk, chunks[position + ahead], size))
+        yield torch.from_numpy(grays), torch.from_numpy(labels)
+
+
+def model_inputs(images: list[np.ndarray], size: int, device: torch.device) -> torch.Tensor:
+    """(N, 3, size, size) channels-last model inputs of uint8 display images through the app's preprocessing."""
+    inputs = torch.from_numpy(to_model_batch(list(images), size)).permute(0, 3, 1, 2)
+    return inputs.to(device).contiguous(memory_format=torch.channels_last)
 
 
 def predict_logits(model: XceptionTwin, images: list[np.ndarray], size: int, batch: int = 64) -> np.ndarray:
     """Eval-mode float32 logits of uint8 display images through the shared preprocessing function."""
+    device = next(model.parameters()).device
     model.eval()
     outputs = []
     with torch.no_grad():
         for start in range(0, len(images), batch):
-            inputs = torch.from_numpy(to_model_batch(list(images[start:start + batch]), size)).permute(0, 3, 1, 2)
-            outputs.append(model(inputs.contiguous(memory_format=torch.channels_last)).float().numpy())
+            outputs.append(model(model_inputs(images[start:start + batch], size, device)).float().cpu().numpy())
     return np.concatenate(outputs)
 
 
@@ -273,12 +297,11 @@ def reestimate_batchnorm(model: XceptionTwin, images: list[np.ndarray], size: in
         layer.reset_running_stats()
         layer.momentum = None  # cumulative average
     order = np.random.default_rng(seed).permutation(len(images))[:batches * batch]
+    device = next(model.parameters()).device
     model.train()
     with torch.no_grad():
         for start in range(0, len(order), batch):
-            chosen = [images[i] for i in order[start:start + batch]]
-            model(torch.from_numpy(to_model_batch(chosen, size)).permute(0, 3, 1, 2)
-                  .contiguous(memory_format=torch.channels_last))
+            model(model_inputs([images[i] for i in order[start:start + batch]], size, device))
     for layer in layers:
         layer.momentum = BN_MOMENTUM_TRAINING
 
@@ -300,9 +323,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--init", type=Path, help="start from these Keras-layout weights (.npz) instead of random")
     parser.add_argument("--bf16", action="store_true",
                         help="bf16 autocast (fast only on CPUs with native bf16, e.g. AVX-512 BF16, and on GPUs)")
+    parser.add_argument("--device", default="cpu", help="torch device to train on: cpu (default) or cuda")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="augmentation processes (default 0: one thread, enough for a CPU-bound step)")
     parser.add_argument("--extra-train", type=Path, default=DEFAULT_EXTRA_TRAIN,
                         help="folder of extra <class>/<source>_<subject>_... training images ('' for none)")
     return parser.parse_args()
+
+
+def training_device(device: torch.device, workers: int) -> str:
+    """What the model card says the run ran on."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)}, {workers} augmentation processes"
+    return f"CPU, {torch.get_num_threads()} threads"
 
 
 class Progress:
@@ -327,11 +360,14 @@ def main() -> None:
     progress = Progress(args.out / "train.log")
     data = training_data(args.tar, args.extra_train or None, args.seed)
     progress(event="data", **data.summary())
+    pool = augmentation_pool(data.train_images, data.train_labels, args.workers)
+    device = torch.device(args.device)
+    torch.backends.cudnn.benchmark = True  # fixed input sizes per phase
 
     model = XceptionTwin(dropout=args.dropout)
     if args.init:
         load_keras_npz(model, args.init)
-    model = model.to(memory_format=torch.channels_last)
+    model = model.to(device, memory_format=torch.channels_last)
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.momentum = BN_MOMENTUM_TRAINING
@@ -347,7 +383,7 @@ def main() -> None:
     first_epoch, elapsed_before = 0, 0.0
     last = checkpoints / "last.pt"
     if last.is_file():
-        state = torch.load(last, map_location="cpu", weights_only=False)
+        state = torch.load(last, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -357,18 +393,20 @@ def main() -> None:
     for epoch_number in range(first_epoch, len(epochs)):
         phase, _ = epochs[epoch_number]
         draws = epoch_draws(data.train_weights, draws_per_epoch(phase), args.seed, epoch_number)
-        loader = augmented_batches(data.train_images, data.train_labels, draws, phase.size, phase.batch)
+        loader = augmented_batches(pool, draws, phase.size, phase.batch, ahead=max(3, 2 * args.workers))
         model.train()
         losses = []
         for gray, labels in loader:
+            gray, labels = gray.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             inputs = (gray * 2.0 - 1.0).expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
                 loss = loss_function(model(inputs).float(), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-            losses.append(loss.item())
+            losses.append(loss.detach())
+        losses = [float(loss) for loss in losses]
         validation_logits = predict_logits(model, data.validation_images, phase.size)
         accuracy = float((validation_logits.argmax(1) == data.validation_labels).mean())
         elapsed = time.time() - started
@@ -384,15 +422,20 @@ def main() -> None:
     validation_logits = predict_logits(model, data.validation_images, final_size)
     accuracy = float((validation_logits.argmax(1) == data.validation_labels).mean())
     wall_time = round(time.time() - started, 1)
+    pool.shutdown()
+    model = model.cpu()
     torch.save(model.state_dict(), args.out / "model.pt")
     export_keras_npz(model, args.out / "weights.npz")
     phases = ",".join(":".join(str(v) for v in (p.size, p.epochs, p.batch, p.images) if v) for p in args.phases)
-    options = (f" --init {args.init}" if args.init else "") + (f" --final-size {final_size}" if args.final_size else "")
+    options = ((f" --init {args.init}" if args.init else "")
+               + (f" --final-size {final_size}" if args.final_size else "")
+               + (f" --device {args.device} --workers {args.workers}" if args.device != "cpu" else "")
+               + (" --bf16" if args.bf16 else ""))
     summary = {"command": f"python -m core.training.train_torch --out OUT --phases {phases} --lr {args.lr} "
                           f"--seed {args.seed}{options}",
                "args": {k: str(v) for k, v in vars(args).items()}, "total_steps": total_steps,
                "wall_time_s": wall_time,
-               "device": f"CPU, {torch.get_num_threads()} threads" + (", bf16 autocast" if args.bf16 else ""),
+               "device": training_device(device, args.workers) + (", bf16 autocast" if args.bf16 else ""),
                "input_size": final_size, "validation_accuracy": round(accuracy, 4), "data": data.summary()}
     log = [json.loads(line) for line in (args.out / "train.log").read_text(encoding="utf-8").splitlines()]
     (args.out / "training_log.json").write_text(json.dumps({"summary": summary, "events": log}, indent=1))
