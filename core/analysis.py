@@ -17,6 +17,7 @@ import numpy as np
 
 from core.anonymise import slice_name
 from core.errors import BrainMriError
+from core.labels import CLASSES, DISPLAY_NAMES
 from core.sequence import SequenceHint, sequence_hint
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ class SliceClassifier(Protocol):
 
 @dataclass
 class SliceResult:
-    """One analysed slice: its display image and prediction, or `error` when its pixels could not be decoded."""
+    """One analysed slice: its display image and prediction, or `error` when its pixels could not be decoded.
+    `slice_label` and `named_by_file` are the slice's `label` and `named_by_file` (`core.study.Slice`)."""
 
     slice_label: str
     slice_index: int
@@ -63,6 +65,7 @@ class SliceResult:
     prediction: SlicePrediction | None
     source_path: Path | None = None
     error: str = ""
+    named_by_file: bool = True
 
     @property
     def counted(self) -> bool:
@@ -90,14 +93,15 @@ class StudyResult:
     series_length: int | None = None
 
     def display_name(self, label: str) -> str:
-        """The manifest's human-readable name for a class label ("notumor" → e.g. "No tumour")."""
-        return self.display_names[self.classes.index(label)] if self.display_names else label
+        """What the user reads for a class id ("notumor" → "No tumour"): the manifest's names, else those of
+        `core.labels` (which a manifest must equal; a result reopened from a case carries none)."""
+        classes, names = (self.classes, self.display_names) if self.display_names else (CLASSES, DISPLAY_NAMES)
+        return names[classes.index(label)] if label in classes else label
 
     @cached_property
     def sequence_hint(self) -> SequenceHint:
-        """The likely MR sequence relative to the training data (`core.sequence`), from the first analysed file."""
-        first = next((result.source_path for result in self.slice_results if result.source_path is not None), None)
-        return sequence_hint(first)
+        """The likely MR sequence relative to the training data (`core.sequence`), from the series' header fields."""
+        return sequence_hint(self.series_info)
 
     @property
     def counted_results(self) -> list[SliceResult]:
@@ -136,10 +140,25 @@ class StudyResult:
         if self.verdict_label is None:
             notes.append("No study-level prediction: no slice passed the out-of-distribution check.")
         elif self.disagreeing_results:
-            labels = ", ".join(slice_name(result, anonymise) for result in self.disagreeing_results)
-            notes.append(f"The slices disagree: {labels} individually favour another class than "
-                         f"{self.display_name(self.verdict_label)}.")
+            notes.append(self.disagreement(anonymise))
         return notes
+
+    def disagreement(self, anonymise: bool = False) -> str:
+        """The sentence naming each counted slice whose own most probable class is not the verdict, with that class
+        and its probability ("" when they all agree); the results panel, the JSON notes, the PDF findings and the
+        CLI all say it in these words."""
+        favoured = "; ".join(
+            f"{slice_name(result, anonymise)} favours {self.display_name(result.prediction.label)} "
+            f"({result.prediction.probabilities[result.prediction.predicted_index]:.0%})"
+            for result in self.disagreeing_results)
+        return f"The slices disagree: {favoured}." if favoured else ""
+
+
+def slice_result(slice_: Slice, display: np.ndarray | None, prediction: SlicePrediction | None,
+                 error: str = "") -> SliceResult:
+    """The result for `slice_`, named as the slice is; `error` says why its pixels could not be decoded."""
+    return SliceResult(slice_.label, slice_.index, display, prediction, source_path=slice_.path, error=error,
+                       named_by_file=slice_.named_by_file)
 
 
 def analyse_slice(slice_: Slice, classifier: SliceClassifier) -> SliceResult:
@@ -148,9 +167,8 @@ def analyse_slice(slice_: Slice, classifier: SliceClassifier) -> SliceResult:
         display = slice_.display()
     except _DECODE_ERRORS as error:
         reason = error.reason if isinstance(error, BrainMriError) else str(error) or type(error).__name__
-        return SliceResult(slice_.label, slice_.index, None, None, source_path=slice_.path, error=reason)
-    prediction = classifier.predict([display])[0]
-    return SliceResult(slice_.label, slice_.index, display, prediction, source_path=slice_.path)
+        return slice_result(slice_, None, None, error=reason)
+    return slice_result(slice_, display, classifier.predict([display])[0])
 
 
 def iter_analysis(

@@ -15,15 +15,17 @@ The SC is also marked Patient Identity Removed "YES" with the profile's code in 
 Sequence (PS3.15 E.1.1, item 6).
 
 An anonymised export keeps: modality, series number, image plane (axial/coronal/sagittal), manufacturer, pixel
-spacing, slice thickness and spacing, the slices' positions in the series, the model's results (classes,
-probabilities, out-of-distribution reasons, attention), the pixels of the analysed slices and overlays (the SC's
-burned-in caption names only the class and its probability), the report's institution and generation time (the
-user's own, not the patient's), and the application's and model's names and versions.
+spacing, slice thickness and spacing, repetition, echo and inversion times and whether a contrast agent is recorded
+(not its name), the slices' positions in the series and their DICOM names (series and instance number, position
+along the slice normal: attributes the profile keeps), the model's results (classes, probabilities,
+out-of-distribution reasons, attention), the pixels of the analysed slices and overlays (the SC's burned-in caption
+names only the class and its probability), the report's institution and generation time (the user's own, not the
+patient's), and the application's and model's names and versions.
 
-Files: folders and files are often named after the patient, so anonymised output names an analysed slice "image k"
-(its 1-based position in the series) and a file that could not be opened "file k" (its position among the study's
-skipped files), and gives no path. Their reasons keep their meaning but every mention of the file's path is replaced
-by that name (`without_path`).
+Files: folders and files are often named after the patient, so anonymised output names an analysed slice without a
+DICOM name "image k" (its 1-based position in the series; `slice_name`) and a file that could not be opened "file k"
+(its position among the study's skipped files), and gives no path. Their reasons keep their meaning but every
+mention of the file's path is replaced by that name (`without_path`).
 
 Saved cases (`core.cases`) apply the narrower `IDENTIFYING_FIELDS` (patient name, ID and birth date), so that a
 case can still be found by its study date.
@@ -169,8 +171,9 @@ def without_path(text: str, path: Path | None, name: str) -> str:
 
 
 def slice_name(result: SliceResult, anonymise: bool) -> str:
-    """The slice's file label, or "image k" (1-based series position) when anonymising."""
-    return f"image {result.slice_index + 1}" if anonymise else result.slice_label
+    """The slice's label (`core.study.Slice.label`), except that anonymised, a slice named by its file is "image k"
+    (1-based series position): DICOM names ("Se 6 Im 26, z = 12.5 mm") say nothing of the patient."""
+    return f"image {result.slice_index + 1}" if anonymise and result.named_by_file else result.slice_label
 
 
 def slice_error(result: SliceResult, anonymise: bool) -> str:

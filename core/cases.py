@@ -24,6 +24,7 @@ could share the per-slice encoder later.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -100,6 +101,10 @@ _RECORD_COLUMNS = "id, name, folder, created_at, patient_id, study_date, verdict
 #: SQLite's primary result codes for a damaged file: SQLITE_CORRUPT (pages inconsistent) and SQLITE_NOTADB (not an
 #: SQLite database at all). Extended codes (e.g. SQLITE_CORRUPT_INDEX) carry the primary code in their low byte.
 _SQLITE_DAMAGE_CODES = frozenset({11, 26})
+#: ... and for a file that cannot be opened or written: SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN
+#: (e.g. a folder, or a file without read and write permission, where the file should be).
+_SQLITE_UNUSABLE_CODES = frozenset({3, 8, 10, 14})
+_SQLITE_BUSY = 5  # another connection held the lock for longer than the timeout
 
 
 class CaseStoreError(BrainMriError):
@@ -111,7 +116,8 @@ class CaseNotFoundError(CaseStoreError):
 
 
 class CaseDatabaseError(CaseStoreError):
-    """The case database file is damaged; its reason names the file and tells the user how to start afresh.
+    """A file of the case store (the database or its lock) is damaged or cannot be opened; its reason names the file
+    and tells the user what to do.
 
     A `CaseStoreError`, so the desktop and the CLI report it as they report every store error (a message, no
     traceback)."""
@@ -301,6 +307,7 @@ def _encode_slice_result(result: SliceResult, position: int) -> dict[str, Any]:
     prediction = result.prediction
     return {
         "slice_label": result.slice_label,
+        "named_by_file": result.named_by_file,
         "slice_index": result.slice_index,
         "source_path": None if result.source_path is None else str(result.source_path),
         "error": result.error,
@@ -318,6 +325,7 @@ def _decode_slice_result(
         prediction=None if data["prediction"] is None else _decode_prediction(data["prediction"], cams),
         source_path=None if data["source_path"] is None else Path(data["source_path"]),
         error=data["error"],
+        named_by_file=data.get("named_by_file", True),  # absent in cases saved before slices had DICOM names
     )
 
 
@@ -490,25 +498,50 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]
     connection.execute("COMMIT")
 
 
-def _is_damage(error: sqlite3.DatabaseError) -> bool:
+def _primary_code(error: sqlite3.DatabaseError) -> int | None:
     code = getattr(error, "sqlite_errorcode", None)  # absent on errors raised by the sqlite3 module itself
-    return code is not None and (code & 0xFF) in _SQLITE_DAMAGE_CODES
+    return None if code is None else code & 0xFF
+
+
+def _database_problem(database_path: Path, error: sqlite3.DatabaseError) -> CaseStoreError | None:
+    """What to tell the user when the database file is damaged or cannot be opened; None for other errors."""
+    code = _primary_code(error)
+    if code in _SQLITE_DAMAGE_CODES:
+        return CaseDatabaseError(database_path, f"The case database {database_path} is damaged ({error}). Move it "
+                                                "aside to start a new one; the cases saved in it cannot be read.")
+    if code in _SQLITE_UNUSABLE_CODES:
+        return CaseDatabaseError(database_path, f"The case database {database_path} cannot be opened or written "
+                                                f"({error}). Check that it is a file you may read and write.")
+    return None
+
+
+def _lock_problem(lock_path: Path, error: sqlite3.DatabaseError) -> CaseStoreError | None:
+    """What to tell the user when the writers' lock file is damaged, cannot be opened or stays taken; None for
+    other errors. The lock file holds no cases, so deleting it loses nothing: the next writer makes a new one."""
+    code = _primary_code(error)
+    if code in _SQLITE_DAMAGE_CODES:
+        return CaseDatabaseError(lock_path, f"The case store's lock file {lock_path} is damaged ({error}). It holds "
+                                            "no cases: delete it, and a new one is made.")
+    if code in _SQLITE_UNUSABLE_CODES:
+        return CaseDatabaseError(lock_path, f"The case store's lock file {lock_path} cannot be opened or written "
+                                            f"({error}). It holds no cases: delete it, and a new one is made.")
+    if code == _SQLITE_BUSY:
+        return CaseStoreError(lock_path, f"The case store is busy: another window or command has been changing it "
+                                         f"for over {LOCK_TIMEOUT_S:g} s. Try again when it has finished.")
+    return None
 
 
 @contextmanager
-def _reporting_damage(database_path: Path) -> Iterator[None]:
-    """Turn SQLite's report of a damaged database file, on opening or in any later query, into a
-    `CaseDatabaseError` that says which file it is and what to do; other SQLite errors pass unchanged."""
+def _explaining(problem: Callable[[sqlite3.DatabaseError], CaseStoreError | None]) -> Iterator[None]:
+    """Turn the SQLite errors `problem` explains, on opening or in any later statement, into the store error it
+    returns (naming the file and what to do); other SQLite errors pass unchanged."""
     try:
         yield
     except sqlite3.DatabaseError as error:
-        if not _is_damage(error):
+        explained = problem(error)
+        if explained is None:
             raise
-        raise CaseDatabaseError(
-            database_path,
-            f"The case database {database_path} is damaged ({error}). Move it aside to start a new one; the cases "
-            "saved in it cannot be read.",
-        ) from error
+        raise explained from error
 
 
 def migrate(connection: sqlite3.Connection, database_path: Path) -> None:
@@ -826,8 +859,9 @@ class CaseStore:
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection of its own; a damaged database raises `CaseDatabaseError` wherever it is noticed."""
-        with _reporting_damage(self.database_path):
+        """A connection of its own; a damaged or unusable database file raises `CaseDatabaseError` wherever it is
+        noticed."""
+        with _explaining(functools.partial(_database_problem, self.database_path)):
             connection = sqlite3.connect(self.database_path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
             try:
                 connection.execute("PRAGMA foreign_keys = ON")
@@ -840,9 +874,16 @@ class CaseStore:
         """Serialise writers across processes, so one store's start-up never settles another's in-flight save. The
         lock is an exclusive transaction on a separate empty SQLite file: portable, and released if the process
         dies."""
-        lock = sqlite3.connect(self.root / LOCK_NAME, timeout=LOCK_TIMEOUT_S, isolation_level=None)
+        lock_path = self.root / LOCK_NAME
+        # Only taking the lock is explained as the lock's problem: errors of the work done under it are the database's.
+        with _explaining(functools.partial(_lock_problem, lock_path)):
+            lock = sqlite3.connect(lock_path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
+            try:
+                lock.execute("BEGIN EXCLUSIVE")
+            except BaseException:
+                lock.close()
+                raise
         try:
-            lock.execute("BEGIN EXCLUSIVE")
             yield
         finally:
             lock.close()

@@ -84,7 +84,7 @@ def _summary_line(source: Path, series_description: str, study_result: StudyResu
 
 def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: Classifier,
                     progress: ProgressBar) -> _ClassifyOutcome:
-    from core.analysis import SliceResult, aggregate, iter_analysis, not_analysable_reason
+    from core.analysis import aggregate, iter_analysis, not_analysable_reason, slice_result
     from core.export import StudyExport
     from core.logging_setup import register_study_phi
     from core.sequence import T1_CONTRAST, UNKNOWN
@@ -104,12 +104,11 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
                 continue
             selection = select_central_slices(series, slices_per_series)
             chosen = selection.chosen
-            slice_results = [SliceResult(slice_.label, slice_.index, None, None, source_path=slice_.path, error=reason)
-                             for slice_, reason in selection.unreadable]
+            slice_results = [slice_result(slice_, None, None, error=reason) for slice_, reason in selection.unreadable]
             for slice_, reason in selection.unreadable:
-                print(f"could not decode: {slice_.path}: {reason}", file=sys.stderr)
-            for done, slice_result in enumerate(iter_analysis(chosen, classifier), start=1):
-                slice_results.append(slice_result)
+                print(f"could not decode: {slice_.label} ({slice_.path}): {reason}", file=sys.stderr)
+            for done, analysed in enumerate(iter_analysis(chosen, classifier), start=1):
+                slice_results.append(analysed)
                 progress.update(done, len(chosen), f"analysing {series.description}")
             progress.clear()
             slice_results.sort(key=lambda result: result.slice_index)
@@ -117,6 +116,8 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
             results.append(result)
             skipped_any |= bool(result.failed_results)
             print(_summary_line(path, series.description, result))
+            if result.disagreeing_results:  # which slices, named as in the viewer, so they can be looked at
+                print(f"    note: {result.disagreement()}")
             if result.sequence_hint.kind not in (T1_CONTRAST, UNKNOWN):  # a known other sequence: say what it means
                 print(f"    note: {result.sequence_hint.sentence()}")
         progress.clear()

@@ -59,8 +59,18 @@ class FrameHeader:
     source: DicomPixelSource
     inverted: bool
     orientation: tuple[float, ...] | None
-    position: tuple[float, float, float] | None
+    position: tuple[float, ...] | None
     instance_number: int | None
+    #: The frame's position along its own slice normal, else its Slice Location (mm); names the slice.
+    normal_position: float | None = None
+    #: Keywords of the geometry values the file states but that could not be used (see `_geometry`).
+    damaged_geometry: tuple[str, ...] = ()
+
+    @property
+    def geometry_problem(self) -> str:
+        """What the viewer says about damaged geometry ("" when none is), e.g. "Geometry unknown (PixelSpacing
+        unreadable)"."""
+        return f"Geometry unknown ({' and '.join(self.damaged_geometry)} unreadable)" if self.damaged_geometry else ""
 
 
 @dataclass
@@ -162,27 +172,40 @@ def dicomdir_references(path: Path, dicomdir: Dataset) -> list[Path]:
 
 
 def build_series(frames: list[FrameHeader]) -> list[Series]:
-    """Group frames by study, series, image size and plane; order each group (see `order_frames`)."""
+    """Group frames by study, series, image size and plane; order each group (see `order_frames`). A frame whose
+    orientation is damaged joins the largest group of its series rather than making a series of its own."""
     groups: dict[tuple, list[FrameHeader]] = {}
+    damaged_orientation = []
     for header in frames:
+        if "ImageOrientationPatient" in header.damaged_geometry:
+            damaged_orientation.append(header)
+            continue
         plane = tuple(round(v, 2) for v in header.orientation) if header.orientation else ()
-        info = header.info
-        key = (info.study_instance_uid, info.series_instance_uid or str(header.path.parent), header.rows, header.cols,
-               plane)
-        groups.setdefault(key, []).append(header)
+        groups.setdefault((*_series_key(header), plane), []).append(header)
+    for header in damaged_orientation:
+        same_series = [group for key, group in groups.items() if key[:-1] == _series_key(header)]
+        if same_series:
+            max(same_series, key=len).append(header)
+        else:
+            groups.setdefault((*_series_key(header), ()), []).append(header)
     series = [_series(group) for group in groups.values()]
     series.sort(key=lambda s: (s.info.study_instance_uid, natural_key(s.info.series_number), s.info.series_description))
     return series
 
 
+def _series_key(header: FrameHeader) -> tuple:
+    """Which series a frame belongs to, before its plane is considered: study, series (else folder), image size."""
+    info = header.info
+    return info.study_instance_uid, info.series_instance_uid or str(header.path.parent), header.rows, header.cols
+
+
 def order_frames(frames: list[FrameHeader]) -> tuple[list[FrameHeader], list[float] | None]:
     """Order frames along the slice normal (ImagePositionPatient · (row × column direction)); without complete,
-    distinct positions fall back to InstanceNumber, then natural filename and frame number.
+    distinct positions and orientations fall back to InstanceNumber, then natural filename and frame number.
     Returns the ordered frames and their positions in mm (None when not ordered geometrically)."""
     by_name = sorted(frames, key=lambda f: (natural_key(str(f.path)), f.frame or 0))
-    orientation = frames[0].orientation
-    if orientation and all(f.position is not None for f in frames):
-        normal = slice_normal(orientation)
+    if all(f.orientation is not None and f.position is not None for f in frames):
+        normal = slice_normal(frames[0].orientation)
         positions = [float(np.dot(f.position, normal)) for f in by_name]
         if len({round(p, 3) for p in positions}) == len(positions):
             ordered = sorted(zip(positions, by_name), key=lambda pair: pair[0])
@@ -342,9 +365,10 @@ def _frame_headers(path: Path, dataset: Dataset) -> list[FrameHeader]:
 
 def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tuple,
                   transfer_syntax: UID | None, file_info: SeriesInfo) -> FrameHeader:
-    orientation = _floats(_group(dataset, frame, "PlaneOrientationSequence").get("ImageOrientationPatient"))
-    orientation = tuple(orientation) if orientation and len(orientation) == 6 else None
-    position = _floats(_group(dataset, frame, "PlanePositionSequence").get("ImagePositionPatient"))
+    damaged: list[str] = []
+    orientation = _geometry(dataset, frame, "PlaneOrientationSequence", "ImageOrientationPatient", 6, damaged)
+    position = _geometry(dataset, frame, "PlanePositionSequence", "ImagePositionPatient", 3, damaged)
+    spacing = _geometry(dataset, frame, "PixelMeasuresSequence", "PixelSpacing", 2, damaged)
     voi = _group(dataset, frame, "FrameVOILUTSequence")
     modality = _group(dataset, frame, "PixelValueTransformationSequence")
     photometric = str(dataset.PhotometricInterpretation).strip()
@@ -354,14 +378,47 @@ def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tup
         frame=frame,
         rows=int(dataset.Rows),
         cols=int(dataset.Columns),
-        info=_frame_info(dataset, frame, orientation, file_info),
+        info=_frame_info(dataset, frame, orientation, spacing, file_info),
         windows=_windows(voi) or _default_windows(dataset, photometric),
         source=source,
         inverted=photometric == "MONOCHROME1",
         orientation=orientation,
-        position=tuple(position) if position and len(position) == 3 else None,
+        position=position,
         instance_number=int(dataset.InstanceNumber) if dataset.get("InstanceNumber") not in (None, "") else None,
+        normal_position=_normal_position(dataset, orientation, position),
+        damaged_geometry=tuple(damaged),
     )
+
+
+def _geometry(dataset: Dataset, frame: int | None, sequence: str, keyword: str, count: int,
+              damaged: list[str]) -> tuple[float, ...] | None:
+    """A geometry value of `count` numbers (PS3.3 C.7.6.2.1.1; in enhanced objects from the frame's functional
+    group, C.7.6.16.2), None when absent. A value the file states but that cannot be used (an unknown VR, text that
+    is no number, the wrong count, NaN or infinity) is None too and its keyword is added to `damaged`: the slice
+    still opens, without what that value gives (geometric order, scale bar, measurement in mm, orientation letters)."""
+    try:
+        values = _floats(_group(dataset, frame, sequence).get(keyword))
+    except Exception:  # pydicom raises NotImplementedError, ValueError, ... on a damaged element (see `_text`)
+        damaged.append(keyword)
+        return None
+    if values is None:
+        return None
+    if len(values) != count or not all(math.isfinite(value) for value in values):
+        damaged.append(keyword)
+        return None
+    return tuple(values)
+
+
+def _normal_position(dataset: Dataset, orientation: tuple[float, ...] | None,
+                     position: tuple[float, ...] | None) -> float | None:
+    """Where the slice lies along its normal in mm, for its name: ImagePositionPatient · normal when both are known
+    (and the orientation is not degenerate), else Slice Location (0020,1041; PS3.3 C.7.6.2.1.2); None when neither
+    is known or readable."""
+    normal = slice_normal(orientation) if orientation else None
+    if position is not None and normal is not None and np.any(normal):
+        return float(np.dot(position, normal))
+    location = _number(dataset, "SliceLocation")
+    return location if location is not None and math.isfinite(location) else None
 
 
 def _group(dataset: Dataset, frame: int | None, sequence: str) -> Dataset:
@@ -412,18 +469,21 @@ def _file_info(dataset: Dataset) -> SeriesInfo:
         study_instance_uid=_text(dataset, "StudyInstanceUID"),
         series_instance_uid=_text(dataset, "SeriesInstanceUID"),
         series_number=_text(dataset, "SeriesNumber"),
+        contrast_agent_recorded=bool(_text(dataset, "ContrastBolusAgent").strip()),
+        repetition_time=_number(dataset, "RepetitionTime"),
+        echo_time=_number(dataset, "EchoTime"),
+        inversion_time=_number(dataset, "InversionTime"),
     )
 
 
 def _frame_info(dataset: Dataset, frame: int | None, orientation: tuple[float, ...] | None,
-                file_info: SeriesInfo) -> SeriesInfo:
+                spacing: tuple[float, ...] | None, file_info: SeriesInfo) -> SeriesInfo:
     """`file_info` completed with this frame's plane and pixel measures (per-frame in enhanced objects)."""
-    spacing = _measure(dataset, frame, "PixelSpacing")
     thickness = _measure(dataset, frame, "SliceThickness")
     return replace(
         file_info,
         orientation=orientation_label(orientation),
-        pixel_spacing=(spacing[0], spacing[1]) if spacing and len(spacing) >= 2 else None,
+        pixel_spacing=(spacing[0], spacing[1]) if spacing else None,
         slice_thickness=thickness[0] if thickness else None,
     )
 
@@ -443,6 +503,16 @@ def _text(dataset: Dataset, keyword: str, convert: Callable[[object], str] = str
         return ""
 
 
+def _number(dataset: Dataset, keyword: str) -> float | None:
+    """One single-valued numeric element (DS, IS, FD, ...) as a float; None when absent, empty, multi-valued or
+    unreadable, for the reason given in `_text`."""
+    try:
+        value = dataset.get(keyword)
+        return float(value) if value not in (None, "") else None
+    except Exception:  # see `_text`: a damaged number empties that field only
+        return None
+
+
 def _measure(dataset: Dataset, frame: int | None, keyword: str) -> list[float] | None:
     """A PixelMeasuresSequence value (PS3.3 C.7.6.16.2.1; the dataset itself for classic objects) as floats;
     None when absent or unreadable, for the reason given in `_text`."""
@@ -454,12 +524,15 @@ def _measure(dataset: Dataset, frame: int | None, keyword: str) -> list[float] |
 
 def _series(frames: list[FrameHeader]) -> Series:
     ordered, positions = order_frames(frames)
-    info = replace(ordered[0].info)  # a copy: slice_spacing belongs to the series, not to its first frame
+    # The series' fields come from its first frame whose geometry is intact, so one damaged file does not cost the
+    # whole series its plane and pixel spacing. A copy: slice_spacing belongs to the series, not to that frame.
+    info = replace(next((f for f in ordered if not f.damaged_geometry), ordered[0]).info)
     if positions is not None and len(positions) > 1:
         info.slice_spacing = round(float(np.median(np.diff(positions))), 4)
     slices = [
-        Slice(f.path, f.frame, index, (f.rows, f.cols), f.windows, f.source, f.inverted,
-              positions[index] if positions is not None else None)
+        Slice(f.path, f.frame, index, (f.rows, f.cols), f.windows, f.source, f.inverted, position=f.normal_position,
+              series_number=f.info.series_number, instance_number=f.instance_number, orientation=f.orientation,
+              pixel_spacing=f.info.pixel_spacing, geometry_problem=f.geometry_problem)
         for index, f in enumerate(ordered)
     ]
     return Series(uid=info.series_instance_uid, info=info, slices=slices)

@@ -2,11 +2,14 @@
 
 PHI policy: code never logs `SeriesInfo` or any patient field. As a second line of defence, every value registered
 with `register_phi` (patient name and ID of each opened study) is replaced by "[redacted]" in every log record,
-including records from third-party libraries and captured `warnings`, before any handler sees them. Crash messages
-shown to the user name only the exception type, never its text (which may quote a file name or a tag value).
-The log may still hold PHI the guard was never told about (a file name, a library's message), so on POSIX the log
-folder is owner-only (0700) and so are the log file and its rotated backups (0600), including ones an earlier version
-left readable by others. (Windows ignores these modes; there the per-user profile folder protects the log.)
+including records from third-party libraries and captured `warnings`, before any handler sees them. A study's values
+are registered only once it is loaded, and pydicom warns while it reads, quoting the element's value ("Invalid value
+for VR UI: 'Doe^John'", 'Value "4417.5" is not valid for elements with a VR of IS'), whichever element it is; so
+every quoted text in pydicom's log records and in captured warnings is redacted too. Crash messages shown to the
+user name only the exception type, never its text (which may quote a file name or a tag value). The log may still
+hold PHI the guard was never told about (a file name, a library's message), so on POSIX the log folder is owner-only
+(0700) and so are the log file and its rotated backups (0600), including ones an earlier version left readable by
+others. (Windows ignores these modes; there the per-user profile folder protects the log.)
 
 Nothing here imports TensorFlow or Qt; `quiet_third_party_logging` only sets environment variables and logger
 levels, so it must run before TensorFlow/Qt are first imported to take full effect.
@@ -40,6 +43,10 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 # Shorter values (a one-letter name, an ID like "1") would redact unrelated text everywhere, so they are not guarded.
 _MIN_PHI_LENGTH = 3
+#: Text in single or double quotes, as pydicom and Python's repr() quote values (a backslash escapes a quote).
+_QUOTED = re.compile(r"b?'(?:[^'\\\n]|\\.)*'" r'|b?"(?:[^"\\\n]|\\.)*"')
+#: Loggers whose messages quote values read from files: pydicom's, and `warnings` captured by `logging`.
+_VALUE_QUOTING_LOGGERS = ("pydicom", "py.warnings")
 
 _phi_lock = threading.Lock()
 _phi_pattern: re.Pattern[str] | None = None
@@ -138,13 +145,19 @@ def redact(text: str) -> str:
     return pattern.sub(REDACTED, text) if pattern is not None else text
 
 
+def _quotes_file_values(record: logging.LogRecord) -> bool:
+    return any(record.name == name or record.name.startswith(f"{name}.") for name in _VALUE_QUOTING_LOGGERS)
+
+
 def _redacting_record_factory(base_factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
     def make_record(*args, **kwargs) -> logging.LogRecord:
         record = base_factory(*args, **kwargs)
-        if _phi_pattern is None:
+        quotes_values = _quotes_file_values(record)
+        if _phi_pattern is None and not quotes_values:
             return record
         # Format once here so redaction also covers %-arguments and the traceback text.
-        record.msg = redact(record.getMessage())
+        message = record.getMessage()
+        record.msg = redact(_QUOTED.sub(REDACTED, message) if quotes_values else message)
         record.args = None
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))

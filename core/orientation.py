@@ -5,22 +5,18 @@ ImageOrientationPatient (PS3.3 C.7.6.2.1.1) gives two unit vectors in the patien
 patient's Left, y towards Posterior, z towards Superior (head). The first triplet is the direction of the first row
 (going right along a row, columns increasing), the second that of the first column (going down, rows increasing). So
 the image's right edge faces the row direction, its bottom edge the column direction, and the left and top edges the
-opposite ones. Pictures (JPEG, PNG) carry no orientation and get no markers: a guessed letter would be worse than
-none.
+opposite ones. Each slice carries its own value (`core.study.Slice.orientation`, read when the study is opened).
+Pictures (JPEG, PNG), and slices whose value is missing or damaged, get no markers: a guessed letter would be worse
+than none.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from core.errors import BrainMriError
-from core.study import Series
 
 #: The letter for the positive and the negative direction of each LPS axis (PS3.3 C.7.6.2.1.1).
 _AXIS_LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
@@ -63,37 +59,3 @@ def edge_labels(orientation: Sequence[float] | None) -> EdgeLabels | None:
     labels = EdgeLabels(left=direction_letters(-row), right=direction_letters(row),
                         top=direction_letters(-column), bottom=direction_letters(column))
     return labels if all((labels.left, labels.right, labels.top, labels.bottom)) else None
-
-
-_SERIES_LABELS: weakref.WeakKeyDictionary[Series, EdgeLabels | None] = weakref.WeakKeyDictionary()
-_SERIES_LABELS_LOCK = threading.Lock()  # the study-loading worker fills the cache that the UI thread reads
-
-
-def series_edge_labels(series: Series) -> EdgeLabels | None:
-    """The edge letters of a series, from its first slice's DICOM header; None for pictures and DICOM without
-    ImageOrientationPatient. Every slice of a series shares one plane (`core.dicom.build_series` groups by it), so
-    one header is read per series and the answer is kept for as long as the series exists. Reading an enhanced
-    multi-frame header takes tens of milliseconds, so the desktop's loading worker calls this first."""
-    with _SERIES_LABELS_LOCK:
-        if series in _SERIES_LABELS:
-            return _SERIES_LABELS[series]
-    labels = edge_labels(_image_orientation(series)) if series.slices else None
-    with _SERIES_LABELS_LOCK:
-        _SERIES_LABELS[series] = labels
-    return labels
-
-
-def _image_orientation(series: Series) -> tuple[float, ...] | None:
-    """ImageOrientationPatient of the series' first slice, read again from its header (the Series keeps only the
-    plane's name). `core.dicom.read_file` is reused so enhanced multi-frame files are read from their functional
-    groups (PS3.3 C.7.6.16) exactly as when the study was opened; pixel data stays on disk."""
-    from core import dicom  # pydicom is only imported when a DICOM series is actually shown
-
-    first = series.slices[0]
-    if not isinstance(first.source, dicom.DicomPixelSource):
-        return None
-    try:
-        frames = dicom.read_file(first.path).frames
-    except (BrainMriError, OSError):  # changed or removed since the study was opened: no markers, no error
-        return None
-    return next((frame.orientation for frame in frames if frame.frame == first.frame), None)

@@ -118,7 +118,8 @@ def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
 
 
 def _names(results: list[SliceResult], anonymise: bool) -> str:
-    return ", ".join(slice_name(result, anonymise) for result in results)
+    # semicolons: a slice's DICOM name holds a comma ("Se 6 Im 26, z = 12.5 mm")
+    return "; ".join(slice_name(result, anonymise) for result in results)
 
 
 def _count(count: int, noun: str) -> str:
@@ -209,17 +210,10 @@ def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[S
             f"Model result: {study.display_name(study.verdict_label)}, mean calibrated probability "
             f"{format_percent(study.verdict_probability)} over {len(counted)} of {analysed} analysed slices "
             f"({_names(counted, anonymise)}). Next most probable class: "
-            f"{study.display_names[runner_up] if study.display_names else study.classes[runner_up]} "
-            f"({format_percent(study.probabilities[runner_up])}).",
+            f"{study.display_name(study.classes[runner_up])} ({format_percent(study.probabilities[runner_up])}).",
             _attention_sentence(study, orientation),
+            study.disagreement(anonymise),
         ]
-        disagreeing = [
-            f"{slice_name(r, anonymise)} favours {study.display_name(r.prediction.label)} "
-            f"({format_percent(r.prediction.probabilities[r.prediction.predicted_index])})"
-            for r in study.disagreeing_results
-        ]
-        if disagreeing:
-            paragraphs.append(f"The slices disagree: {'; '.join(disagreeing)}.")
     paragraphs += [_excluded_sentence(study, anonymise), _skipped_sentence(skipped)]
     return [paragraph for paragraph in paragraphs if paragraph]
 

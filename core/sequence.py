@@ -2,7 +2,8 @@
 
 The model learned tumours almost only from contrast-enhanced T1 slices; no training tumour is on T2 or FLAIR, so a
 negative answer on those sequences means little (measured: gliomas on T2 are rarely found). The hint is derived from
-the DICOM header of the series' first slice, in this order of trust:
+the DICOM header fields `core.dicom` reads into the series' `SeriesInfo` when the study is opened (no file is read
+again), in this order of trust:
 
 1. Series Description (0008,103E), the radiographer's own name for the sequence ("AX T2 FLAIR", "T1 +C", ...).
 2. Contrast/Bolus Agent (0018,0010): any value means contrast was given.
@@ -16,12 +17,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pydicom
+if TYPE_CHECKING:
+    from core.study import SeriesInfo
 
 T1_CONTRAST, T1, T2, FLAIR, OTHER, UNKNOWN = "T1 with contrast", "T1", "T2", "FLAIR", "other", "unknown"
 _VALIDATED = {T1_CONTRAST}
+_NO_HEADER = "no DICOM header"
 _CONTRAST_WORDS = re.compile(r"(\+ ?C\b|\bC\+|\bPOST\b|\bGAD|\bGD\b|\bCE\b|CONTRAST|\bKM\b)", re.IGNORECASE)
 _OTHER_WORDS = re.compile(r"\b(DWI|ADC|DIFF\w*|TRACE|SWI|SWAN|PERF\w*|DTI|MRA|TOF|LOCALI[SZ]ER|SCOUT|SURVEY)\b",
                           re.IGNORECASE)
@@ -51,14 +54,6 @@ class SequenceHint:
                 "a tumour may be missed, so a 'no tumour' answer here carries little weight.")
 
 
-def _number(dataset: pydicom.Dataset, keyword: str) -> float | None:
-    try:
-        value = dataset.get(keyword)
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _from_description(description: str, contrast: bool) -> str | None:
     text = description.upper()
     if _OTHER_WORDS.search(text) or re.search(r"\bPD\b", text):
@@ -82,12 +77,13 @@ def _from_timing(repetition: float | None, echo: float | None, inversion: float 
     return None
 
 
-def hint_from_dataset(dataset: pydicom.Dataset) -> SequenceHint:
-    """The hint from one header (rules in the module docstring)."""
-    description = str(dataset.get("SeriesDescription", "") or "")
-    contrast = bool(str(dataset.get("ContrastBolusAgent", "") or "").strip())
-    repetition, echo = _number(dataset, "RepetitionTime"), _number(dataset, "EchoTime")
-    inversion = _number(dataset, "InversionTime")
+def sequence_hint(info: SeriesInfo | None) -> SequenceHint:
+    """The hint for a series from its header fields (rules in the module docstring); "unknown" when they do not
+    say, and for pictures, which have no header (they are the series without a modality, as in `core.analysis`)."""
+    if info is None:
+        return SequenceHint(UNKNOWN, _NO_HEADER)
+    description, contrast = info.series_description, info.contrast_agent_recorded
+    repetition, echo, inversion = info.repetition_time, info.echo_time, info.inversion_time
     kind = _from_description(description, contrast)
     if kind is not None:
         return SequenceHint(kind, f"series description '{description}'" + (", contrast agent recorded"
@@ -96,15 +92,4 @@ def hint_from_dataset(dataset: pydicom.Dataset) -> SequenceHint:
     if kind is not None:
         timing = f"TR {repetition:g} ms, TE {echo:g} ms" + (f", TI {inversion:g} ms" if inversion else "")
         return SequenceHint(kind, timing + (", contrast agent recorded" if contrast else ""))
-    return SequenceHint(UNKNOWN, "the header does not say")
-
-
-def sequence_hint(first_file: Path | None) -> SequenceHint:
-    """The hint for a series from its first slice's file; pictures and unreadable headers give "unknown"."""
-    if first_file is None:
-        return SequenceHint(UNKNOWN, "no DICOM header")
-    try:
-        dataset = pydicom.dcmread(first_file, stop_before_pixels=True)
-    except (OSError, ValueError, pydicom.errors.InvalidDicomError):
-        return SequenceHint(UNKNOWN, "no DICOM header")
-    return hint_from_dataset(dataset)
+    return SequenceHint(UNKNOWN, "the header does not say" if info.modality else _NO_HEADER)

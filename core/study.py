@@ -71,6 +71,13 @@ class SeriesInfo:
     pixel_spacing: tuple[float, float] | None = None
     slice_thickness: float | None = None
     slice_spacing: float | None = None
+    #: What `core.sequence` tells the sequence by, read with the rest of the header so nothing re-reads a file:
+    #: whether Contrast/Bolus Agent (0018,0010) has a value, and Repetition, Echo and Inversion Time in ms
+    #: (0018,0080/0081/0082, PS3.3 C.8.3.1).
+    contrast_agent_recorded: bool = False
+    repetition_time: float | None = None
+    echo_time: float | None = None
+    inversion_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,12 +115,38 @@ class Slice:
     source: PixelSource = field(repr=False)
     #: MONOCHROME1: low values are white, so the display image is inverted after windowing (PS3.3 C.7.6.3.1.2).
     inverted: bool = False
-    #: Position along the series' slice normal in mm (DICOM geometry), None when unknown.
+    #: Position along the slice normal in mm: ImagePositionPatient · normal (PS3.3 C.7.6.2.1.1), else Slice
+    #: Location (C.7.6.2.1.2); None when unknown.
     position: float | None = None
+    #: Series Number (PS3.3 C.7.3.1) and Instance Number (C.7.6.1) as the file gives them; unknown: "" / None.
+    series_number: str = ""
+    instance_number: int | None = None
+    #: This slice's own geometry (PS3.3 C.7.6.2.1.1), None when unknown: ImageOrientationPatient (six direction
+    #: cosines) and PixelSpacing (row, column mm). Pictures have none.
+    orientation: tuple[float, ...] | None = None
+    pixel_spacing: tuple[float, float] | None = None
+    #: Why this slice's geometry is unknown although its file states it (a damaged value), "" when it is not.
+    geometry_problem: str = ""
+
+    @property
+    def named_by_file(self) -> bool:
+        """Whether `label` is the file's name: without an instance number or a position nothing else tells the
+        slice apart (pictures). Anonymised outputs name such a slice "image k" (`core.anonymise.slice_name`)."""
+        return self.instance_number is None and self.position is None
 
     @property
     def label(self) -> str:
-        return self.path.name if self.frame is None else f"{self.path.name} frame {self.frame + 1}"
+        """The one name a slice is shown by (viewer, results, reports, JSON, CLI): as radiologists name it,
+        "Se 6 Im 26, z = 12.5 mm" (series and instance number, "Fr k" for a frame of a multi-frame object, and the
+        position along the slice normal), leaving out what is unknown; the file name when `named_by_file`."""
+        if self.named_by_file:
+            return self.path.name if self.frame is None else f"{self.path.name} frame {self.frame + 1}"
+        numbers = [f"Se {self.series_number}" if self.series_number else "",
+                   f"Im {self.instance_number}" if self.instance_number is not None else "",
+                   f"Fr {self.frame + 1}" if self.frame is not None else ""]
+        parts = [" ".join(number for number in numbers if number),
+                 f"z = {round(self.position, 1) + 0.0:.1f} mm" if self.position is not None else ""]  # no "-0.0"
+        return ", ".join(part for part in parts if part)
 
     def modality_pixels(self) -> np.ndarray:
         """Pixel values after the modality LUT, float32 (H, W), read-only (shared through the cache)."""

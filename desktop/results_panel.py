@@ -146,6 +146,7 @@ class ResultsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + ROW_PADDING)
         self.table.cellClicked.connect(self._activate_row)
@@ -230,7 +231,7 @@ class ResultsPanel(QWidget):
             probability = f"{prediction.probabilities[prediction.predicted_index]:.0%}"
         row = self.table.rowCount()
         self.table.insertRow(row)
-        for column, text in enumerate((str(result.slice_index + 1), label_text, probability)):
+        for column, text in enumerate((result.slice_label, label_text, probability)):
             item = QTableWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, result.slice_index)
             if column == 1:

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 from core.errors import BrainMriError
 from core.measure import Distance
 from core.model import SlicePrediction
-from core.orientation import EdgeLabels, series_edge_labels
+from core.orientation import edge_labels
 from core.overlay import Explanation, OverlaySettings, render_overlay
 from core.scale_bar import format_length_mm, scale_bar_length_mm
 from core.study import Series, Slice, Window, auto_window
@@ -150,7 +150,6 @@ class SliceViewer(QGraphicsView):
         self.scene().addItem(self._image_item)
 
         self._series: Series | None = None
-        self._edge_labels: EdgeLabels | None = None  # orientation letters of the series; None when unknown
         self._index = 0
         self._window: Window | None = None  # None: each slice's default window
         self._display: np.ndarray | None = None
@@ -208,7 +207,7 @@ class SliceViewer(QGraphicsView):
         self._index = -1
         self._distance_line.clear()
         if series is None or not series.slices:
-            self._series = self._edge_labels = None
+            self._series = None
             self._display = self._painted = None
             self.decode_error = ""
             self._image_item.setPixmap(QPixmap())
@@ -216,7 +215,6 @@ class SliceViewer(QGraphicsView):
             self.viewport().update()
             return
         self._image_item.setTransform(self._aspect_transform(series))
-        self._edge_labels = series_edge_labels(series)
         self.set_current_index(index)
         self.reset_view()
 
@@ -281,7 +279,7 @@ class SliceViewer(QGraphicsView):
         """The length of the distance line on the shown slice; None when there is none."""
         if self._series is None:
             return None
-        return self._distance_line.length(self._index, self._series.info.pixel_spacing)
+        return self._distance_line.length(self._index, self.current_slice.pixel_spacing)
 
     def clear_measurement(self) -> None:
         self._distance_line.clear()
@@ -531,8 +529,8 @@ class SliceViewer(QGraphicsView):
         pixels) it is drawn centred in: at the middle of the edge's visible part, just inside the image and the
         viewport, so the letters follow zoom and pan and stay on screen. Empty when the orientation is unknown
         (pictures) or the image is not on screen."""
-        labels = self._edge_labels
-        if labels is None or self._series is None or self.decode_error:
+        labels = edge_labels(self.current_slice.orientation) if self._series is not None else None
+        if labels is None or self.decode_error:
             return []
         image = QRectF(self.mapFromScene(self._image_item.sceneBoundingRect()).boundingRect())
         visible = image.intersected(QRectF(self._text_area()))
@@ -557,8 +555,8 @@ class SliceViewer(QGraphicsView):
 
     def scale_bar(self) -> tuple[float, QLineF] | None:
         """The scale bar's length in mm and where it lies (viewport pixels): bottom right, above the corner text,
-        at most a fifth of the view's width. None when the series has no PixelSpacing."""
-        spacing = self._series.info.pixel_spacing if self._series is not None and not self.decode_error else None
+        at most a fifth of the view's width. None when the slice has no PixelSpacing."""
+        spacing = self.current_slice.pixel_spacing if self._series is not None and not self.decode_error else None
         if not spacing or spacing[0] <= 0:
             return None
         # One screen pixel is the same length across and down: the aspect transform makes a column as wide in
@@ -622,7 +620,7 @@ class SliceViewer(QGraphicsView):
         series = [text for text in (info.series_description or slice_.path.parent.name, info.modality) if text]
         top_left = patient + study
         top_right = series + ([info.orientation] if info.orientation else [])
-        bottom_left = [f"Slice {self._index + 1} / {len(self._series)}", slice_.label]
+        bottom_left = [f"Slice {self._index + 1} / {len(self._series)}", slice_.label, slice_.geometry_problem]
         bottom_right = [f"W {window.width:.0f}  L {window.center:.0f}" if window else "", f"Zoom {self.zoom():.0%}"]
         align = Qt.AlignmentFlag
         return {

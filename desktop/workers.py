@@ -65,7 +65,7 @@ class StudyLoadWorker(_Worker):
     """Scans files or folders with `core.study.load_study`, then decodes what the window shows first.
 
     `loaded(Study)` comes as soon as the first series' middle slice is decoded (its pixels are then in the slice
-    cache) and its orientation letters are read (`core.orientation` caches them); then, one series at a time,
+    cache); then, one series at a time,
     `seriesPrepared(series_index, chosen slice indices, thumbnail uint8 image)` with the central slices chosen for
     analysis (`core.slices.central_slices` decodes them, which is why it runs here rather than on the UI thread).
     """
@@ -81,7 +81,6 @@ class StudyLoadWorker(_Worker):
 
     def _work(self) -> None:
         from core.logging_setup import register_study_phi
-        from core.orientation import series_edge_labels
         from core.slices import central_slices
         from core.study import load_study
 
@@ -92,12 +91,10 @@ class StudyLoadWorker(_Worker):
             return
         if study.series:
             _middle_display(study.series[0])
-            series_edge_labels(study.series[0])
         self.loaded.emit(study)
         for series_index, series in enumerate(study.series):
             if self.is_cancel_requested():
                 return
-            series_edge_labels(series)  # read here so that showing the series never waits for its header
             chosen = [slice_.index for slice_ in central_slices(series, self._analysis_slice_count)]
             self.seriesPrepared.emit(series_index, chosen, _middle_display(series))
 

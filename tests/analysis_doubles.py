@@ -85,6 +85,7 @@ class SliceDouble:
     index: int
     image: np.ndarray | None
     path: Path = Path("/data/slice.dcm")
+    named_by_file: bool = True
 
     @property
     def label(self) -> str:

@@ -541,6 +541,58 @@ def test_a_damaged_database_is_reported_naming_the_file_and_what_to_do(store: Ca
     assert_damage_reported(raised.value, store.database_path)
 
 
+def test_a_database_that_cannot_be_opened_is_reported_naming_the_file_and_what_to_do(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    (root / cases.DATABASE_NAME).mkdir(parents=True)  # a folder where the database file should be
+    with pytest.raises(CaseDatabaseError) as raised:
+        CaseStore(root)
+    assert raised.value.path == root / cases.DATABASE_NAME
+    assert raised.value.reason == (f"The case database {root / cases.DATABASE_NAME} cannot be opened or written "
+                                   "(unable to open database file). Check that it is a file you may read and write.")
+
+
+@pytest.mark.parametrize("how", ["garbage", "folder"])
+def test_a_damaged_or_unopenable_lock_file_is_reported_and_deleting_it_is_the_cure(store: CaseStore, how) -> None:
+    save_sample(store)
+    lock = store.root / cases.LOCK_NAME
+    lock.unlink()
+    if how == "garbage":
+        lock.write_bytes(b"\x8f not an SQLite database \x00" * 400)
+        problem = "is damaged (file is not a database)"
+    else:
+        lock.mkdir()
+        problem = "cannot be opened or written (unable to open database file)"
+
+    for use in (lambda: CaseStore(store.root), lambda: save_sample(store), lambda: store.delete(1)):
+        with pytest.raises(CaseDatabaseError) as raised:
+            use()
+        assert raised.value.path == lock
+        assert raised.value.reason == (f"The case store's lock file {lock} {problem}. It holds no cases: delete it, "
+                                       "and a new one is made.")
+    assert [record.case_id for record in store.list()] == [1]  # reading needs no lock
+
+    if how == "garbage":
+        lock.unlink()
+    else:
+        lock.rmdir()
+    assert save_sample(CaseStore(store.root), "Second").case_id == 2
+
+
+def test_a_lock_held_too_long_says_the_store_is_busy(store: CaseStore, monkeypatch) -> None:
+    monkeypatch.setattr(cases, "LOCK_TIMEOUT_S", 0.1)
+    holder = sqlite3.connect(store.root / cases.LOCK_NAME, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another window or command, in the middle of a save
+    try:
+        with pytest.raises(CaseStoreError) as raised:
+            save_sample(store)
+    finally:
+        holder.close()
+    assert not isinstance(raised.value, CaseDatabaseError)  # nothing is damaged: trying again will work
+    assert raised.value.reason == ("The case store is busy: another window or command has been changing it for over "
+                                   "0.1 s. Try again when it has finished.")
+    assert save_sample(store).case_id == 1
+
+
 # --- PHI -----------------------------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 import core
 from core.cli import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_SKIPPED, ProgressBar, main
 from core.paths import sample_study_dir
+from core.study import load_study
 from tests.dicom_factory import write_mr_series
 
 pytest_plugins = ["tests.model_fixtures"]
@@ -155,7 +156,8 @@ def test_a_series_whose_slices_cannot_be_decoded_says_so_and_exits_1(tiny_model_
     captured = capsys.readouterr()
     assert status == EXIT_SKIPPED
     assert "no prediction (1 slice(s) could not be decoded, listed on stderr)" in captured.out
-    assert "could not decode:" in captured.err and "lossy.dcm" in captured.err
+    label = load_study(study).series[0].slices[0].label  # named as everywhere else, with its path to find it by
+    assert f"could not decode: {label} ({study / 'lossy.dcm'}): " in captured.err
     slices = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["studies"][0]["series"][0]["slices"]
     assert len(slices) == 1 and slices[0]["error"] and slices[0]["predicted_class"] is None
 

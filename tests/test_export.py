@@ -28,7 +28,8 @@ STUDY_KEYS = {"source", "skipped_files", "series"}
 SERIES_KEYS = {"metadata", "slices", "result"}
 METADATA_KEYS = {"patient_name", "patient_id", "patient_birth_date", "patient_sex", "study_date", "study_description",
                  "series_description", "modality", "orientation", "manufacturer", "study_instance_uid",
-                 "series_instance_uid", "series_number", "pixel_spacing", "slice_thickness", "slice_spacing"}
+                 "series_instance_uid", "series_number", "pixel_spacing", "slice_thickness", "slice_spacing",
+                 "contrast_agent_recorded", "repetition_time", "echo_time", "inversion_time"}
 SLICE_KEYS = {"file", "index", "label", "probabilities", "predicted_class", "ood_reason", "ood_score", "error",
               "attention"}
 ATTENTION_KEYS = {"class", "image_region", "patient_side", "peak_row", "peak_col", "description"}

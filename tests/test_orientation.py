@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.orientation import EdgeLabels, direction_letters, edge_labels, series_edge_labels
+from core.orientation import EdgeLabels, direction_letters, edge_labels
 from core.paths import sample_study_dir
 from core.study import load_study
 from tests.dicom_factory import write_enhanced_mr, write_mr_series
@@ -57,25 +57,24 @@ def test_unknown_or_degenerate_orientation_gives_no_letters(orientation) -> None
 def test_a_dicom_series_gets_its_letters_from_its_header(tmp_path: Path) -> None:
     write_mr_series(tmp_path / "sag", n_slices=3, ImageOrientationPatient=list(SAGITTAL))
     series = load_study(tmp_path / "sag").series[0]
-    assert series_edge_labels(series) == edge_labels(SAGITTAL)
+    assert [edge_labels(slice_.orientation) for slice_ in series.slices] == [edge_labels(SAGITTAL)] * 3
 
 
 def test_an_enhanced_multiframe_series_reads_the_shared_functional_group(tmp_path: Path) -> None:
     series = load_study(write_enhanced_mr(tmp_path / "enhanced.dcm")).series[0]
-    assert series_edge_labels(series) == edge_labels(AXIAL)
+    assert {edge_labels(slice_.orientation) for slice_ in series.slices} == {edge_labels(AXIAL)}
 
 
 def test_pictures_and_dicom_without_orientation_get_no_letters(tmp_path: Path) -> None:
     write_mr_series(tmp_path / "mr", n_slices=3, ImageOrientationPatient=None, ImagePositionPatient=None)
-    assert series_edge_labels(load_study(tmp_path / "mr").series[0]) is None
+    assert edge_labels(load_study(tmp_path / "mr").series[0].slices[0].orientation) is None
     pictures = load_study(sorted(sample_study_dir().glob("*.jpg"))[:2])
-    assert series_edge_labels(pictures.series[0]) is None
+    assert pictures.series[0].slices[0].orientation is None
 
 
-def test_the_header_is_read_once_per_series(tmp_path: Path) -> None:
+def test_the_orientation_is_read_when_the_study_opens(tmp_path: Path) -> None:
     paths = write_mr_series(tmp_path / "mr", n_slices=3)
     series = load_study(tmp_path / "mr").series[0]
-    first = series_edge_labels(series)
     for path in paths:
-        path.unlink()  # a second read would now find nothing
-    assert series_edge_labels(series) == first == edge_labels(AXIAL)
+        path.unlink()  # nothing may need the files again for the letters
+    assert edge_labels(series.slices[1].orientation) == edge_labels(AXIAL)

@@ -6,6 +6,7 @@ import logging
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from core import logging_setup
@@ -83,6 +84,32 @@ def test_a_name_registered_as_displayed_is_redacted_in_its_dicom_form_too(isolat
     with caplog.at_level(logging.INFO):
         logging.getLogger("pydicom").warning("PN value Quixley^Marguerite in QUIXLEY_MARGUERITE_001.dcm")
     assert caplog.records[0].getMessage() == "PN value [redacted] in [redacted]_[redacted]_001.dcm"
+
+
+def test_pydicom_warnings_about_patient_values_keep_the_values_out_of_the_log(isolated_logging, tmp_path):
+    """pydicom warns while it reads a header, before the study's patient can be registered, quoting the value it
+    found invalid: here the patient's name and ID stored with a wrong VR (UI, IS), and an other ID that only the tag
+    table reads. Both ways its warnings reach the log (its logger, and `warnings` captured) keep them out."""
+    log_file = configure_logging(logging.INFO, log_dir=isolated_logging)
+    paths = write_mr_series(tmp_path / "study", n_slices=2, rows=32, cols=32, PatientName=PATIENT_NAME,
+                            PatientID=PATIENT_ID, OtherPatientIDs=PATIENT_ID)
+    for path in paths:
+        data = path.read_bytes()
+        for tag, written, damaged in ((b"\x10\x00\x10\x00", b"PN", b"UI"), (b"\x10\x00\x20\x00", b"LO", b"IS"),
+                                      (b"\x10\x00\x00\x10", b"LO", b"IS")):
+            assert data.count(tag + written) == 1
+            data = data.replace(tag + written, tag + damaged)
+        path.write_bytes(data)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # every warning, not only the first from each place
+        study = load_study(tmp_path / "study")
+        study.series[0].slices[0].tags()  # what the metadata panel shows
+
+    logged = log_file.read_text(encoding="utf-8")
+    assert "Invalid value for VR UI: [redacted]" in logged and "Invalid value for VR IS: [redacted]" in logged
+    assert "WARNING pydicom [" in logged and "WARNING py.warnings [" in logged  # both ways were taken
+    assert_phi_free(logged)
 
 
 def test_short_values_are_not_registered_so_ordinary_text_survives(isolated_logging, caplog):

@@ -78,7 +78,7 @@ def test_unknown_series_information_reads_not_available(tmp_path: Path) -> None:
 def test_findings_state_class_confidence_slices_and_attention_side() -> None:
     text = " ".join(findings_paragraphs(_study(), anonymise=False))
     assert "Model result: Glioma, mean calibrated probability 53% over 3 of 3 analysed slices" in text
-    assert "slice_000.dcm, slice_001.dcm, slice_002.dcm" in text
+    assert "slice_000.dcm; slice_001.dcm; slice_002.dcm" in text
     assert "upper left part of the image (patient's right side) on 3 of 3 slices" in text
     assert "radiological display convention" in text
     assert "The slices disagree: slice_002.dcm favours Meningioma (70%)" in text

@@ -1,21 +1,23 @@
-"""The sequence hint: from the series description first, then contrast agent and TR/TE/TI; unknown for pictures."""
+"""The sequence hint: from the series description first, then contrast agent and TR/TE/TI; unknown for pictures.
+The header fields are read once, when the study is opened (`core.dicom`), and carried in `SeriesInfo`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pydicom
 import pytest
 
-from core.sequence import FLAIR, OTHER, T1, T1_CONTRAST, T2, UNKNOWN, hint_from_dataset, sequence_hint
+from core.paths import sample_study_dir
+from core.sequence import FLAIR, OTHER, T1, T1_CONTRAST, T2, UNKNOWN, sequence_hint
+from core.study import SeriesInfo, load_study
 from tests.dicom_factory import write_mr_series
 
 
-def header(**values: object) -> pydicom.Dataset:
-    dataset = pydicom.Dataset()
-    for keyword, value in values.items():
-        setattr(dataset, keyword, value)
-    return dataset
+def header(description: str = "", contrast: str = "", tr: float | None = None, te: float | None = None,
+           ti: float | None = None) -> SeriesInfo:
+    """The fields an MR header gives, as `core.dicom` reads them."""
+    return SeriesInfo(modality="MR", series_description=description, contrast_agent_recorded=bool(contrast.strip()),
+                      repetition_time=tr, echo_time=te, inversion_time=ti)
 
 
 @pytest.mark.parametrize("description, contrast, expected", [
@@ -24,8 +26,7 @@ def header(**values: object) -> pydicom.Dataset:
     ("DWI b1000", "", OTHER), ("PD AX", "", OTHER), ("3-plane localizer", "", OTHER),
 ])
 def test_the_description_decides_first(description: str, contrast: str, expected: str) -> None:
-    hint = hint_from_dataset(header(SeriesDescription=description, ContrastBolusAgent=contrast,
-                                    RepetitionTime=500, EchoTime=10))
+    hint = sequence_hint(header(description, contrast, tr=500, te=10))
     assert hint.kind == expected and description in hint.evidence
 
 
@@ -34,33 +35,41 @@ def test_the_description_decides_first(description: str, contrast: str, expected
     (2000, 3, 900, "", T1), (550, 10, None, "GD", T1_CONTRAST), (1200, 40, None, "", UNKNOWN),
 ])
 def test_timing_decides_when_the_description_does_not(tr, te, ti, contrast, expected) -> None:
-    values = dict(SeriesDescription="Series 5", RepetitionTime=tr, EchoTime=te, ContrastBolusAgent=contrast)
-    if ti is not None:
-        values["InversionTime"] = ti
-    assert hint_from_dataset(header(**values)).kind == expected
+    assert sequence_hint(header("Series 5", contrast, tr, te, ti)).kind == expected
 
 
 def test_only_contrast_t1_counts_as_validated_and_others_warn() -> None:
-    t1c = hint_from_dataset(header(SeriesDescription="T1 +C"))
-    t2 = hint_from_dataset(header(SeriesDescription="AX T2"))
+    t1c = sequence_hint(header("T1 +C"))
+    t2 = sequence_hint(header("AX T2"))
     assert t1c.validated and not t2.validated
     assert "the sequence the model was trained on" in t1c.sentence()
     assert "on T2 it is not validated" in t2.sentence() and "little weight" in t2.sentence()
 
 
-def test_a_real_series_file_and_a_picture(tmp_path: Path) -> None:
-    write_mr_series(tmp_path / "mr", n_slices=2, rows=32, cols=32)
-    first = sorted((tmp_path / "mr").glob("*.dcm"))[0]
-    dataset = pydicom.dcmread(first)
-    dataset.SeriesDescription = "AX T2 FSE"
-    dataset.save_as(first)
-    assert sequence_hint(first).kind == T2
-    picture = tmp_path / "slice.png"
-    picture.write_bytes(b"\x89PNG\r\n\x1a\n")
-    assert sequence_hint(picture).kind == UNKNOWN and sequence_hint(None).kind == UNKNOWN
+def test_the_fields_are_read_when_the_series_opens_and_no_file_is_read_again(tmp_path: Path) -> None:
+    paths = write_mr_series(tmp_path / "mr", n_slices=2, rows=32, cols=32, SeriesDescription="Series 5",
+                            ContrastBolusAgent="GADOVIST 10 ml", RepetitionTime=550, EchoTime=10, InversionTime=None)
+    info = load_study(tmp_path / "mr").series[0].info
+    for path in paths:
+        path.unlink()  # the hint must come from what was read when the study opened
+
+    assert (info.contrast_agent_recorded, info.repetition_time, info.echo_time, info.inversion_time) == (
+        True, 550.0, 10.0, None)
+    hint = sequence_hint(info)
+    assert hint.kind == T1_CONTRAST and hint.evidence == "TR 550 ms, TE 10 ms, contrast agent recorded"
+
+
+def test_a_description_in_the_file_and_pictures(tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=2, rows=32, cols=32, SeriesDescription="AX T2 FSE")
+    assert sequence_hint(load_study(tmp_path / "mr").series[0].info).kind == T2
+    pictures = load_study(sorted(sample_study_dir().glob("*.jpg"))[:1]).series[0]
+    for info in (pictures.info, None):
+        hint = sequence_hint(info)
+        assert (hint.kind, hint.evidence) == (UNKNOWN, "no DICOM header")
+    assert sequence_hint(header()).evidence == "the header does not say"
 
 
 def test_the_anonymised_sentence_does_not_quote_the_description() -> None:
-    hint = hint_from_dataset(header(SeriesDescription="T2 for Dr Smith"))
+    hint = sequence_hint(header("T2 for Dr Smith"))
     assert "Dr Smith" in hint.sentence() and "Dr Smith" not in hint.sentence(anonymise=True)
     assert "on T2 it is not validated" in hint.sentence(anonymise=True)

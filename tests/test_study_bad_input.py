@@ -280,3 +280,54 @@ def test_unknown_vr_in_an_element_the_image_needs_skips_that_file_with_a_reason(
     assert skipped.path == paths[1]
     assert skipped.reason.startswith(
         "the DICOM header is invalid (Unknown Value Representation 'MO' in tag (0028,0010)")
+
+
+# (0020,0032) ImagePositionPatient, (0020,0037) ImageOrientationPatient, (0028,0030) PixelSpacing: DS elements.
+GEOMETRY_TAGS = {"ImagePositionPatient": b"\x20\x00\x32\x00", "ImageOrientationPatient": b"\x20\x00\x37\x00",
+                 "PixelSpacing": b"\x28\x00\x30\x00"}
+
+
+def _damage_geometry(path: Path, keyword: str, how: str) -> None:
+    """Damage one geometry element of an explicit-VR little-endian file: an unknown VR, text of the same length that
+    is no number, or one number too few."""
+    tag = GEOMETRY_TAGS[keyword]
+    if how == "unknown VR":
+        _corrupt_vr(path, tag, b"DS", b"MO")
+    elif how == "not a number":
+        data = bytearray(path.read_bytes())
+        assert data.count(tag + b"DS") == 1
+        start = data.index(tag + b"DS") + 6  # after tag and VR: the 2-byte length, then the value
+        length = struct.unpack("<H", data[start:start + 2])[0]
+        data[start + 2:start + 2 + length] = b"x" * length
+        path.write_bytes(bytes(data))
+    else:
+        dataset = pydicom.dcmread(path)
+        setattr(dataset, keyword, list(getattr(dataset, keyword))[:-1])
+        dataset.save_as(path)
+
+
+@pytest.mark.parametrize("how", ["unknown VR", "not a number", "a number missing"])
+@pytest.mark.parametrize("keyword", list(GEOMETRY_TAGS))
+def test_damaged_geometry_opens_the_slice_without_that_geometry_and_says_so(tmp_path, keyword, how):
+    # Instance numbers run against the geometric order, so falling back to them shows in the order.
+    paths = write_mr_series(tmp_path, n_slices=4, rows=32, cols=32,
+                            per_slice=lambda k, dataset: setattr(dataset, "InstanceNumber", 4 - k))
+    damaged = paths[0]  # the first slice along the normal, which the series' fields would have come from
+    _damage_geometry(damaged, keyword, how)
+
+    loaded = load_study(tmp_path)
+
+    assert loaded.skipped == []
+    (series,) = loaded.series
+    (slice_,) = [slice_ for slice_ in series.slices if slice_.path == damaged]
+    assert slice_.geometry_problem == f"Geometry unknown ({keyword} unreadable)"
+    assert [s.geometry_problem for s in series.slices if s is not slice_] == [""] * 3
+    assert slice_.modality_pixels().shape == (32, 32)
+    assert (series.info.orientation, series.info.pixel_spacing) == ("axial", (0.9, 0.9))  # from an intact slice
+    if keyword == "PixelSpacing":  # no scale bar or measurement in mm on that slice; the order stands
+        assert slice_.pixel_spacing is None and slice_.orientation == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+        assert [s.path for s in series.slices] == paths and series.info.slice_spacing == pytest.approx(1.5)
+    else:  # no complete geometry: ordered by InstanceNumber; named by Slice Location (0 for the first slice)
+        assert [s.path for s in series.slices] == paths[::-1] and series.info.slice_spacing is None
+        assert slice_.pixel_spacing == (0.9, 0.9) and slice_.label == "Se 3 Im 4, z = 0.0 mm"
+        assert (slice_.orientation is None) == (keyword == "ImageOrientationPatient")  # no letters when damaged

@@ -71,7 +71,8 @@ def test_instance_number_orders_when_positions_are_missing(tmp_path):
     (series,) = load_study(tmp_path).series
     assert [s.path for s in series.slices] == paths
     assert series.info.slice_spacing is None
-    assert all(s.position is None for s in series.slices)
+    # not ordered by geometry, yet each slice is still named by its position: Slice Location
+    assert [s.position for s in series.slices] == pytest.approx([1.5 * k for k in range(6)])
 
 
 def test_natural_file_name_orders_when_geometry_and_instance_numbers_are_missing(tmp_path):
@@ -142,7 +143,7 @@ def test_multi_frame_enhanced_mr_frames_follow_per_frame_positions(tmp_path):
     assert series.info.pixel_spacing == (1.0, 1.0)
     assert series.info.orientation == "axial"
     assert series.slices[0].windows == [Window(300.0, 800.0)]
-    assert series.slices[0].label == f"enhanced.dcm frame {series.slices[0].frame + 1}"
+    assert series.slices[0].label == f"Se 3 Fr {series.slices[0].frame + 1}, z = 0.0 mm"  # frames of one instance
     assert [int(s.modality_pixels()[32, 32]) for s in series.slices][2:10] == [
         BRAIN_BASE + BRAIN_STEP * k for k in range(2, 10)
     ]

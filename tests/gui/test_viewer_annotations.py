@@ -4,7 +4,6 @@ after a toolbar control is used, and a Grad-CAM of an unlikely class flagged as 
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolBar
 
-from core import orientation
 from core.model import SlicePrediction
 from desktop import theme
 from tests.dicom_factory import write_mr_series
@@ -82,24 +80,43 @@ def test_sagittal_letters(qtbot, make_window, tmp_path: Path) -> None:
     assert [text for text, _ in window.viewer.orientation_markers()] == ["A", "P", "S", "I"]  # left, right, top, bottom
 
 
-def test_headers_for_the_letters_are_read_by_the_loading_worker(qtbot, make_window, tmp_path: Path,
-                                                                monkeypatch) -> None:
-    """An enhanced multi-frame header takes tens of milliseconds to read: never on the UI thread."""
-    reading_threads = []
-    read = orientation._image_orientation
-    monkeypatch.setattr(orientation, "_image_orientation",
-                        lambda series: reading_threads.append(threading.current_thread()) or read(series))
-    write_mr_series(tmp_path / "study" / "axial", n_slices=3)
-    write_mr_series(tmp_path / "study" / "sagittal", n_slices=3, ImageOrientationPatient=SAGITTAL)
+def test_the_letters_come_from_the_headers_read_when_the_study_opened(qtbot, make_window, tmp_path: Path) -> None:
+    """Headers are read once, by the loading worker (an enhanced multi-frame header takes tens of milliseconds):
+    showing a series reads no file for its letters."""
+    axial = write_mr_series(tmp_path / "study" / "axial", n_slices=3)
+    sagittal = write_mr_series(tmp_path / "study" / "sagittal", n_slices=3, ImageOrientationPatient=SAGITTAL)
     window = make_window()
     open_and_wait(qtbot, window, tmp_path / "study")
     qtbot.waitUntil(lambda: not window.cancel_action.isEnabled())  # the loading worker has ended
+    for path in axial + sagittal:
+        path.unlink()
     letters = set()
     for index in range(2):
-        window.show_series(index)
+        window.show_series(index)  # its middle slice was decoded by the worker too
         letters |= {text for text, _ in window.viewer.orientation_markers()}
     assert letters == {"R", "L", "A", "P", "S", "I"}
-    assert len(reading_threads) == 2 and threading.main_thread() not in reading_threads
+
+
+def test_a_slice_with_damaged_geometry_has_no_letters_or_scale_bar_and_says_why(qtbot, make_window,
+                                                                                tmp_path: Path) -> None:
+    def damage_one(k: int, dataset) -> None:
+        if k == 1:  # one number missing from each: the file states them, but they cannot be used
+            dataset.ImageOrientationPatient, dataset.PixelSpacing = [1.0, 0.0, 0.0, 0.0, 1.0], [0.9]
+
+    write_mr_series(tmp_path / "mr", n_slices=4, per_slice=damage_one)
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    viewer = window.viewer
+    damaged = next(s.index for s in viewer.series.slices if s.geometry_problem)
+    problem = "Geometry unknown (ImageOrientationPatient and PixelSpacing unreadable)"
+    bottom_left = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft
+
+    viewer.set_current_index(damaged)
+    assert viewer.orientation_markers() == [] and viewer.scale_bar() is None
+    assert problem in viewer._corner_lines()[bottom_left]
+    viewer.set_current_index((damaged + 1) % 4)
+    assert set(markers(viewer)) == {"R", "L", "A", "P"} and viewer.scale_bar() is not None
+    assert problem not in viewer._corner_lines()[bottom_left]
 
 
 def test_pictures_get_no_letters_and_no_scale_bar(qtbot, make_window, sample_copy: Path) -> None:
