@@ -118,7 +118,8 @@ class StudyResult:
     @property
     def disagreeing_results(self) -> list[SliceResult]:
         """Counted slices whose own most probable class is not the study-level verdict."""
-        return [result for result in self.counted_results if result.prediction.label != self.verdict_label]
+        return [result for result in self.counted_results
+                if result.prediction is not None and result.prediction.label != self.verdict_label]
 
     @property
     def verdict_index(self) -> int | None:
@@ -127,7 +128,8 @@ class StudyResult:
     @property
     def verdict_probability(self) -> float | None:
         """The verdict's mean calibrated probability."""
-        return None if self.verdict_index is None else float(self.probabilities[self.verdict_index])
+        index, probabilities = self.verdict_index, self.probabilities
+        return None if index is None or probabilities is None else float(probabilities[index])
 
     def notes(self, anonymise: bool = False) -> list[str]:
         """Plain sentences on what was counted and whether the slices agree, for the results panel and exports."""
@@ -150,7 +152,8 @@ class StudyResult:
         favoured = "; ".join(
             f"{slice_name(result, anonymise)} favours {self.display_name(result.prediction.label)} "
             f"({result.prediction.probabilities[result.prediction.predicted_index]:.0%})"
-            for result in self.disagreeing_results)
+            for result in self.disagreeing_results
+            if result.prediction is not None and result.prediction.label is not None)  # always so when they disagree
         return f"The slices disagree: {favoured}." if favoured else ""
 
 
@@ -192,7 +195,7 @@ def aggregate(
     """Combine per-slice results by `AGGREGATION_RULE`; `series_length` is the number of slices in the series."""
     counted = [result for result in slice_results if result.counted]
     if counted:
-        probabilities = np.mean([result.prediction.probabilities for result in counted], axis=0)
+        probabilities = np.mean([result.prediction.probabilities for result in counted if result.prediction], axis=0)
         verdict_label = manifest.classes[int(np.argmax(probabilities))]
     else:
         probabilities, verdict_label = None, None

@@ -39,10 +39,9 @@ import re
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from core.analysis import SliceResult
     from core.study import SeriesInfo, SkippedFile
 
 IDENTIFYING_FIELDS = ("patient_name", "patient_id", "patient_birth_date")
@@ -74,9 +73,21 @@ _WORD = re.compile(r"[^\s'\"`()\[\]{}<>,;]+")
 _SEPARATORS = re.compile(r"[\\/]+")
 
 
+class AnalysedSlice(Protocol):
+    """What naming an analysed slice needs, as `core.analysis.SliceResult` has it (a protocol: analysis names its
+    slices through this module, so this module does not import analysis)."""
+
+    slice_label: str
+    slice_index: int
+    named_by_file: bool
+    source_path: Path | None
+    error: str
+
+
 def without_identifiers(info: SeriesInfo) -> SeriesInfo:
     """A copy of `info` with the patient's identity (`IDENTIFYING_FIELDS`) emptied: what saved cases leave out."""
-    return dataclasses.replace(info, **{name: "" for name in IDENTIFYING_FIELDS})
+    emptied: dict[str, Any] = dict.fromkeys(IDENTIFYING_FIELDS, "")  # Any: replace() types each field on its own
+    return dataclasses.replace(info, **emptied)
 
 
 def removed_by_profile(field_name: str) -> bool:
@@ -111,8 +122,9 @@ class UidMap:
 
 def deidentified(info: SeriesInfo, uids: UidMap) -> SeriesInfo:
     """A copy of `info` with `BASIC_PROFILE` applied to the fields that carry DICOM attributes."""
-    changes = {field_name: uids.replace(getattr(info, field_name)) if BASIC_PROFILE[attribute] == "U" else ""
-               for field_name, attribute in SERIES_INFO_ATTRIBUTES.items()}
+    changes: dict[str, Any] = {  # Any: replace() types each field on its own
+        field_name: uids.replace(getattr(info, field_name)) if BASIC_PROFILE[attribute] == "U" else ""
+        for field_name, attribute in SERIES_INFO_ATTRIBUTES.items()}
     return dataclasses.replace(info, **changes)
 
 
@@ -170,13 +182,13 @@ def without_path(text: str, path: Path | None, name: str) -> str:
     return _WORD.sub(replace, text)
 
 
-def slice_name(result: SliceResult, anonymise: bool) -> str:
+def slice_name(result: AnalysedSlice, anonymise: bool) -> str:
     """The slice's label (`core.study.Slice.label`), except that anonymised, a slice named by its file is "image k"
     (1-based series position): DICOM names ("Se 6 Im 26, z = 12.5 mm") say nothing of the patient."""
     return f"image {result.slice_index + 1}" if anonymise and result.named_by_file else result.slice_label
 
 
-def slice_error(result: SliceResult, anonymise: bool) -> str:
+def slice_error(result: AnalysedSlice, anonymise: bool) -> str:
     """Why the slice could not be decoded; anonymised, its file is named as the slice is (`slice_name`)."""
     return without_path(result.error, result.source_path, slice_name(result, True)) if anonymise else result.error
 

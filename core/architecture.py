@@ -21,7 +21,8 @@ LOGITS_LAYER = "logits"
 
 
 def build_model(input_size: int = 256, num_classes: int = 4, dropout: float = 0.3) -> keras.Model:
-    """Xception backbone (no top, random init: nothing is ever downloaded) + global average pooling + dropout + logits."""
+    """Xception backbone (no top, random init: nothing is ever downloaded) + global average pooling + dropout +
+    logits."""
     inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
     backbone = keras.applications.Xception(include_top=False, weights=None, input_tensor=inputs)
     pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(backbone.output)
@@ -60,7 +61,8 @@ def save_weights_npz(model: keras.Model, path: Path) -> None:
         value = np.asarray(variable.numpy())
         arrays[key] = value.astype(np.float16) if np.issubdtype(value.dtype, np.floating) else value
     with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        # a ** mapping may hold "allow_pickle" for all mypy knows (typed bool); these keys are weight names
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
 
 
 def load_weights_npz(model: keras.Model, path: Path) -> None:

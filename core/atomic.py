@@ -43,7 +43,8 @@ _REASONS = {
 
 
 def _reason(error: OSError) -> str:
-    return _REASONS.get(error.errno, error.strerror or str(error))
+    known = _REASONS.get(error.errno) if error.errno is not None else None
+    return known or error.strerror or str(error)
 
 
 def write_bytes_atomically(path: Path, data: bytes) -> None:

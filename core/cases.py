@@ -23,6 +23,7 @@ could share the per-slice encoder later.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import functools
 import json
@@ -465,7 +466,8 @@ def _write_case_folder(
     (folder / REPORTS_DIR_NAME).mkdir(mode=PRIVATE_DIR_MODE)
     for file_name, image in images.items():
         _write_png(folder / file_name, image)
-    _write_file(folder / CAMS_FILE, lambda file: np.savez_compressed(file, **cams))
+    # a ** mapping may hold "allow_pickle" for all mypy knows (typed bool); these keys are "cams_000", ...
+    _write_file(folder / CAMS_FILE, lambda file: np.savez_compressed(file, **cams))  # type: ignore[arg-type]
     _write_file(folder / CASE_FILE, lambda file: file.write(_json_bytes(document)))
     _fsync_dir(folder)
 
@@ -559,13 +561,20 @@ def migrate(connection: sqlite3.Connection, database_path: Path) -> None:
 def _insert_case_row(connection: sqlite3.Connection, row: Mapping[str, object]) -> int:
     columns = ", ".join(row)
     placeholders = ", ".join(f":{column}" for column in row)
-    return connection.execute(f"INSERT INTO cases ({columns}) VALUES ({placeholders})", row).lastrowid
+    return _inserted_id(connection.execute(f"INSERT INTO cases ({columns}) VALUES ({placeholders})", row))
 
 
 def _insert_report_row(connection: sqlite3.Connection, case_id: int, file_name: str, attached_at: str) -> int:
-    return connection.execute(
+    return _inserted_id(connection.execute(
         "INSERT INTO reports (case_id, file_name, attached_at) VALUES (?, ?, ?)", (case_id, file_name, attached_at)
-    ).lastrowid
+    ))
+
+
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT added (`lastrowid` is None only for a cursor that inserted nothing)."""
+    if cursor.lastrowid is None:
+        raise sqlite3.DatabaseError("the INSERT added no row")
+    return cursor.lastrowid
 
 
 # --- The store ---------------------------------------------------------------------------------------------------
@@ -656,7 +665,7 @@ class CaseStore:
         images = {
             file_name: slice_result.display
             for file_name, slice_result in zip(document["slice_images"], study_result.slice_results)
-            if file_name is not None
+            if file_name is not None and slice_result.display is not None  # a name is given only to a decoded slice
         }
         row = {
             "name": name,
@@ -722,7 +731,7 @@ class CaseStore:
             raise _no_such_case(case_id)
         return row[0]
 
-    def reports(self, case_id: int) -> list[AttachedReport]:
+    def reports(self, case_id: int) -> builtins.list[AttachedReport]:  # `list` here is the method above
         folder = self.record(case_id).folder / REPORTS_DIR_NAME
         with self._connection() as connection:
             rows = connection.execute(

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 Command = Callable[["CaseStore", argparse.Namespace], None]
 
 
-def add_cases_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_cases_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `cases` and its three commands on the CLI's subparsers."""
     cases = subparsers.add_parser("cases", help="list, show and export saved cases")
     cases.add_argument("--data-dir", type=Path, default=None,
@@ -39,7 +39,6 @@ def add_cases_commands(subparsers: argparse._SubParsersAction) -> argparse.Argum
     export_command.add_argument("case_id", type=int, metavar="ID")
     export_command.add_argument("destination", type=Path, metavar="DEST", help="folder to create the copy in")
     export_command.set_defaults(handler=_with_store(_export))
-    return cases
 
 
 def _with_store(command: Command) -> Callable[[argparse.Namespace], int]:
@@ -63,8 +62,8 @@ def _list(store: CaseStore, args: argparse.Namespace) -> None:
 
 def _record_line(record: CaseRecord) -> str:
     patient = "anonymised" if record.anonymised else record.patient_id or "-"
-    return (f"{record.case_id:>5}  {record.created_at[:16].replace('T', ' ')}  {_verdict_text(record.verdict_label):<13}"
-            f"  {patient:<16}  {record.name}")
+    saved = record.created_at[:16].replace("T", " ")
+    return f"{record.case_id:>5}  {saved}  {_verdict_text(record.verdict_label):<13}  {patient:<16}  {record.name}"
 
 
 def _verdict_text(label: str | None) -> str:
@@ -86,7 +85,8 @@ def _case_lines(case: Case) -> list[str]:
         f"  Folder:    {record.folder}",
         f"  Patient:   {'anonymised' if record.anonymised else record.patient_id or '-'}",
         f"  Study:     {case.study.source_path or '-'} (study date {record.study_date or '-'})",
-        f"             study UID {case.study.study_instance_uid or '-'}, series UID {case.study.series_instance_uid or '-'}",
+        f"             study UID {case.study.study_instance_uid or '-'}, "
+        f"series UID {case.study.series_instance_uid or '-'}",
         f"  Series:    {info.series_description if info else '-'}",
         f"  Model:     {result.model_name} {result.model_version} (weights sha256 {result.weights_sha256})",
         f"  Result:    {verdict}",

@@ -166,7 +166,7 @@ def serve(connection: Connection, model_dir: Path) -> None:
                 answer = ("ok", classifier.predict(*arguments))
             else:
                 raise ValueError(f"unknown request {command!r}")
-        except Exception as error:  # noqa: BLE001 - every failure goes back to the caller, who reports it
+        except Exception as error:  # every failure goes back to the caller, who reports it
             answer = ("error", _transferable(error))
         connection.send(answer)
 
@@ -176,5 +176,5 @@ def _transferable(error: Exception) -> Exception:
     try:
         pickle.loads(pickle.dumps(error))
         return error
-    except Exception:  # noqa: BLE001 - whatever makes it unpicklable
+    except Exception:  # whatever makes it unpicklable
         return RuntimeError(f"{type(error).__name__}: {error}")

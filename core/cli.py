@@ -139,7 +139,8 @@ def _report_paths(requested: Path, count: int) -> list[Path]:
 
 def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest: ModelManifest) -> None:
     from core.export import write_json
-    from core.report import ReportOptions, write_pdf
+    from core.report import ReportOptions
+    from core.report_pdf import write_pdf
 
     if args.json is not None:
         write_json(args.json, outcome.exports, manifest, anonymise=args.anonymise)

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -28,9 +29,11 @@ from pydicom.uid import (
     MediaStorageDirectoryStorage,
 )
 
+from core.colour import luma
 from core.errors import NoPixelDataError, UnreadableFileError
 from core.images import natural_key
-from core.study import FULL_RANGE_8BIT, Series, SeriesInfo, Slice, Window, check_image_size
+from core.study_types import Series, SeriesInfo, Slice, check_image_size
+from core.windowing import FULL_RANGE_8BIT, Window, voi_function
 
 #: Values larger than this stay on disk when reading headers (pixel data, big private blobs).
 _DEFER_BYTES = 1024
@@ -109,7 +112,7 @@ class DicomPixelSource:
             detail = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
             raise UnreadableFileError(self.path, f"the pixel data could not be decoded ({detail})") from error
         if pixels.ndim == 3:
-            return _luma(pixels)
+            return luma(pixels)
         return apply_modality_lut(pixels, self.modality).astype(np.float32)
 
     def _decode_stored_values(self) -> np.ndarray:
@@ -204,14 +207,17 @@ def order_frames(frames: list[FrameHeader]) -> tuple[list[FrameHeader], list[flo
     distinct positions and orientations fall back to InstanceNumber, then natural filename and frame number.
     Returns the ordered frames and their positions in mm (None when not ordered geometrically)."""
     by_name = sorted(frames, key=lambda f: (natural_key(str(f.path)), f.frame or 0))
-    if all(f.orientation is not None and f.position is not None for f in frames):
-        normal = slice_normal(frames[0].orientation)
-        positions = [float(np.dot(f.position, normal)) for f in by_name]
+    placed = [(f.position, f) for f in by_name if f.orientation is not None and f.position is not None]
+    orientation = frames[0].orientation
+    if orientation is not None and len(placed) == len(frames):
+        normal = slice_normal(orientation)
+        positions = [float(np.dot(position, normal)) for position, _ in placed]
         if len({round(p, 3) for p in positions}) == len(positions):
             ordered = sorted(zip(positions, by_name), key=lambda pair: pair[0])
             return [f for _, f in ordered], [p for p, _ in ordered]
-    if all(f.instance_number is not None for f in frames):
-        return sorted(by_name, key=lambda f: f.instance_number), None
+    numbered = [(f.instance_number, f) for f in by_name if f.instance_number is not None]
+    if len(numbered) == len(frames):
+        return [f for _, f in sorted(numbered, key=lambda pair: pair[0])], None
     return by_name, None
 
 
@@ -259,7 +265,7 @@ def _value_text(element: DataElement) -> str:
     if element.VR in _BINARY_VRS:
         return f"<{len(element.value or b'')} bytes>"
     value = element.value
-    text = "\\".join(str(v) for v in value) if isinstance(value, MultiValue) else str(value if value is not None else "")
+    text = "\\".join(str(v) for v in value) if isinstance(value, MultiValue) else "" if value is None else str(value)
     return text if len(text) <= TAG_VALUE_MAX_CHARS else text[: TAG_VALUE_MAX_CHARS - 1] + "…"
 
 
@@ -272,7 +278,7 @@ def _read_dataset(path: Path) -> Dataset:
     except Exception as error:  # damaged headers raise anything from EOFError to struct.error
         raise UnreadableFileError(path, f"the DICOM header is damaged ({error})") from error
     try:
-        dataset = pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=True)
+        dataset: Dataset = pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=True)
     except Exception:  # arbitrary bytes parsed as DICOM fail in arbitrary ways; reported below
         dataset = Dataset()
     if "SOPClassUID" in dataset or any(tag in dataset for tag in _PIXEL_TAGS):
@@ -288,7 +294,8 @@ def is_dicom_file(path: Path) -> bool:
 
 def _sop_class(dataset: Dataset) -> UID | None:
     """SOP Class UID from the dataset, else from the file meta (DICOMDIRs carry it only there)."""
-    uid = dataset.get("SOPClassUID") or (dataset.file_meta.get("MediaStorageSOPClassUID") if dataset.file_meta else None)
+    meta_uid = dataset.file_meta.get("MediaStorageSOPClassUID") if dataset.file_meta else None
+    uid = dataset.get("SOPClassUID") or meta_uid
     return UID(str(uid)) if uid else None
 
 
@@ -308,7 +315,7 @@ def _transfer_syntax(path: Path, dataset: Dataset, pixel_element: DataElement | 
     decoder is installed for compressed syntaxes. Returns the UID to impose at decode time (None = file's own)."""
     declared = dataset.file_meta.get("TransferSyntaxUID") if dataset.file_meta else None
     if declared is None:
-        if pixel_element.length == _UNDEFINED_LENGTH:
+        if _undefined_length(pixel_element):
             raise UnreadableFileError(path, "the file does not say how its compressed pixels are encoded "
                                             "(no Transfer Syntax UID)")
         implicit, little = dataset.original_encoding
@@ -318,6 +325,13 @@ def _transfer_syntax(path: Path, dataset: Dataset, pixel_element: DataElement | 
         raise UnreadableFileError(path, f"the pixels are compressed as {syntax.name or syntax}, and no decoder for "
                                         "it is installed")
     return None
+
+
+def _undefined_length(element: DataElement | RawDataElement) -> bool:
+    """Whether the element is encoded with undefined length, as encapsulated (compressed) pixel data is (PS3.5 A.4)."""
+    if isinstance(element, RawDataElement):
+        return element.length == _UNDEFINED_LENGTH
+    return element.is_undefined_length
 
 
 def decoder_available(syntax: UID) -> bool:
@@ -436,15 +450,15 @@ def _group(dataset: Dataset, frame: int | None, sequence: str) -> Dataset:
 
 
 def _windows(dataset: Dataset) -> list[Window]:
-    """All WindowCenter/WindowWidth pairs (PS3.3 C.11.2), with their explanations as names."""
+    """All WindowCenter/WindowWidth pairs (PS3.3 C.11.2), with their explanations as names and the VOI LUT Function
+    that applies to all of them (C.11.2.1.3); pairs whose width that function does not allow are left out."""
     centers, widths = _floats(dataset.get("WindowCenter")), _floats(dataset.get("WindowWidth"))
     names = dataset.get("WindowCenterWidthExplanation") or []
     names = [names] if isinstance(names, str) else list(names)
-    return [
-        Window(center, width, str(names[i]) if i < len(names) else "")
-        for i, (center, width) in enumerate(zip(centers or [], widths or []))
-        if width >= 1
-    ]
+    function = voi_function(_text(dataset, "VOILUTFunction"))
+    windows = [Window(center, width, str(names[i]) if i < len(names) else "", function)
+               for i, (center, width) in enumerate(zip(centers or [], widths or []))]
+    return [window for window in windows if window.has_valid_width]
 
 
 def _default_windows(dataset: Dataset, photometric: str) -> list[Window]:
@@ -538,15 +552,10 @@ def _series(frames: list[FrameHeader]) -> Series:
     return Series(uid=info.series_instance_uid, info=info, slices=slices)
 
 
-def _floats(value: object) -> list[float] | None:
-    """DS/FD values (single or multi-valued) as floats; None when absent or empty."""
+def _floats(value: Any) -> list[float] | None:
+    """DS/FD values (single or multi-valued, as pydicom gives them) as floats; None when absent or empty."""
     if value is None or value == "":
         return None
     values = list(value) if isinstance(value, (MultiValue, list, tuple)) else [value]
     return [float(v) for v in values]
 
-
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """RGB → gray with the ITU-R BT.601 weights, the same conversion OpenCV applies to pictures."""
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return rgb.astype(np.float32) @ weights

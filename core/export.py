@@ -200,12 +200,12 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     """A pydicom Dataset: SC Image Storage of the slice's overlay, linked to the source study and patient; with
     `anonymise`, de-identified as `core.anonymise` describes (no link back to the source image)."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
     prediction = result.prediction
     if prediction is None or prediction.label is None or result.display is None:
         raise ValueError("only a slice with an in-distribution prediction has an overlay to export")
-    class_index = overlay_class_index(result, settings)
+    class_index = overlay_class_index(prediction, settings)
     class_name = study.display_name(study.classes[class_index])
     probability = format_percent(float(prediction.probabilities[class_index]))
     pixels = _captioned(render_overlay(result.display, prediction.cam_for(class_index), settings),
@@ -233,8 +233,9 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     ds.PatientOrientation = ""
     ds.ImageType = ["DERIVED", "SECONDARY"]
-    ds.DerivationDescription = SC_DERIVATION.format(app=APPLICATION_NAME, model=study.model_name,
-                                                    version=study.model_version, cls=class_name, prob=probability)[:1024]
+    derivation = SC_DERIVATION.format(app=APPLICATION_NAME, model=study.model_name, version=study.model_version,
+                                      cls=class_name, prob=probability)
+    ds.DerivationDescription = derivation[:1024]
     ds.ImageComments = "Decision-support overlay, not a diagnosis. Caption burned into the image."
     ds.BurnedInAnnotation = "YES"
     if source is not None and "SOPInstanceUID" in source:

@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from core.colour import luma
 from core.errors import UnreadableFileError
-from core.study import FULL_RANGE_8BIT, Series, SeriesInfo, Slice, Window, check_image_size
+from core.study_types import Series, SeriesInfo, Slice, check_image_size
+from core.windowing import FULL_RANGE_8BIT, Window
 
 #: Leading bytes of each supported format; the content decides, not the extension.
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
@@ -45,12 +47,14 @@ class ImageHeader:
 
 #: Pillow modes that hold more than 8 bits of gray; they keep their values (and get the automatic window).
 _DEEP_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+#: Pillow modes whose values are gray already; every other mode (colour, palette, alpha) goes through RGB to luma.
+_GRAY_MODES = ("L", *_DEEP_GRAY_MODES)
 _PILLOW_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
 @dataclass(frozen=True)
 class ImagePixelSource:
-    """Decodes a picture to gray float32 on demand (colour → gray with the ITU-R BT.601 luma weights)."""
+    """Decodes a picture to gray float32 on demand (colour → gray by `core.colour.luma`)."""
 
     path: Path
     cache_key: tuple[str, int, int]
@@ -59,8 +63,9 @@ class ImagePixelSource:
         try:
             with Image.open(self.path) as image:
                 image.load()  # raises on truncated or corrupt data instead of returning a partial image
-                gray = image if image.mode in _DEEP_GRAY_MODES else image.convert("L")
-                return np.asarray(gray, dtype=np.float32)
+                if image.mode in _GRAY_MODES:
+                    return np.asarray(image, dtype=np.float32)
+                return luma(np.asarray(image.convert("RGB")))
         except _PILLOW_ERRORS as error:
             raise UnreadableFileError(self.path, f"the picture is damaged or incomplete ({error})") from error
 

@@ -17,6 +17,7 @@ levels, so it must run before TensorFlow/Qt are first imported to take full effe
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
@@ -29,7 +30,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
 
 import platformdirs
 
@@ -181,7 +181,7 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     class would create it with the umask's mode, usually 0644), and tightened if it already exists. Backups are
     renamed log files, so they keep the mode."""
 
-    def _open(self) -> TextIO:
+    def _open(self) -> io.TextIOWrapper:
         _make_private_file(Path(self.baseFilename))
         return super()._open()
 

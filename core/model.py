@@ -27,8 +27,16 @@ from core.errors import ModelIntegrityError, ModelMissingError
 from core.labels import CLASSES, DISPLAY_NAMES
 from core.logging_setup import native_stderr_filtered, quiet_third_party_logging
 from core.paths import models_dir
-from core.preprocess import (PREPROCESSING_ID, convex_hull, head_box, head_coverage, head_mask, to_gray_u8,
-                             to_image_space, to_model_batch)
+from core.preprocess import (
+    PREPROCESSING_ID,
+    convex_hull,
+    head_box,
+    head_coverage,
+    head_mask,
+    to_gray_u8,
+    to_image_space,
+    to_model_batch,
+)
 
 MANIFEST_NAME = "manifest.json"
 MIN_INPUT_SIZE, MAX_INPUT_SIZE = 71, 1024  # Xception's smallest input; anything larger is not a release of ours
@@ -232,11 +240,15 @@ class Classifier:
 
     def load(self) -> None:
         """Verify the files against the manifest, then import TensorFlow and build the network (a few seconds)."""
+        self._loaded_network()
+
+    def _loaded_network(self) -> Network:
         with self._lock:
             if self._network is None:
-                self._load_locked()
+                self._network = self._build_network()
+            return self._network
 
-    def _load_locked(self) -> None:
+    def _build_network(self) -> Network:
         manifest = self.manifest
         if manifest.preprocessing_id != PREPROCESSING_ID:
             raise ModelIntegrityError(self.model_dir / MANIFEST_NAME,
@@ -252,8 +264,9 @@ class Classifier:
 
             keras_model = build_model(manifest.input_size, num_classes=len(manifest.classes))
             load_weights_npz(keras_model, weights_path)
-            self._network = Network(keras_model, manifest.gradcam_layer, manifest.input_size)
-            self._network.forward_with_cams(np.zeros((1, manifest.input_size, manifest.input_size, 3), np.float32))
+            network = Network(keras_model, manifest.gradcam_layer, manifest.input_size)
+            network.forward_with_cams(np.zeros((1, manifest.input_size, manifest.input_size, 3), np.float32))
+        return network
 
     def _verified_file(self, name: str, expected_sha256: str, what: str) -> Path:
         path = self.model_dir / name
@@ -269,21 +282,21 @@ class Classifier:
     def predict(self, images: Sequence[np.ndarray], with_cams: bool = True) -> list[SlicePrediction]:
         """One prediction per uint8 display image (gray or RGB, any size). `with_cams=False` skips Grad-CAM (the
         maps are then empty, shape (K, 0, 0)); the application always wants them."""
-        if not self.is_loaded:
-            self.load()
+        network = self._loaded_network()
         with self._lock:
             predictions: list[SlicePrediction] = []
             for start in range(0, len(images), PREDICT_BATCH):
-                predictions.extend(self._predict_batch(images[start:start + PREDICT_BATCH], with_cams))
+                predictions.extend(self._predict_batch(network, images[start:start + PREDICT_BATCH], with_cams))
             return predictions
 
-    def _predict_batch(self, images: Sequence[np.ndarray], with_cams: bool) -> list[SlicePrediction]:
+    def _predict_batch(self, network: Network, images: Sequence[np.ndarray],
+                       with_cams: bool) -> list[SlicePrediction]:
         manifest = self.manifest
         batch = to_model_batch(list(images), manifest.input_size)
         if with_cams:
-            logits, pooled, cams = (t.numpy() for t in self._network.forward_with_cams(batch))
+            logits, pooled, cams = (t.numpy() for t in network.forward_with_cams(batch))
         else:
-            logits, pooled = (t.numpy() for t in self._network.forward(batch))
+            logits, pooled = (t.numpy() for t in network.forward(batch))
             cams = np.zeros((len(images), len(manifest.classes), 0, 0), np.float32)
         probabilities = softmax_with_temperature(logits, manifest.temperature)
         scores = (self._feature_gate.scores(pooled) if self._feature_gate is not None

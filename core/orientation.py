@@ -37,7 +37,7 @@ class EdgeLabels:
     bottom: str
 
 
-def direction_letters(vector: Sequence[float]) -> str:
+def direction_letters(vector: Sequence[float] | np.ndarray) -> str:
     """The letters of the patient direction a vector points to: the dominant LPS axis, followed by the second one
     when the vector is oblique (see OBLIQUE_COSINE). Empty for a zero or non-finite vector."""
     components = np.asarray(vector, dtype=float)

@@ -151,7 +151,8 @@ class AttentionLocation:
         if not self.image_region:
             spread = "the attention map is empty" if self.peak_value == 0.0 else "the attention is spread evenly"
             return f"no particular part of the image ({spread})"
-        where = "the centre of the image" if self.image_region == "centre" else f"the {self.image_region} part of the image"
+        centre = self.image_region == "centre"
+        where = "the centre of the image" if centre else f"the {self.image_region} part of the image"
         if self.patient_side == "midline":
             return f"{where} (near the midline)"
         if self.patient_side:

@@ -5,7 +5,7 @@ black margins), brightness and contrast, and a network happily learns those inst
 therefore removes what it can of them before the model sees a pixel; every input (JPEG, PNG or a windowed DICOM
 slice, gray or colour, any size) goes through the same steps:
 
-1. **Gray**: ITU-R BT.601 luma for colour input (as OpenCV and Pillow compute it).
+1. **Gray**: ITU-R BT.601 luma for colour input (`core.colour.luma_u8`).
 2. **Head crop**: the foreground is every pixel brighter than half of Otsu's threshold (computed on a copy shrunk
    to at most 128 px, lightly blurred); the bounding box of its largest connected part, together with any part at
    least a fifth its size, padded by 4% on each side and grown to a square about its centre (the aspect ratio is
@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from core.colour import luma_u8
 
 MODEL_INPUT_SIZE = 256
 PREPROCESSING_ID = "head-crop-square-fgnorm-v3"
@@ -50,7 +52,7 @@ class HeadBox:
 
 
 def to_gray_u8(image: np.ndarray) -> np.ndarray:
-    """An (H, W) uint8 image from gray, RGB or RGBA uint8 input (ITU-R BT.601 luma, as OpenCV and Pillow use)."""
+    """An (H, W) uint8 image from gray, RGB or RGBA uint8 input (ITU-R BT.601 luma, `core.colour`)."""
     if image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 display image, got {image.dtype}")
     if image.ndim == 2:
@@ -58,7 +60,7 @@ def to_gray_u8(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         return image[:, :, 0]
     if image.ndim == 3 and image.shape[2] in (3, 4):
-        return cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2GRAY)
+        return luma_u8(image)
     raise ValueError(f"unsupported image shape {image.shape}")
 
 
@@ -81,7 +83,7 @@ def head_mask(gray: np.ndarray) -> np.ndarray:
         return np.zeros(gray.shape, bool)
     areas = stats[1:, cv2.CC_STAT_AREA]
     kept = np.flatnonzero(areas >= _PART_FRACTION * areas.max()) + 1
-    mask = np.isin(labels, kept).astype(np.uint8)
+    mask: np.ndarray = np.isin(labels, kept).astype(np.uint8)
     if factor < 1.0:
         mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
     return mask.astype(bool)

@@ -1,8 +1,8 @@
-"""The PDF report: options, the words it contains, and the atomic write.
+"""The PDF report: options and the words it contains.
 
-The wording (patient block, findings template, disclaimer, file name) lives here; the page layout lives in
-`core.report_pdf`, which imports reportlab and is loaded only when a report is actually written, so importing this
-module costs the desktop nothing at start-up.
+The wording (patient block, findings template, disclaimer, file name) lives here; the page layout and the atomic
+write (`core.report_pdf.write_pdf`) live in `core.report_pdf`, which imports reportlab, so callers import that module
+only when they write a report and importing this one costs the desktop nothing at start-up.
 
 The findings text only restates what the model computed (classes, calibrated probabilities, which slices, where
 the Grad-CAM maps peak) and what could not be analysed; it never adds anatomy or a diagnosis. With `anonymise` the
@@ -16,15 +16,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.anonymise import removed_by_profile, shown_value, skipped_files, slice_error, slice_name
-from core.atomic import write_bytes_atomically
 from core.overlay import Explanation, OverlaySettings, attention_summary
 
 if TYPE_CHECKING:
     from core.analysis import SliceResult, StudyResult
+    from core.model import SlicePrediction
     from core.study import SeriesInfo, SkippedFile
 
 PAGE_SIZE_NAMES = ("A4", "Letter")
@@ -98,15 +97,15 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
     ]
 
 
-def overlay_class_index(result: SliceResult, settings: OverlaySettings) -> int:
+def overlay_class_index(prediction: SlicePrediction, settings: OverlaySettings) -> int:
     """The class whose Grad-CAM the overlay shows: the user's choice, else the slice's predicted class."""
-    return settings.explained_class(result.prediction.predicted_index)
+    return settings.explained_class(prediction.predicted_index)
 
 
-def overlay_explanation(result: SliceResult, settings: OverlaySettings) -> Explanation:
+def overlay_explanation(prediction: SlicePrediction, settings: OverlaySettings) -> Explanation:
     """The class a slice's overlay explains (`overlay_class_index`) with the probability the model gave it there."""
-    class_index = overlay_class_index(result, settings)
-    return Explanation(class_index, float(result.prediction.probabilities[class_index]))
+    class_index = overlay_class_index(prediction, settings)
+    return Explanation(class_index, float(prediction.probabilities[class_index]))
 
 
 def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
@@ -168,15 +167,16 @@ def _skipped_sentence(skipped: Sequence[SkippedFile]) -> str:
 
 def _attention_sentence(study: StudyResult, orientation: str) -> str:
     """Where the verdict class's Grad-CAM peaks, grouped over the counted slices, most frequent place first."""
-    verdict_index = study.verdict_index
+    verdict_index, verdict_label = study.verdict_index, study.verdict_label
+    assert verdict_index is not None and verdict_label is not None  # only said of a study with a verdict
     places = Counter(
         attention_summary(result.prediction.cam_for(verdict_index), orientation).describe()
-        for result in study.counted_results
+        for result in study.counted_results if result.prediction is not None
     )
     total = len(study.counted_results)
     parts = [f"in {place} on {count} of {total} slices" if total > 1 else f"in {place}"
              for place, count in places.most_common()]
-    sentence = f"The Grad-CAM attention for {study.display_name(study.verdict_label)} is greatest " + "; ".join(parts) + "."
+    sentence = f"The Grad-CAM attention for {study.display_name(verdict_label)} is greatest {'; '.join(parts)}."
     if orientation == "sagittal":
         return sentence
     if not orientation:
@@ -187,7 +187,7 @@ def _attention_sentence(study: StudyResult, orientation: str) -> str:
 
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
     reasons = [f"{slice_name(r, anonymise)} (out of distribution: {r.prediction.ood_reason or 'no reason given'})"
-               for r in study.out_of_distribution_results]
+               for r in study.out_of_distribution_results if r.prediction is not None]
     reasons += [f"{slice_name(r, anonymise)} (could not be read: {slice_error(r, anonymise)})"
                 for r in study.failed_results]
     return f"Not counted: {'; '.join(reasons)}." if reasons else ""
@@ -203,14 +203,16 @@ def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[S
         paragraphs += [f"No study-level result: none of the {_slices(analysed)} analysed passed the "
                        "out-of-distribution check, so the model gives no class for this study."]
     else:
+        probabilities, verdict_probability = study.probabilities, study.verdict_probability
+        assert probabilities is not None and verdict_probability is not None  # set with the verdict
         counted = study.counted_results
-        ranked = sorted(range(len(study.classes)), key=lambda k: study.probabilities[k], reverse=True)
+        ranked = sorted(range(len(study.classes)), key=lambda k: probabilities[k], reverse=True)
         runner_up = ranked[1]
         paragraphs += [
             f"Model result: {study.display_name(study.verdict_label)}, mean calibrated probability "
-            f"{format_percent(study.verdict_probability)} over {len(counted)} of {analysed} analysed slices "
+            f"{format_percent(verdict_probability)} over {len(counted)} of {analysed} analysed slices "
             f"({_names(counted, anonymise)}). Next most probable class: "
-            f"{study.display_name(study.classes[runner_up])} ({format_percent(study.probabilities[runner_up])}).",
+            f"{study.display_name(study.classes[runner_up])} ({format_percent(probabilities[runner_up])}).",
             _attention_sentence(study, orientation),
             study.disagreement(anonymise),
         ]
@@ -232,12 +234,3 @@ def suggested_file_name(study: StudyResult, options: ReportOptions) -> str:
         parts += [_file_name_part(patient), _file_name_part(shown_value(info, "study_date", options.anonymise))]
     parts.append(options.timestamp().strftime("%Y%m%d-%H%M"))
     return "_".join(part for part in parts if part) + ".pdf"
-
-
-def write_pdf(study: StudyResult, path: Path, options: ReportOptions | None = None,
-              skipped: Sequence[SkippedFile] = ()) -> None:
-    """Lay out the report and write it atomically; `skipped` are the study's files that could not be opened (the
-    report lists them). Raises `core.errors.ReportWriteError` on failure."""
-    from core.report_pdf import render_pdf  # reportlab costs ~0.3 s to import: only when writing
-
-    write_bytes_atomically(Path(path), render_pdf(study, options or ReportOptions(), skipped))

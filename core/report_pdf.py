@@ -6,6 +6,9 @@ still be matched to its patient.
 
 Text is set in DejaVu Sans (resources/fonts, bundled from matplotlib; DejaVu licence alongside) because the
 built-in Helvetica only covers Latin-1 and patient names often do not (Polish, Czech, Turkish, Greek, Cyrillic).
+
+`write_pdf` lays the report out and writes it atomically. Importing reportlab costs ~0.3 s, so callers import this
+module only when they write a report.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import io
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -46,6 +50,7 @@ from reportlab.platypus import (
 import core
 from core.analysis import SliceResult, StudyResult
 from core.anonymise import slice_error, slice_name
+from core.atomic import write_bytes_atomically
 from core.overlay import attention_summary, colormap_lut, render_overlay
 from core.paths import resources_dir
 from core.report import (
@@ -122,7 +127,7 @@ class _NumberedCanvas(Canvas):
         self._footer = footer
         self._pages: list[dict] = []
 
-    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+    def showPage(self) -> None:  # reportlab's name
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
@@ -211,6 +216,7 @@ def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequenc
         section.append(_para("No prediction: no analysed slice passed the out-of-distribution check.",
                              _Styles.verdict))
     else:
+        assert study.probabilities is not None and study.verdict_probability is not None  # set with the verdict
         section.append(_para(f"{study.display_name(study.verdict_label)}: "
                              f"{format_percent(study.verdict_probability, 1)} mean calibrated probability",
                              _Styles.verdict))
@@ -264,7 +270,7 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
         title = (f"{name}: {study.display_name(prediction.label)} "
                  f"{format_percent(prediction.probabilities[prediction.predicted_index], 1)}")
     flowables: list[Flowable] = [_para(title, _Styles.cell_bold), Spacer(1, 1.5 * mm)]
-    if prediction is None:
+    if prediction is None or result.display is None:  # both or neither (`core.analysis.analyse_slice`)
         flowables.append(_para(f"Reason: {slice_error(result, options.anonymise)}", _Styles.cell))
         return KeepTogether(flowables + [Spacer(1, 4 * mm)])
     spacing = study.series_info.pixel_spacing if study.series_info is not None else None
@@ -279,7 +285,7 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
         details_cell = [probabilities]
     else:
         settings = options.overlay
-        explanation = overlay_explanation(result, settings)
+        explanation = overlay_explanation(prediction, settings)
         class_name = study.display_name(study.classes[explanation.class_index])
         cam = prediction.cam_for(explanation.class_index)
         overlay_cell = [
@@ -368,3 +374,10 @@ def render_pdf(study: StudyResult, options: ReportOptions, skipped: Sequence[Ski
     footer = _page_decorations(study, options, header, header_height)
     document.build(story, canvasmaker=lambda *args, **kwargs: _NumberedCanvas(*args, footer=footer, **kwargs))
     return buffer.getvalue()
+
+
+def write_pdf(study: StudyResult, path: Path, options: ReportOptions | None = None,
+              skipped: Sequence[SkippedFile] = ()) -> None:
+    """Lay out the report and write it atomically; `skipped` are the study's files that could not be opened (the
+    report lists them). Raises `core.errors.ReportWriteError` on failure."""
+    write_bytes_atomically(Path(path), render_pdf(study, options or ReportOptions(), skipped))

@@ -130,8 +130,10 @@ def _analyse(slices: Any, classifier: Any, series: Any) -> tuple[Any, str]:
     results = list(iter_analysis(slices, classifier))
     failed = [result for result in results if result.prediction is None]
     if failed:
-        raise StepFailed(f"{len(failed)} slice(s) could not be analysed, e.g. {failed[0].slice_label}: {failed[0].error}")
+        example = failed[0]
+        raise StepFailed(f"{len(failed)} slice(s) could not be analysed, e.g. {example.slice_label}: {example.error}")
     for result in results:
+        assert result.prediction is not None  # failures raised above
         probabilities, cams = result.prediction.probabilities, result.prediction.cams
         if not np.all(np.isfinite(probabilities)) or abs(float(np.sum(probabilities)) - 1.0) > 1e-3:
             raise StepFailed(f"{result.slice_label}: probabilities are not a distribution ({probabilities})")
@@ -154,7 +156,8 @@ def _render_overlay(study_result: Any) -> tuple[Any, str]:
 
 
 def _write_report(study_result: Any, output_dir: Path) -> tuple[Path, str]:
-    from core.report import ReportOptions, write_pdf
+    from core.report import ReportOptions
+    from core.report_pdf import write_pdf
 
     pdf_path = output_dir / "self-test-report.pdf"
     write_pdf(study_result, pdf_path, ReportOptions())

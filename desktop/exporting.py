@@ -12,7 +12,7 @@ from core.analysis import SliceResult, StudyResult
 from core.export import StudyExport, write_json, write_secondary_capture
 from core.model import ModelManifest
 from core.overlay import OverlaySettings
-from core.report import ReportOptions, suggested_file_name, write_pdf
+from core.report import ReportOptions, suggested_file_name
 from core.study import Study
 
 EXPORT_SUFFIXES = (".pdf", ".dcm", ".json")
@@ -37,6 +37,8 @@ def export_task(request: ExportRequest) -> Callable[[], Path]:
 
     def write() -> Path:
         if suffix == ".pdf":
+            from core.report_pdf import write_pdf  # reportlab costs ~0.3 s to import: only when a report is written
+
             write_pdf(request.study_result, request.path,
                       ReportOptions(anonymise=request.anonymise, institution=request.institution,
                                     overlay=request.overlay),

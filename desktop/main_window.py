@@ -224,7 +224,8 @@ class MainWindow(QMainWindow):
         self.reset_view_action = self._action("Reset view", "R", self.viewer.reset_view)
         self.contrast_action = self._action("Enhance contrast (CLAHE, display only)", "C",
                                             self._set_contrast_enhanced, checkable=True)
-        self.contrast_action.setToolTip("Changes only what is shown; the model always receives the unenhanced image (C)")
+        self.contrast_action.setToolTip("Changes only what is shown; the model always receives the "
+                                        "unenhanced image (C)")
         self.reset_view_action.setToolTip("Fit to window and return to the default window/level (R)")
         self.window_drag_action = self._action("W/L drag", "W", self.viewer.set_left_drag_windows, checkable=True)
         self.window_drag_action.setToolTip("Left-drag adjusts window/level: sideways the width, up and down the level "

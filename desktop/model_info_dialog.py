@@ -172,7 +172,8 @@ class ModelInfoDialog(QDialog):
         rows: dict[str, str] = {
             "Model": NOT_AVAILABLE if manifest is None else f"{manifest.name} {manifest.version}",
             "Architecture": first_sentence(without_images(self.card.get("Model", ""))) or NOT_AVAILABLE,
-            "Input size": NOT_AVAILABLE if manifest is None else f"{manifest.input_size} × {manifest.input_size} pixels",
+            "Input size": (NOT_AVAILABLE if manifest is None
+                           else f"{manifest.input_size} × {manifest.input_size} pixels"),
             "Preprocessing": NOT_AVAILABLE if manifest is None else manifest.preprocessing_id,
             "Classes": NOT_AVAILABLE if manifest is None else ", ".join(
                 f"{shown} ({label})" for label, shown in zip(manifest.classes, manifest.display_names)),
@@ -253,8 +254,9 @@ class ModelInfoDialog(QDialog):
     def _elsewhere_tab(self) -> QWidget:
         self.elsewhere = QTextBrowser()
         self.elsewhere.setOpenLinks(False)
-        self.elsewhere.setMarkdown("\n\n".join(
-            f"## {title}\n\n{without_images(self.card.get(title, '')) or NOT_AVAILABLE}" for title in ELSEWHERE_SECTIONS))
+        sections = (f"## {title}\n\n{without_images(self.card.get(title, '')) or NOT_AVAILABLE}"
+                    for title in ELSEWHERE_SECTIONS)
+        self.elsewhere.setMarkdown("\n\n".join(sections))
         return self.elsewhere
 
     def _use_tab(self) -> QWidget:

@@ -52,8 +52,9 @@ class SeriesPanel(QWidget):
         item = self.list.item(index)
         if item is None:
             return
-        pixmap = QPixmap.fromImage(to_qimage(display_u8)).scaled(
-            THUMBNAIL_SIZE, THUMBNAIL_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        pixmap = QPixmap.fromImage(to_qimage(display_u8)).scaled(THUMBNAIL_SIZE, THUMBNAIL_SIZE,
+                                                                  Qt.AspectRatioMode.KeepAspectRatio,
+                                                                  Qt.TransformationMode.SmoothTransformation)
         item.setIcon(QIcon(pixmap))
 
     def set_chosen_count(self, index: int, count: int) -> None:

@@ -52,4 +52,5 @@ class SkippedFilesPanel(QWidget):
             self.table.setItem(row, 1, QTableWidgetItem(entry.reason))
 
     def rows(self) -> list[tuple[str, str]]:
-        return [(self.table.item(row, 0).text(), self.table.item(row, 1).text()) for row in range(self.table.rowCount())]
+        return [(self.table.item(row, 0).text(), self.table.item(row, 1).text())
+                for row in range(self.table.rowCount())]

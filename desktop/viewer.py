@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRect, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontMetricsF,
     QImage,
@@ -47,7 +48,8 @@ from core.model import SlicePrediction
 from core.orientation import edge_labels
 from core.overlay import Explanation, OverlaySettings, render_overlay
 from core.scale_bar import format_length_mm, scale_bar_length_mm
-from core.study import Series, Slice, Window, auto_window
+from core.study import Series, Slice
+from core.windowing import Window, auto_window
 from desktop import theme
 from desktop.display_options import displayed_pixels
 from desktop.measurement import DistanceLine
@@ -110,8 +112,8 @@ def window_presets(slice_: Slice) -> list[Window]:
     default = slice_.default_window()
     automatic = auto_window(slice_.modality_pixels())
     presets = list(slice_.windows) + [automatic]
-    presets.append(Window(default.center, default.width * 0.6, "High contrast"))
-    presets.append(Window(default.center, default.width * 1.6, "Low contrast"))
+    presets.append(default.adjusted(default.center, default.width * 0.6, "High contrast"))
+    presets.append(default.adjusted(default.center, default.width * 1.6, "Low contrast"))
     return presets
 
 
@@ -460,7 +462,7 @@ class SliceViewer(QGraphicsView):
         origin, start = self._window_drag_origin
         moved = event.position().toPoint() - origin
         step = max(start.width, 1.0) * WINDOW_DRAG_SENSITIVITY
-        self.set_window(Window(start.center + moved.y() * step, max(1.0, start.width + moved.x() * step)))
+        self.set_window(start.adjusted(start.center + moved.y() * step, max(1.0, start.width + moved.x() * step)))
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -478,7 +480,7 @@ class SliceViewer(QGraphicsView):
         if event.button() == Qt.MouseButton.LeftButton:
             self._fit_to_view = False
 
-    def contextMenuEvent(self, event) -> None:  # noqa: ANN001 - right button belongs to window/level
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # right button belongs to window/level
         event.accept()
 
     def resizeEvent(self, event: QResizeEvent) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError
 
@@ -49,7 +49,7 @@ class _Worker(QObject):
     def run(self) -> None:
         try:
             self._work()
-        except Exception as error:  # noqa: BLE001 - any failure becomes a message; the app must stay usable
+        except Exception as error:  # any failure becomes a message; the app must stay usable
             if self.is_cancel_requested():
                 self.cancelled.emit()  # e.g. the model's helper ended on quit: a consequence of cancelling, no error
             else:

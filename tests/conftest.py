@@ -40,12 +40,12 @@ _ALLOWED_FAMILIES = {getattr(socket, "AF_UNIX", None)}
 
 
 class _GuardedSocket(socket.socket):
-    def connect(self, address):  # noqa: D102 - same contract as socket.socket
+    def connect(self, address):  # same contract as socket.socket
         if self.family not in _ALLOWED_FAMILIES:
             _refuse(address)
         return super().connect(address)
 
-    def connect_ex(self, address):  # noqa: D102
+    def connect_ex(self, address):
         if self.family not in _ALLOWED_FAMILIES:
             _refuse(address)
         return super().connect_ex(address)

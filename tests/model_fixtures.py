@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from core import ood
+from core.labels import CLASSES, DISPLAY_NAMES
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, file_sha256
 from core.paths import models_dir
 from core.preprocess import PREPROCESSING_ID
-from core.labels import CLASSES, DISPLAY_NAMES
 
 TINY_INPUT_SIZE = 71
 FEATURE_DIMS = 2048

@@ -11,7 +11,8 @@ from pypdf import PdfReader
 from core.analysis import aggregate, analyse_slice
 from core.anonymise import UidMap, without_path
 from core.export import StudyExport, json_document
-from core.report import ReportOptions, write_pdf
+from core.report import ReportOptions
+from core.report_pdf import write_pdf
 from core.study import load_study
 from tests.analysis_doubles import ClassifierDouble, ManifestDouble, prediction
 from tests.dicom_factory import write_mr_series

@@ -494,7 +494,8 @@ def test_a_v1_database_is_migrated_to_the_current_schema_keeping_its_cases(v1_st
     assert (record.case_id, record.anonymised, record.verdict_label) == (7, False, "glioma")
     case = store.get(7)
     assert case.notes == "v1 notes" and case.overlay_settings == OVERLAY
-    assert_same(case.study_result.slice_results[0].prediction.cams, make_study_result().slice_results[0].prediction.cams)
+    expected = make_study_result().slice_results[0].prediction
+    assert_same(case.study_result.slice_results[0].prediction.cams, expected.cams)
     assert save_sample(store, "after migration", anonymised=True).anonymised
 
 

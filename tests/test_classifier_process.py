@@ -86,7 +86,7 @@ def test_close_does_not_wait_for_a_load_in_progress(remote: ClassifierProcess) -
         try:
             remote.load()
             outcome.append(None)
-        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+        except BaseException as error:  # handed to the test thread
             outcome.append(error)
 
     loader = threading.Thread(target=load)

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pydicom
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-import pydicom
 from core.errors import UnreadableFileError
 from core.paths import sample_study_dir
 from core.study import Study, load_study

@@ -15,8 +15,8 @@ import pytest
 from core.errors import ModelIntegrityError, ModelMissingError
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_temperature
 from core.preprocess import HeadBox, head_box, head_mask, to_image_space
-from tests.synthetic_slices import head_like_slice
 from tests.conftest import REPO_ROOT
+from tests.synthetic_slices import head_like_slice
 
 pytest_plugins = ["tests.model_fixtures"]
 

@@ -76,8 +76,9 @@ def guarded_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
     (guard_dir / "sitecustomize.py").write_text(SOCKET_GUARD.format(marker=str(marker)), encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}  # the app must quiet TF
     env.update(PYTHONPATH=os.pathsep.join([str(guard_dir), str(REPO_ROOT)]), QT_QPA_PLATFORM="offscreen",
-               HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_CACHE_HOME=str(tmp_path / "cache"), KERAS_HOME=str(tmp_path / "keras"))
+               HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_STATE_HOME=str(tmp_path / "state"), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               KERAS_HOME=str(tmp_path / "keras"))
     return env, marker
 
 
@@ -176,7 +177,8 @@ import os, sys
 from core.logging_setup import native_stderr_filtered
 with native_stderr_filtered():
     for line in (b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
-                 b"I0000 00:00:1795536663.762585    2894 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n",
+                 b"I0000 00:00:1795536663.762585    2894 cpu_feature_guard.cc:227] "
+                 b"This TensorFlow binary is optimized\n",
                  b"To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow\n",
                  b"I0000 00:00:1795536663.9 2894 port.cc:153] oneDNN custom operations are on.\n",
                  b"E0000 00:00:1795536663.9 2894 real_failure.cc:1] a genuine error\n"):

@@ -83,7 +83,8 @@ def test_opacity_moves_pixels_towards_the_colormap() -> None:
 def test_every_colormap_renders_differently() -> None:
     image = _gradient_slice()
     cam = _blob_cam(0.5, 0.5)
-    renders = [render_overlay(image, cam, OverlaySettings(colormap=name, threshold=0.0)).tobytes() for name in COLORMAPS]
+    renders = [render_overlay(image, cam, OverlaySettings(colormap=name, threshold=0.0)).tobytes()
+               for name in COLORMAPS]
     assert len(set(renders)) == len(COLORMAPS)
 
 

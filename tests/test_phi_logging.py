@@ -39,7 +39,8 @@ def record_texts(records: list[logging.LogRecord]) -> list[str]:
 
 def test_loading_analysis_and_report_never_log_patient_name_or_id(isolated_logging, caplog, tmp_path):
     """Without any redaction registered: the code itself must not log SeriesInfo or patient fields."""
-    from core.report import ReportOptions, write_pdf
+    from core.report import ReportOptions
+    from core.report_pdf import write_pdf
 
     configure_logging(logging.DEBUG, log_dir=isolated_logging)
     write_mr_series(tmp_path / "study", n_slices=12, rows=64, cols=64, PatientName=PATIENT_NAME, PatientID=PATIENT_ID)
@@ -78,7 +79,8 @@ def test_registered_phi_is_redacted_in_messages_arguments_and_tracebacks(isolate
 
 
 def test_a_name_registered_as_displayed_is_redacted_in_its_dicom_form_too(isolated_logging, caplog):
-    """The app registers names as it displays them ("Quixley, Marguerite"); files and warnings hold "Quixley^Marguerite"."""
+    """The app registers names as it displays them ("Quixley, Marguerite"); files and warnings hold
+    "Quixley^Marguerite"."""
     configure_logging(logging.DEBUG, log_dir=isolated_logging)
     register_phi(["Quixley, Marguerite"])
     with caplog.at_level(logging.INFO):

@@ -24,8 +24,8 @@ from core.report import (
     ReportOptions,
     findings_paragraphs,
     suggested_file_name,
-    write_pdf,
 )
+from core.report_pdf import write_pdf
 from core.study import SeriesInfo, SkippedFile
 from tests.analysis_doubles import ManifestDouble, head_phantom, prediction, slice_result
 

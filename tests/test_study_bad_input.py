@@ -17,7 +17,8 @@ from PIL import Image
 from pydicom.uid import RLELossless
 
 from core.errors import UnreadableFileError
-from core.study import MAX_IMAGE_PIXELS, SYMLINK_LOOP_REASON, load_study
+from core.study import SYMLINK_LOOP_REASON, load_study
+from core.study_types import MAX_IMAGE_PIXELS
 from tests.dicom_factory import phantom, write_mr_series
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"

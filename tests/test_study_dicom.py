@@ -13,8 +13,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
-from core import dicom, study
-from core.study import Window, load_study, window_unit_range
+from core import dicom, study_types
+from core.study import Window, load_study
 from tests.dicom_factory import (
     BRAIN_BASE,
     BRAIN_STEP,
@@ -30,12 +30,12 @@ CENTER = (64, 64)  # inside the phantom's head on every non-empty slice of a 128
 
 @pytest.fixture(autouse=True)
 def empty_caches():
-    study.PIXEL_CACHE.clear()
-    study.DISPLAY_CACHE.clear()
+    study_types.PIXEL_CACHE.clear()
+    study_types.DISPLAY_CACHE.clear()
     yield
 
 
-def _center_values(series: study.Series) -> list[int]:
+def _center_values(series: study_types.Series) -> list[int]:
     return [int(s.modality_pixels()[CENTER]) for s in series.slices]
 
 
@@ -117,7 +117,8 @@ def test_series_metadata_is_formatted_and_never_invented(tmp_path):
 
 
 @pytest.mark.parametrize(("written", "shown"), [("Doe^John", "Doe, John"), ("Doe", "Doe"), ("", ""),
-                                                ("Doe^John^^Dr", "Doe, John"), ("Yamada^Tarou=山田^太郎", "Yamada, Tarou")])
+                                                ("Doe^John^^Dr", "Doe, John"),
+                                                ("Yamada^Tarou=山田^太郎", "Yamada, Tarou")])
 def test_person_name_format(written, shown):
     assert dicom.format_person_name(written) == shown
 
@@ -293,19 +294,19 @@ def test_load_reads_headers_only(tmp_path, monkeypatch):
     monkeypatch.setattr(dicom.DicomPixelSource, "_decode_stored_values",
                         lambda self: decoded.append(self.path) or original(self))
     (series,) = load_study(tmp_path).series
-    assert decoded == [] and study.PIXEL_CACHE.current_bytes == 0
+    assert decoded == [] and study_types.PIXEL_CACHE.current_bytes == 0
     series.slices[2].display()
     series.slices[2].display()
     assert decoded == [series.slices[2].path]  # decoded once, then served from the cache
 
 
 def test_pixel_cache_stays_within_its_byte_bound(tmp_path, monkeypatch):
-    monkeypatch.setattr(study.PIXEL_CACHE, "max_bytes", 3 * 128 * 128 * 4)  # room for three float32 slices
+    monkeypatch.setattr(study_types.PIXEL_CACHE, "max_bytes", 3 * 128 * 128 * 4)  # room for three float32 slices
     write_mr_series(tmp_path, n_slices=8)
     for slice_ in load_study(tmp_path).series[0].slices:
         slice_.modality_pixels()
-        assert study.PIXEL_CACHE.current_bytes <= study.PIXEL_CACHE.max_bytes
-    assert study.PIXEL_CACHE.current_bytes == 3 * 128 * 128 * 4
+        assert study_types.PIXEL_CACHE.current_bytes <= study_types.PIXEL_CACHE.max_bytes
+    assert study_types.PIXEL_CACHE.current_bytes == 3 * 128 * 128 * 4
 
 
 def test_concurrent_decoding_gives_consistent_images(tmp_path):
@@ -351,9 +352,3 @@ def test_progress_is_reported_per_file_and_cancel_stops_the_scan(tmp_path):
                            should_cancel=lambda: len(calls) >= 13)
     assert cancelled.cancelled
     assert sum(len(s) for s in cancelled.series) == 3
-
-
-def test_window_function_matches_dicom_formula():
-    pixels = np.array([-1.0, 0.0, 1.0, 254.0, 255.0, 256.0], dtype=np.float32)
-    np.testing.assert_allclose(window_unit_range(pixels, study.FULL_RANGE_8BIT) * 255,
-                               [0, 0, 1, 254, 255, 255], atol=1e-4)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from core.images import natural_key
-from core.study import FULL_RANGE_8BIT, SeriesInfo, load_study
+from core.study import SeriesInfo, load_study
+from core.windowing import FULL_RANGE_8BIT
 
 
 def _gradient(rows: int = 64, cols: int = 48) -> np.ndarray:

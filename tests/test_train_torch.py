@@ -11,9 +11,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from core.training.train_torch import (XceptionTwin, augmentation_pool, augmented_batches, epoch_draws,  # noqa: E402
-                                       export_keras_npz, keras_arrays, load_keras_npz, parse_phases,
-                                       reestimate_batchnorm, Phase)
+from core.training.train_torch import (  # noqa: E402
+    Phase,
+    XceptionTwin,
+    augmentation_pool,
+    augmented_batches,
+    epoch_draws,
+    export_keras_npz,
+    keras_arrays,
+    load_keras_npz,
+    parse_phases,
+    reestimate_batchnorm,
+)
 from tests.test_preprocess import textured_head  # noqa: E402
 
 

@@ -8,8 +8,14 @@ import pytest
 
 from core.preprocess import head_mask, to_model_gray
 from core.training.augment import AugmentSettings, augment_display, skull_strip, training_gray
-from core.training.dataset import (CLASSES, EXTRA_SOURCE_SHARE, OFFICIAL_SOURCE, draw_weights, source_and_subject,
-                                   subject_split)
+from core.training.dataset import (
+    CLASSES,
+    EXTRA_SOURCE_SHARE,
+    OFFICIAL_SOURCE,
+    draw_weights,
+    source_and_subject,
+    subject_split,
+)
 from tests.test_preprocess import textured_head
 
 NOTUMOR = CLASSES.index("notumor")

@@ -134,7 +134,8 @@ def resample(image: np.ndarray, factor: float) -> np.ndarray:
 
 def jpeg_recompress(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if ok else image
+    decoded = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if ok else None
+    return image if decoded is None else decoded
 
 
 def augment_display(image: np.ndarray, rng: np.random.Generator,

@@ -41,8 +41,9 @@ def read_split(tar_path: Path, split: str) -> ImageSet:
                          key=lambda m: m.name)
         for member in members:
             class_name = member.name.split("/")[1]
-            data = np.frombuffer(archive.extractfile(member).read(), np.uint8)
-            image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+            stream = archive.extractfile(member)
+            image = None if stream is None else cv2.imdecode(np.frombuffer(stream.read(), np.uint8),
+                                                             cv2.IMREAD_GRAYSCALE)
             if image is None:
                 raise ValueError(f"{tar_path.name}:{member.name}: not a decodable image")
             images.append(image)
@@ -54,12 +55,13 @@ def read_split(tar_path: Path, split: str) -> ImageSet:
 def stratified_split(labels: np.ndarray, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(train_indices, validation_indices): the same fraction of every class goes to validation."""
     rng = np.random.default_rng(seed)
-    train, validation = [], []
+    train: list[int] = []
+    validation: list[int] = []
     for class_index in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == class_index))
         cut = int(round(len(members) * validation_fraction))
-        validation.extend(members[:cut])
-        train.extend(members[cut:])
+        validation.extend(members[:cut].tolist())
+        train.extend(members[cut:].tolist())
     return np.sort(np.asarray(train)), np.sort(np.asarray(validation))
 
 

@@ -17,9 +17,9 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -30,8 +30,16 @@ from core.labels import DISPLAY_NAMES
 from core.model import MANIFEST_NAME, Classifier, ModelManifest, file_sha256, softmax_with_temperature
 from core.preprocess import PREPROCESSING_ID, to_model_batch
 from core.training.dataset import CLASSES, DEFAULT_TAR, ImageSet, read_split, train_validation_split
-from core.training.external import (STRESS_SUBSET_STEP, STRESS_TESTS, evaluate_external, evaluate_stress,
-                                    external_folders, read_external, stress_subset, wilson_interval)
+from core.training.external import (
+    STRESS_SUBSET_STEP,
+    STRESS_TESTS,
+    evaluate_external,
+    evaluate_stress,
+    external_folders,
+    read_external,
+    stress_subset,
+    wilson_interval,
+)
 from core.training.non_mri import non_mri_set
 from core.training.recipe import DEFAULT_SEED
 
@@ -317,7 +325,7 @@ def save_figures(out: Path, report: dict[str, Any], curves: dict[str, Any], sani
 
     figure, axis = plt.subplots(figsize=(7, 4))
     distances = curves["hash_distances"]
-    axis.hist(distances, bins=np.arange(0, distances.max() + 2) - 0.5, color="grey")
+    axis.hist(distances, bins=(np.arange(0, distances.max() + 2) - 0.5).tolist(), color="grey")
     axis.axvline(DEDUP_HAMMING_THRESHOLD + 0.5, color="red", label=f"duplicate if ≤ {DEDUP_HAMMING_THRESHOLD}")
     axis.set_xlabel("pHash Hamming distance of each Testing image to its nearest Training image (64 bits)")
     axis.set_ylabel("Testing images")
@@ -329,7 +337,7 @@ def save_figures(out: Path, report: dict[str, Any], curves: dict[str, Any], sani
     figure, axis = plt.subplots(figsize=(7, 4))
     bins = np.linspace(0, max(3.0, float(np.percentile(curves["ood_scores"]["non-MRI"], 90))), 60)
     for label, scores in curves["ood_scores"].items():
-        axis.hist(np.clip(scores, 0, bins[-1]), bins=bins, alpha=0.5, density=True, label=label)
+        axis.hist(np.clip(scores, 0, bins[-1]), bins=bins.tolist(), alpha=0.5, density=True, label=label)
     axis.axvline(1.0, color="red", label="threshold")
     axis.set_xlabel("feature distance / threshold (clipped)")
     axis.set_ylabel("density")
@@ -421,6 +429,13 @@ def evaluate_ood(gate: ood.FeatureGate, test: ImageSet, test_outputs: Outputs, n
     return rates, {"Testing MRI": test_scores, "non-MRI": non_mri_scores}
 
 
+def _read_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path))
+    if bgr is None:
+        raise ValueError(f"{path}: not a readable image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def evaluate_samples(model_dir: Path, samples: Path) -> dict[str, Any]:
     """End-to-end check through the written model folder and the application's Classifier."""
     paths = sorted(samples.glob("*/*.jpg"))
@@ -430,8 +445,7 @@ def evaluate_samples(model_dir: Path, samples: Path) -> dict[str, Any]:
     started = time.perf_counter()
     classifier.load()
     load_s = time.perf_counter() - started
-    images = [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in paths]
-    predictions = classifier.predict(images)
+    predictions = classifier.predict([_read_rgb(path) for path in paths])
     wrong = [f"{path.parent.name}/{path.name} → {p.label or 'rejected'}"
              for p, path in zip(predictions, paths) if p.label != path.parent.name]
     return {"images": len(paths), "correct": len(paths) - len(wrong), "wrong": wrong,
@@ -461,12 +475,14 @@ def main() -> None:
     stress = stress_subset(test)
     # The OOD statistics need training features, not all 5,000: every 4th training image (stratified by order).
     ood_train = train_part.subset(np.arange(0, len(train_part), OOD_TRAIN_STEP))
+    image_sets: list[tuple[str, np.ndarray | list[np.ndarray]]] = [
+        ("validation", validation.images), ("test", test.images), ("train", ood_train.images),
+        ("non_mri", [image for _, image in non_mri]),
+        *((f"external-{key}", [image.display for image in value]) for key, value in externals.items()),
+        *((f"stress-{i}", [transform(image) for image in stress.images])
+          for i, transform in enumerate(STRESS_TESTS.values()))]
     outputs = {}
-    for name, images in (("validation", validation.images), ("test", test.images), ("train", ood_train.images),
-                         ("non_mri", [image for _, image in non_mri]),
-                         *((f"external-{key}", [image.display for image in value]) for key, value in externals.items()),
-                         *((f"stress-{i}", [transform(image) for image in stress.images])
-                           for i, transform in enumerate(STRESS_TESTS.values()))):
+    for name, images in image_sets:
         print(f"network outputs: {name} ({len(images)} images)", flush=True)
         outputs[name] = cached_outputs(cache / f"{name}.npz",
                                        lambda images=images: network_outputs(forward, images, args.input_size))
@@ -513,9 +529,9 @@ def main() -> None:
 
     report["external"] = {key: evaluate_external(images, softmax_with_temperature(
         outputs[f"external-{key}"].logits, temperature)) for key, images in externals.items()}
-    for key, images in externals.items():
+    for key, external in externals.items():
         scores = gate.scores(outputs[f"external-{key}"].features)
-        rejected = [bool(ood.rejection_reason(image.display, float(score))) for image, score in zip(images, scores)]
+        rejected = [bool(ood.rejection_reason(image.display, float(score))) for image, score in zip(external, scores)]
         report["external"][key]["ood_rejected"] = int(sum(rejected))
     report["stress"] = evaluate_stress(
         stress.labels, probabilities["test"][::STRESS_SUBSET_STEP],
@@ -561,9 +577,10 @@ def main() -> None:
     manifest.metrics["samples_original"] = report["samples_original"]
     manifest.write(args.out / MANIFEST_NAME)
 
+    calibration = report["calibration"]
     curves = {"roc": {name: roc_curve(probabilities["test"][:, k], test.labels == k) for k, name in enumerate(CLASSES)},
-              "reliability": {f"T = 1 (ECE {report['calibration']['test_ece_before']:.3f})": reliability(raw_test, test.labels),
-                              f"T = {temperature:.2f} (ECE {report['calibration']['test_ece_after']:.3f})":
+              "reliability": {f"T = 1 (ECE {calibration['test_ece_before']:.3f})": reliability(raw_test, test.labels),
+                              f"T = {temperature:.2f} (ECE {calibration['test_ece_after']:.3f})":
                                   reliability(probabilities["test"], test.labels)},
               "hash_distances": distances, "ood_scores": ood_scores, "sanity_examples": sanity_examples}
     save_figures(args.out, report, curves, sanity_images)

@@ -8,7 +8,6 @@ from typing import Any
 from core.model import ModelManifest
 from core.training.dataset import CLASSES
 
-
 SHOWN_SETTINGS = ("phases", "lr", "weight_decay", "label_smoothing", "dropout", "seed", "init", "bf16")
 
 
@@ -100,7 +99,7 @@ def training_section(manifest: ModelManifest) -> str:
     training = manifest.training
     if not training.get("command"):
         return f"Training log not found; seed {training.get('seed')}."
-    wall = training.get("wall_time_s")
+    wall = training["wall_time_s"]
     return "\n".join([
         "```", training["command"], "```", "",
         f"Seed {training['seed']}; {training.get('total_steps')} optimiser steps; wall time "
@@ -134,7 +133,8 @@ see *Results on data from elsewhere* for what it does on images from other sourc
 ## Model
 Keras `applications.Xception` topology (include_top=False, random initialisation, nothing downloaded) + global
 average pooling + dropout 0.3 + 4 logits. Input {manifest.input_size}×{manifest.input_size}, grayscale replicated to
-3 channels, scaled to [-1, 1]. Grad-CAM layer `{manifest.gradcam_layer}` ({manifest.input_size // 32}×{manifest.input_size // 32} cells).
+3 channels, scaled to [-1, 1]. Grad-CAM layer `{manifest.gradcam_layer}` \
+({manifest.input_size // 32}×{manifest.input_size // 32} cells).
 Weights `{manifest.weights_file}` (float16), sha256 `{manifest.weights_sha256}`; the application refuses a file
 whose sha256 differs.
 
@@ -146,11 +146,16 @@ removes the framing and brightness differences between the training set's source
 ## Data
 | source | use | licence | images |
 |---|---|---|---|
-| "Brain Tumor MRI Dataset" (Nickparvar; figshare/Cheng et al., SARTAJ, Br35H), `brainmri256.tar` sha256 `{manifest.training_data_sha256[:16]}…` | training (Training split minus a stratified 10% validation part), testing (Testing split, never tuned on) | CC0 | 5,712 + 1,311 |
-| OpenNeuro ds002748 v1.0.5 (Bezmaternykh et al., doi:10.18112/openneuro.ds002748.v1.0.5), healthy T1w, skull-stripped | training ("no tumour") | CC0 | 792 |
-| OpenfMRI ds000011 (Foerde, Knowlton, Poldrack), sub-01…07, healthy T1w + T2 | training ("no tumour") | ODC PDDL 1.0 | 140 |
+| "Brain Tumor MRI Dataset" (Nickparvar; figshare/Cheng et al., SARTAJ, Br35H), `brainmri256.tar` sha256 \
+`{manifest.training_data_sha256[:16]}…` | training (Training split minus a stratified 10% validation part), testing \
+(Testing split, never tuned on) | CC0 | 5,712 + 1,311 |
+| OpenNeuro ds002748 v1.0.5 (Bezmaternykh et al., doi:10.18112/openneuro.ds002748.v1.0.5), healthy T1w, \
+skull-stripped | training ("no tumour") | CC0 | 792 |
+| OpenfMRI ds000011 (Foerde, Knowlton, Poldrack), sub-01…07, healthy T1w + T2 | \
+training ("no tumour") | ODC PDDL 1.0 | 140 |
 | studyforrest example structural DICOM (Hanke et al., Sci Data 2014) | training ("no tumour") | ODC PDDL 1.0 | 10 |
-| TCIA Brain-Tumor-Progression (Schmainda & Prah 2018, doi:10.7937/K9/TCIA.2018.15quzvnb), contrast T1 glioblastoma | evaluation only | CC BY 3.0 | 79 |
+| TCIA Brain-Tumor-Progression (Schmainda & Prah 2018, doi:10.7937/K9/TCIA.2018.15quzvnb), contrast T1 glioblastoma | \
+evaluation only | CC BY 3.0 | 79 |
 | OpenfMRI ds000011 sub-08…14 | evaluation only | ODC PDDL 1.0 | 140 |
 
 Validation (temperature, OOD threshold; no checkpoint selection) is the official set's held-out 10% plus 15% of the
@@ -193,14 +198,16 @@ within Hamming distance **{dedup['hamming_threshold']}** counts as a near-duplic
 nearest distances (`dedup_hash_distances.png`) has a spike of identical images at 0 bits and a dip at 2; from 4 bits
 on it follows the distance at which any Training slice finds its nearest *other* Training slice (4–10 bits for most),
 so larger distances are ordinary similarity between different brains, not re-exports. Dropped:
-{dedup['test_images_with_duplicate']} of {report['official']['images']} ({', '.join(f'{c}: {n}' for c, n in dedup['duplicates_by_class'].items())}).
+{dedup['test_images_with_duplicate']} of {report['official']['images']} \
+({', '.join(f'{c}: {n}' for c, n in dedup['duplicates_by_class'].items())}).
 
 {metrics_table(report['deduplicated'])}
 
 ![pHash distances](dedup_hash_distances.png)
 
 ## Calibration
-Temperature scaling, T = **{calibration['temperature']}** (minimum validation NLL: {calibration['validation_nll_before']}
+Temperature scaling, T = **{calibration['temperature']}** (minimum validation NLL: \
+{calibration['validation_nll_before']}
 → {calibration['validation_nll_after']}). Expected calibration error ({calibration['bins']} equal-width bins):
 validation {calibration['validation_ece_before']:.4f} → {calibration['validation_ece_after']:.4f}; official Testing
 {calibration['test_ece_before']:.4f} → {calibration['test_ece_after']:.4f}.
@@ -218,7 +225,8 @@ part); rejected above the {ood['validation_quantile']} quantile of the validatio
 
 - Real MRIs wrongly rejected: validation {percent(ood['validation_mri_rejected_share'])}, official Testing
   **{percent(ood['test_mri_rejected_share'])}** ({ood['test_mri_rejected']}/{ood['test_mri_images']}; goal ≤ 1%).
-- Non-MRI inputs rejected: **{percent(ood['non_mri_rejected_share'])}** ({ood['non_mri_rejected']}/{ood['non_mri_images']};
+- Non-MRI inputs rejected: **{percent(ood['non_mri_rejected_share'])}** \
+({ood['non_mri_rejected']}/{ood['non_mri_images']};
   goal ≥ 95%), on the offline-generated set documented in `core/training/non_mri.py`:
 
 {ood_table(ood)}
@@ -232,7 +240,8 @@ by Spearman rank correlation. Mean correlation per cumulative stage:
 {', '.join(f"{stage} {value:+.2f}" for stage, value in zip(sanity['stages'], sanity['spearman_mean']))}.
 Maps differ across images (mean pairwise Spearman between different slices {sanity['across_images_spearman_mean']:+.2f};
 mean per-cell standard deviation across slices {sanity['original_pixel_std_across_images']:.2f}). The maps have the
-network's feature resolution ({manifest.input_size // 32}×{manifest.input_size // 32} cells) and are upsampled for display.
+network's feature resolution ({manifest.input_size // 32}×{manifest.input_size // 32} cells) and are upsampled for \
+display.
 
 ![Grad-CAM sanity](gradcam_sanity.png)
 

@@ -28,9 +28,18 @@ import cv2
 import matplotlib
 import numpy as np
 
+from core.colour import luma_u8
+
 SAMPLE_DATA = Path(matplotlib.get_data_path()) / "sample_data"
 PHOTO_FILES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png")
 TERRAIN_FILES = {"jacksboro_fault_dem.npz": "elevation", "topobathy.npz": "topo"}  # file: elevation array
+
+
+def _stretched_u8(values: np.ndarray) -> np.ndarray:
+    """float32 values min-max stretched to 0..255 (OpenCV's NORM_MINMAX), truncated to uint8."""
+    stretched = np.empty_like(values)
+    cv2.normalize(values, stretched, 0, 255, cv2.NORM_MINMAX)
+    return stretched.astype(np.uint8)
 
 
 def _random_size(rng: np.random.Generator) -> int:
@@ -50,7 +59,7 @@ def noise_images(rng: np.random.Generator, count: int) -> list[np.ndarray]:
             images.append(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
         else:
             blobs = cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32), (0, 0), size / 20)
-            images.append(cv2.normalize(blobs, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8))
+            images.append(_stretched_u8(blobs))
     return images
 
 
@@ -75,7 +84,7 @@ def gradient_images(rng: np.random.Generator, count: int) -> list[np.ndarray]:
         else:
             angle = rng.uniform(0, np.pi)
             ramp = rows * np.cos(angle) + cols * np.sin(angle)
-        images.append(cv2.normalize(ramp.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8))
+        images.append(_stretched_u8(ramp.astype(np.float32)))
     return images
 
 
@@ -90,7 +99,7 @@ def _shipped_photographs() -> list[np.ndarray]:
         if path.is_file():
             with np.load(path) as stored:
                 elevation = stored[key].astype(np.float32)
-            gray = cv2.normalize(elevation, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+            gray = _stretched_u8(elevation)
             photos.append(cv2.cvtColor(cv2.applyColorMap(gray, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB))
             photos.append(gray)
     return photos
@@ -125,7 +134,7 @@ def photograph_images(rng: np.random.Generator, count: int) -> list[np.ndarray]:
         top, left = int(rng.integers(0, height - crop + 1)), int(rng.integers(0, width - crop + 1))
         patch = np.ascontiguousarray(photo[top:top + crop, left:left + crop])
         if patch.ndim == 3 and index % 4 == 2:
-            patch = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)  # grey photographs are harder than colour ones
+            patch = luma_u8(patch)  # grey photographs are harder than colour ones
         images.append(patch)
     return images
 
@@ -143,8 +152,8 @@ def chest_xray_like_images(rng: np.random.Generator, count: int) -> list[np.ndar
             y = int(size * (0.2 + 0.07 * rib))
             cv2.ellipse(image, (size // 2, y), (int(size * 0.38), int(size * 0.08)), 0, 200, 340, 170.0, 6)
         cv2.rectangle(image, (size // 2 - 18, 0), (size // 2 + 18, size), 220.0, -1)  # spine / mediastinum
-        image = cv2.GaussianBlur(image, (0, 0), 4) + rng.normal(0, 4, (size, size))
-        images.append(np.clip(image, 0, 255).astype(np.uint8))
+        noisy = cv2.GaussianBlur(image, (0, 0), 4) + rng.normal(0, 4, (size, size))
+        images.append(np.clip(noisy, 0, 255).astype(np.uint8))
     return images
 
 

@@ -17,17 +17,17 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget
 
-from core.analysis import analyse_slice, aggregate  # noqa: E402
-from core.cases import CaseStore  # noqa: E402
-from core.model import Classifier  # noqa: E402
-from core.overlay import OverlaySettings  # noqa: E402
-from core.paths import resources_dir, sample_study_dir  # noqa: E402
-from core.study import SeriesInfo, load_study  # noqa: E402
-from desktop.cases_panel import CasesPanel  # noqa: E402
-from desktop.theme import apply_dark_theme  # noqa: E402
-from desktop.three_panel_view import ThreePanelView  # noqa: E402
+from core.analysis import aggregate, analyse_slice
+from core.cases import CaseStore
+from core.model import Classifier
+from core.overlay import OverlaySettings
+from core.paths import resources_dir, sample_study_dir
+from core.study import SeriesInfo, load_study
+from desktop.cases_panel import CasesPanel
+from desktop.theme import apply_dark_theme
+from desktop.three_panel_view import ThreePanelView
 
 # Invented, obviously fictitious patients for the example case list. The cases hold real analyses of the bundled
 # sample slices (all test-split gliomas), so names and notes stay neutral rather than suggest other findings.

@@ -164,6 +164,21 @@ def test_keyboard_zoom_keeps_the_centre_and_reset_fits(qtbot, make_window, sampl
     assert abs(viewer.zoom() - fitted) < 1e-6
 
 
+def test_dragging_and_presets_keep_the_files_voi_lut_function(qtbot, make_window, tmp_path: Path) -> None:
+    write_mr_series(tmp_path / "mr", n_slices=6, WindowCenter=700.0, WindowWidth=400.0, VOILUTFunction="SIGMOID")
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    viewer = window.viewer
+    presets = {item.name: item.function for item in (window.window_presets.itemData(row)
+                                                     for row in range(1, window.window_presets.count()))}
+    assert presets == {"": "SIGMOID", "Automatic": "LINEAR", "High contrast": "SIGMOID", "Low contrast": "SIGMOID"}
+
+    drag(viewer, Qt.MouseButton.RightButton, QPoint(-60, 80))
+    dragged = viewer.current_window()
+    assert dragged.function == "SIGMOID" and (dragged.center, dragged.width) != (700.0, 400.0)
+    assert np.array_equal(viewer.displayed_image, window.current_series.slices[viewer.current_index].display(dragged))
+
+
 def test_window_presets_apply_file_windows(qtbot, make_window, tmp_path: Path) -> None:
     write_mr_series(tmp_path / "mr", n_slices=6, WindowCenter=[300, 600], WindowWidth=[600, 1200])
     window = make_window()
