@@ -39,6 +39,14 @@ DISCLAIMER = (
     "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
 )
 SKIPPED_HEADING = "Files that could not be opened"
+PROFILE_X_LABEL = "Slice (position in the series)"
+PROFILE_Y_LABEL = "Probability (%)"
+PROFILE_NO_PREDICTION = "no prediction"
+PROFILE_CAPTION = (
+    "Probability profile: each class's calibrated probability on every analysed slice, at its position in the "
+    "series (lines join neighbouring analysed slices only). Shaded: analysed; × no prediction (out of distribution "
+    "or could not be read; not counted); blank: not analysed."
+)
 _SEX_WORDS = {"M": "male", "F": "female", "O": "other"}
 
 

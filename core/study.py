@@ -33,6 +33,9 @@ _WINDOWS_CANT_RESOLVE = 1921
 #: Robust automatic window: the 0.5th and 99.5th percentiles of the modality values, so a few hot pixels or a
 #: black surround do not flatten the contrast of the anatomy.
 AUTO_WINDOW_PERCENTILES = (0.5, 99.5)
+#: Where in the stack the slices sampled for a series' automatic window lie (fractions of its length): spread over
+#: it, so one window suits the whole series, and clear of its ends, which often hold little but the skull's edge.
+SERIES_WINDOW_SAMPLES = (0.1, 0.3, 0.5, 0.7, 0.9)
 
 ProgressCallback = Callable[[int, int], None]
 CancelCallback = Callable[[], bool]
@@ -127,6 +130,8 @@ class Slice:
     pixel_spacing: tuple[float, float] | None = None
     #: Why this slice's geometry is unknown although its file states it (a damaged value), "" when it is not.
     geometry_problem: str = ""
+    #: The automatic window shared by the slices of a series (`Series` sets it); None for a slice on its own.
+    series_window: SeriesWindow | None = field(default=None, repr=False)
 
     @property
     def named_by_file(self) -> bool:
@@ -166,8 +171,11 @@ class Slice:
 
     def display(self, window: Window | None = None) -> np.ndarray:
         """8-bit display image (H, W), read-only: window (default: first DICOM window, else the file's VOI LUT,
-        else an automatic robust-percentile window) applied, MONOCHROME1 inverted."""
-        key = (self.source.cache_key, window)
+        else the series' automatic window) applied, MONOCHROME1 inverted."""
+        # Without a window of the file's own, the default rendering depends on the series the slice was opened in
+        # (its automatic window), so the key holds that window.
+        automatic = self.automatic_window() if window is None and not self.windows else None
+        key = (self.source.cache_key, window, automatic)
         cached = DISPLAY_CACHE.get(key)
         if cached is not None:
             return cached
@@ -178,7 +186,13 @@ class Slice:
 
     def default_window(self) -> Window:
         """The window `display(None)` uses when the file has no VOI LUT: the first listed, else automatic."""
-        return self.windows[0] if self.windows else auto_window(self.modality_pixels())
+        return self.windows[0] if self.windows else self.automatic_window()
+
+    def automatic_window(self) -> Window:
+        """The series' automatic window (one for all its slices, so browsing keeps the same window/level); a slice
+        on its own, or in a series none of whose sampled slices decodes, gets its own."""
+        shared = self.series_window.get() if self.series_window is not None else None
+        return shared or auto_window(self.modality_pixels())
 
     def tags(self) -> list[tuple[str, str, str]]:
         return self.source.tags()
@@ -192,11 +206,47 @@ class Slice:
         return (scaled * 255.0 + 0.5).astype(np.uint8)  # values are in [0, 255.5): rounds half up
 
 
+class SeriesWindow:
+    """A series' automatic window, computed once on first use from the slices at SERIES_WINDOW_SAMPLES.
+
+    Per-slice automatic windows made window/level jump from slice to slice (each slice stretched to its own range).
+    No lock: two threads asking at once both compute the same window, which costs a little work but never makes the
+    UI thread wait behind a worker's decoding."""
+
+    def __init__(self, slices: Sequence[Slice]) -> None:
+        self._slices = list(slices)
+        self._computed = False
+        self._window: Window | None = None
+
+    def get(self) -> Window | None:
+        """The window; None when none of the sampled slices could be decoded."""
+        if not self._computed:
+            self._window, self._computed = self._compute(), True
+        return self._window
+
+    def _compute(self) -> Window | None:
+        count = len(self._slices)
+        sampled = [self._slices[index] for index in sorted({min(count - 1, int(fraction * count))
+                                                             for fraction in SERIES_WINDOW_SAMPLES})]
+        samples = []
+        for slice_ in sampled:
+            try:
+                samples.append(percentile_sample(slice_.modality_pixels()).ravel())
+            except BrainMriError:
+                continue  # a damaged slice is reported where it is shown; the others still set the window
+        return window_from_sample(np.concatenate(samples)) if samples else None
+
+
 @dataclass(eq=False)
 class Series:
     uid: str
     info: SeriesInfo
     slices: list[Slice]
+
+    def __post_init__(self) -> None:
+        shared = SeriesWindow(self.slices)
+        for slice_ in self.slices:
+            slice_.series_window = shared
 
     @property
     def description(self) -> str:
@@ -228,10 +278,19 @@ def window_unit_range(pixels: np.ndarray, window: Window) -> np.ndarray:
     return np.clip((pixels - lowest) / span, 0.0, 1.0, dtype=np.float32)
 
 
+def percentile_sample(pixels: np.ndarray) -> np.ndarray:
+    """The pixels on a grid of about 128 × 128, which estimates percentiles well and keeps them cheap on large
+    images (a strided view, no copy)."""
+    return pixels[:: max(1, pixels.shape[0] // 128), :: max(1, pixels.shape[1] // 128)]
+
+
 def auto_window(pixels: np.ndarray) -> Window:
-    """Window spanning the robust percentiles of the image (see AUTO_WINDOW_PERCENTILES)."""
-    # a 128 × 128 grid estimates percentiles well enough and keeps this cheap on large images
-    sample = pixels[:: max(1, pixels.shape[0] // 128), :: max(1, pixels.shape[1] // 128)]
+    """Window spanning the robust percentiles of one image (see AUTO_WINDOW_PERCENTILES)."""
+    return window_from_sample(percentile_sample(pixels))
+
+
+def window_from_sample(sample: np.ndarray) -> Window:
+    """Window spanning the robust percentiles (AUTO_WINDOW_PERCENTILES) of sampled modality values."""
     low, high = np.percentile(sample, AUTO_WINDOW_PERCENTILES)
     width = max(float(high - low), 1.0)
     return Window(float(low) + width / 2.0, width, "Automatic")

@@ -17,6 +17,7 @@ from reportlab.pdfbase import pdfmetrics
 
 from core.analysis import aggregate
 from core.errors import ReportWriteError
+from core.labels import CLASS_COLOURS
 from core.overlay import OverlaySettings
 from core.report import (
     ANONYMISED,
@@ -238,11 +239,34 @@ def _drawn_image_sizes(page) -> list[tuple[int, int, float, float]]:
 
 def test_slice_images_are_embedded_at_150_dpi_or_more(tmp_path: Path) -> None:
     reader = _write(tmp_path, study=_study(2))
-    images = [size for page in reader.pages for size in _drawn_image_sizes(page)]
+    images = [size for page in reader.pages[1:] for size in _drawn_image_sizes(page)]  # page 1: the profile
     slice_images = [size for size in images if size[3] > 72]  # more than an inch tall: the slice and overlay
     assert len(slice_images) == 4
     for width_px, height_px, width_pt, height_pt in slice_images:
         assert width_px / (width_pt / 72) >= 150 and height_px / (height_pt / 72) >= 150
+
+
+def _profile_figures(page) -> list[tuple[int, int, float, float]]:
+    return [size for size in _drawn_image_sizes(page) if size[2] > 400]  # drawn across the text width
+
+
+def test_several_analysed_slices_get_the_probability_profile_figure_on_page_one(tmp_path: Path) -> None:
+    rows = [[0.8, 0.1, 0.05, 0.05], [0.2, 0.7, 0.05, 0.05], [0.1, 0.1, 0.7, 0.1], [0.1, 0.1, 0.1, 0.7]]
+    results = [slice_result(i + 20, prediction(row)) for i, row in enumerate(rows)]
+    reader = _write(tmp_path, study=aggregate(results, ManifestDouble(), series_info=INFO, series_length=55))
+    ((width_px, _, width_pt, _),) = _profile_figures(reader.pages[0])
+    assert width_px / (width_pt / 72) >= 150
+    assert "Probability profile: each class's calibrated probability on every analysed slice" in _words(reader)
+    figure = np.asarray(next(image.image for image in reader.pages[0].images
+                             if image.image.width == width_px).convert("RGB")).astype(int)
+    for label, colour in CLASS_COLOURS.items():  # each class's curve, in its colour
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(figure - rgb).sum(axis=2) < 30).sum() > 50, label
+
+
+def test_a_single_analysed_slice_gets_no_profile(tmp_path: Path) -> None:
+    reader = _write(tmp_path, study=_study(1))
+    assert _profile_figures(reader.pages[0]) == [] and "Probability profile" not in _words(reader)
 
 
 def test_unwritable_folder_raises_and_leaves_nothing(tmp_path: Path) -> None:
