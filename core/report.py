@@ -194,11 +194,15 @@ def _attention_sentence(study: StudyResult, orientation: str) -> str:
 
 
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
-    reasons = [f"{slice_name(r, anonymise)} (out of distribution: {r.prediction.ood_reason or 'no reason given'})"
-               for r in study.out_of_distribution_results]
-    reasons += [f"{slice_name(r, anonymise)} (could not be read: {slice_error(r, anonymise)})"
-                for r in study.failed_results]
-    return f"Not counted: {'; '.join(reasons)}." if reasons else ""
+    """The slices not counted, grouped by reason, so a reason many slices share is said once."""
+    groups: dict[str, list[str]] = {}
+    for result in study.out_of_distribution_results:
+        reason = f"out of distribution ({result.prediction.ood_reason or 'no reason given'})"
+        groups.setdefault(reason, []).append(slice_name(result, anonymise))
+    for result in study.failed_results:
+        groups.setdefault(f"could not be read ({slice_error(result, anonymise)})", []).append(
+            slice_name(result, anonymise))
+    return " ".join(f"Not counted, {reason}: {'; '.join(names)}." for reason, names in groups.items())
 
 
 def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[SkippedFile] = ()) -> list[str]:

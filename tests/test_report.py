@@ -104,11 +104,13 @@ def test_report_lists_the_files_that_could_not_be_opened(tmp_path: Path) -> None
 
 
 def test_findings_without_a_verdict_say_so() -> None:
-    results = [slice_result(0, prediction([0.25] * 4, ood_reason="blank image")), slice_result(1, None, error="bad")]
+    results = [slice_result(0, prediction([0.25] * 4, ood_reason="blank image")), slice_result(1, None, error="bad"),
+               slice_result(2, prediction([0.25] * 4, ood_reason="blank image"))]
     text = " ".join(findings_paragraphs(aggregate(results, ManifestDouble(), series_info=INFO), anonymise=False))
     assert "No study-level result" in text
-    assert "slice_000.dcm (out of distribution: blank image)" in text
-    assert "slice_001.dcm (could not be read: bad)" in text
+    # A reason many slices share is said once, followed by those slices.
+    assert "Not counted, out of distribution (blank image): slice_000.dcm; slice_002.dcm." in text
+    assert "Not counted, could not be read (bad): slice_001.dcm." in text
 
 
 def test_every_page_has_a_footer_with_page_numbers_and_versions(tmp_path: Path) -> None:
