@@ -9,10 +9,10 @@ radiological convention (the patient's right on the image's left), so the image'
 patient's right. Sagittal slices have no left/right, so no side is reported for them.
 
 Side rule: a side is named only where the map's mass supports it, never from the peak alone (the model's maps are
-coarse, 4×4 cells at 128×128 input, and a peak cell can touch the midline). The *hot mass* is the sum of the map's
+coarse, 8×8 cells at 256×256 input, and a peak cell can touch the midline). The *hot mass* is the sum of the map's
 values that reach half its maximum. A side is named when at least 80% of the hot mass lies in one half of the image
 (left or right of its vertical midline); otherwise "midline" when at least half of it lies in the central band, a
-quarter of the image wide (one cell of a 4×4 map); otherwise no side (attention on both sides: unclear).
+quarter of the image wide (two cells of an 8×8 map); otherwise no side (attention on both sides: unclear).
 """
 
 from __future__ import annotations

@@ -38,6 +38,14 @@ DISCLAIMER = (
     "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
 )
 SKIPPED_HEADING = "Files that could not be opened"
+PROFILE_X_LABEL = "Slice (position in the series)"
+PROFILE_Y_LABEL = "Probability (%)"
+PROFILE_NO_PREDICTION = "no prediction"
+PROFILE_CAPTION = (
+    "Probability profile: each class's calibrated probability on every analysed slice, at its position in the "
+    "series (lines join neighbouring analysed slices only). Shaded: analysed; × no prediction (out of distribution "
+    "or could not be read; not counted); blank: not analysed."
+)
 _SEX_WORDS = {"M": "male", "F": "female", "O": "other"}
 
 
@@ -186,11 +194,17 @@ def _attention_sentence(study: StudyResult, orientation: str) -> str:
 
 
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
-    reasons = [f"{slice_name(r, anonymise)} (out of distribution: {r.prediction.ood_reason or 'no reason given'})"
-               for r in study.out_of_distribution_results if r.prediction is not None]
-    reasons += [f"{slice_name(r, anonymise)} (could not be read: {slice_error(r, anonymise)})"
-                for r in study.failed_results]
-    return f"Not counted: {'; '.join(reasons)}." if reasons else ""
+    """The slices not counted, grouped by reason, so a reason many slices share is said once."""
+    groups: dict[str, list[str]] = {}
+    for result in study.out_of_distribution_results:
+        if result.prediction is None:
+            continue  # out of distribution is a prediction's verdict: every such result has one
+        reason = f"out of distribution ({result.prediction.ood_reason or 'no reason given'})"
+        groups.setdefault(reason, []).append(slice_name(result, anonymise))
+    for result in study.failed_results:
+        groups.setdefault(f"could not be read ({slice_error(result, anonymise)})", []).append(
+            slice_name(result, anonymise))
+    return " ".join(f"Not counted, {reason}: {'; '.join(names)}." for reason, names in groups.items())
 
 
 def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[SkippedFile] = ()) -> list[str]:

@@ -51,12 +51,17 @@ import core
 from core.analysis import SliceResult, StudyResult
 from core.anonymise import slice_error, slice_name
 from core.atomic import write_bytes_atomically
+from core.labels import CLASS_COLOURS
 from core.overlay import attention_summary, colormap_lut, render_overlay
 from core.paths import resources_dir
 from core.report import (
     ANONYMISED,
     DISCLAIMER,
     NOT_AVAILABLE,
+    PROFILE_CAPTION,
+    PROFILE_NO_PREDICTION,
+    PROFILE_X_LABEL,
+    PROFILE_Y_LABEL,
     REPORT_TITLE,
     SKIPPED_HEADING,
     ReportOptions,
@@ -67,6 +72,7 @@ from core.report import (
     patient_rows,
     skipped_lines,
 )
+from core.slice_profile import ProbabilityProfile, SliceState, study_profile
 
 if TYPE_CHECKING:
     from core.study import SkippedFile
@@ -76,6 +82,10 @@ _PAGE_SIZES = {"A4": A4, "Letter": LETTER}
 _MARGIN = 16 * mm
 _FOOTER_HEIGHT = 12 * mm
 _PANEL_IMAGE = 52 * mm  # side of the square box each slice image is fitted into
+_PROFILE_HEIGHT = 40 * mm  # the probability profile figure, across the text width
+_PROFILE_FONT_SIZE = 7.0
+_PROFILE_SHADE = "#e9edf1"  # analysed slices' band
+_PROFILE_NO_PREDICTION = "#8a6d1f"  # the × of slices without a prediction
 # Narrowest image column of a slice panel: a tall, narrow slice keeps its captions readable beside it.
 _PANEL_CAPTION_WIDTH = 40 * mm
 _RUNNING_HEADER_TOP = 9 * mm  # from the top edge to the first line of the patient line on pages after the first
@@ -222,10 +232,55 @@ def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequenc
                              _Styles.verdict))
         section.append(_probability_table(study, study.probabilities, study.verdict_index, "Mean probability",
                                           bar_width=50 * mm))
+    section += _profile_figure(study, options)
     section += [Spacer(1, 2 * mm), _para(f"Rule: {study.rule}", _Styles.small)]
     section.append(_para("Findings", _Styles.heading))
     section += [_para(text, _Styles.body) for text in findings_paragraphs(study, options.anonymise, skipped)]
     return section
+
+
+def _profile_figure(study: StudyResult, options: ReportOptions) -> list[Flowable]:
+    """The per-slice probability profile with its caption, when more than one slice was analysed."""
+    if len(study.slice_results) < 2:
+        return []
+    page_width, _ = _PAGE_SIZES[options.page_size]
+    width = page_width - 2 * _MARGIN
+    png = _profile_png(study, study_profile(study), width, _PROFILE_HEIGHT)
+    return [Spacer(1, 2 * mm), Image(io.BytesIO(png), width=width, height=_PROFILE_HEIGHT),
+            _para(PROFILE_CAPTION, _Styles.small)]
+
+
+def _profile_png(study: StudyResult, profile: ProbabilityProfile, width: float, height: float) -> bytes:
+    """The profile drawn by matplotlib at IMAGE_DPI for a box of width × height points: a curve per class in the
+    class colours through the counted slices, analysed slices shaded, slices without a prediction marked ×."""
+    from matplotlib.figure import Figure  # lazy: only reports of several slices need it; no pyplot, no GUI state
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(width / 72, height / 72), dpi=IMAGE_DPI, layout="constrained")
+    axes = figure.add_subplot()
+    numbers = np.arange(1, profile.series_length + 1)  # slices counted from 1, as the viewer and report name them
+    for run in profile.analysed_runs():
+        axes.axvspan(run.start + 0.5, run.stop + 0.5, color=_PROFILE_SHADE, linewidth=0)
+    for class_index, label in enumerate(study.classes):
+        for number, run in enumerate(profile.runs()):
+            axes.plot(numbers[run.start:run.stop], profile.probabilities[run.start:run.stop, class_index] * 100,
+                      color=CLASS_COLOURS[label], linewidth=1.0, marker="o", markersize=2.2,
+                      label=study.display_name(label) if number == 0 else None)
+    missing = profile.indices(SliceState.OUT_OF_DISTRIBUTION) + profile.indices(SliceState.UNREADABLE)
+    if missing:
+        axes.plot(np.array(missing) + 1, np.zeros(len(missing)), linestyle="", marker="x", markersize=4,
+                  color=_PROFILE_NO_PREDICTION, clip_on=False, label=PROFILE_NO_PREDICTION)
+    axes.set_xlim(0.5, profile.series_length + 0.5)
+    axes.set_ylim(0, 100)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel(PROFILE_X_LABEL, fontsize=_PROFILE_FONT_SIZE)
+    axes.set_ylabel(PROFILE_Y_LABEL, fontsize=_PROFILE_FONT_SIZE)
+    axes.tick_params(labelsize=_PROFILE_FONT_SIZE)
+    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=5, frameon=False, fontsize=_PROFILE_FONT_SIZE,
+                borderaxespad=0.2)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def _disclaimer_box() -> Table:

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from core.errors import UnreadableFileError
-from core.windowing import Window, auto_window, window_unit_range
+from core.errors import BrainMriError, UnreadableFileError
+from core.windowing import Window, auto_window, percentile_sample, window_from_sample, window_unit_range
 
 #: Largest image (rows × columns) decoded. Above this a file is skipped rather than allocating gigabytes:
 #: 25 Mpx is 100 MB as float32, far beyond any MR slice (≤ 1024²) yet small enough to keep a few in memory.
 MAX_IMAGE_PIXELS = 25_000_000
 #: Smallest side accepted; an image under 8 pixels wide or high carries no diagnostic content (e.g. a 1×1 spacer).
 MIN_IMAGE_SIDE = 8
+#: Where in the stack the slices sampled for a series' automatic window lie (fractions of its length): spread over
+#: it, so one window suits the whole series, and clear of its ends, which often hold little but the skull's edge.
+SERIES_WINDOW_SAMPLES = (0.1, 0.3, 0.5, 0.7, 0.9)
 
 
 @dataclass
@@ -105,6 +108,8 @@ class Slice:
     pixel_spacing: tuple[float, float] | None = None
     #: Why this slice's geometry is unknown although its file states it (a damaged value), "" when it is not.
     geometry_problem: str = ""
+    #: The automatic window shared by the slices of a series (`Series` sets it); None for a slice on its own.
+    series_window: SeriesWindow | None = field(default=None, repr=False)
 
     @property
     def named_by_file(self) -> bool:
@@ -144,8 +149,11 @@ class Slice:
 
     def display(self, window: Window | None = None) -> np.ndarray:
         """8-bit display image (H, W), read-only: window (default: first DICOM window, else the file's VOI LUT,
-        else an automatic robust-percentile window) applied, MONOCHROME1 inverted."""
-        key = (self.source.cache_key, window)
+        else the series' automatic window) applied, MONOCHROME1 inverted."""
+        # Without a window of the file's own, the default rendering depends on the series the slice was opened in
+        # (its automatic window), so the key holds that window.
+        automatic = self.automatic_window() if window is None and not self.windows else None
+        key = (self.source.cache_key, window, automatic)
         cached = DISPLAY_CACHE.get(key)
         if cached is not None:
             return cached
@@ -156,7 +164,13 @@ class Slice:
 
     def default_window(self) -> Window:
         """The window `display(None)` uses when the file has no VOI LUT: the first listed, else automatic."""
-        return self.windows[0] if self.windows else auto_window(self.modality_pixels())
+        return self.windows[0] if self.windows else self.automatic_window()
+
+    def automatic_window(self) -> Window:
+        """The series' automatic window (one for all its slices, so browsing keeps the same window/level); a slice
+        on its own, or in a series none of whose sampled slices decodes, gets its own."""
+        shared = self.series_window.get() if self.series_window is not None else None
+        return shared or auto_window(self.modality_pixels())
 
     def tags(self) -> list[tuple[str, str, str]]:
         return self.source.tags()
@@ -170,11 +184,47 @@ class Slice:
         return (scaled * 255.0 + 0.5).astype(np.uint8)  # values are in [0, 255.5): rounds half up
 
 
+class SeriesWindow:
+    """A series' automatic window, computed once on first use from the slices at SERIES_WINDOW_SAMPLES.
+
+    Per-slice automatic windows made window/level jump from slice to slice (each slice stretched to its own range).
+    No lock: two threads asking at once both compute the same window, which costs a little work but never makes the
+    UI thread wait behind a worker's decoding."""
+
+    def __init__(self, slices: Sequence[Slice]) -> None:
+        self._slices = list(slices)
+        self._computed = False
+        self._window: Window | None = None
+
+    def get(self) -> Window | None:
+        """The window; None when none of the sampled slices could be decoded."""
+        if not self._computed:
+            self._window, self._computed = self._compute(), True
+        return self._window
+
+    def _compute(self) -> Window | None:
+        count = len(self._slices)
+        sampled = [self._slices[index] for index in sorted({min(count - 1, int(fraction * count))
+                                                             for fraction in SERIES_WINDOW_SAMPLES})]
+        samples = []
+        for slice_ in sampled:
+            try:
+                samples.append(percentile_sample(slice_.modality_pixels()).ravel())
+            except BrainMriError:
+                continue  # a damaged slice is reported where it is shown; the others still set the window
+        return window_from_sample(np.concatenate(samples)) if samples else None
+
+
 @dataclass(eq=False)
 class Series:
     uid: str
     info: SeriesInfo
     slices: list[Slice]
+
+    def __post_init__(self) -> None:
+        shared = SeriesWindow(self.slices)
+        for slice_ in self.slices:
+            slice_.series_window = shared
 
     @property
     def description(self) -> str:

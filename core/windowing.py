@@ -74,10 +74,19 @@ def window_unit_range(pixels: np.ndarray, window: Window) -> np.ndarray:
     return np.clip((values - lowest) / span, 0.0, 1.0, dtype=np.float32)
 
 
+def percentile_sample(pixels: np.ndarray) -> np.ndarray:
+    """The pixels on a grid of about 128 × 128, which estimates percentiles well and keeps them cheap on large
+    images (a strided view, no copy)."""
+    return pixels[:: max(1, pixels.shape[0] // 128), :: max(1, pixels.shape[1] // 128)]
+
+
 def auto_window(pixels: np.ndarray) -> Window:
-    """Window spanning the robust percentiles of the image (see AUTO_WINDOW_PERCENTILES)."""
-    # a 128 × 128 grid estimates percentiles well enough and keeps this cheap on large images
-    sample = pixels[:: max(1, pixels.shape[0] // 128), :: max(1, pixels.shape[1] // 128)]
+    """Window spanning the robust percentiles of one image (see AUTO_WINDOW_PERCENTILES)."""
+    return window_from_sample(percentile_sample(pixels))
+
+
+def window_from_sample(sample: np.ndarray) -> Window:
+    """Window spanning the robust percentiles (AUTO_WINDOW_PERCENTILES) of sampled modality values."""
     low, high = np.percentile(sample, AUTO_WINDOW_PERCENTILES)
     width = max(float(high - low), 1.0)
     return Window(float(low) + width / 2.0, width, "Automatic")

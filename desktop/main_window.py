@@ -33,9 +33,11 @@ from core.analysis import SliceResult, StudyResult, not_analysable_reason
 from core.cases import Case, CaseStore, CaseStoreError
 from core.classifier_process import ClassifierProcess
 from core.errors import BrainMriError
+from core.labels import CLASSES
 from core.logging_setup import register_study_phi
 from core.overlay import OverlaySettings
-from core.slices import DEFAULT_SLICE_COUNT
+from core.slice_profile import probability_profile
+from core.slices import central_slices
 from core.study import Series, Study, Window
 from desktop import theme
 from desktop.cases_panel import CasesPanel
@@ -171,6 +173,13 @@ class MainWindow(QMainWindow):
         self._tag_refresh.setSingleShot(True)
         self._tag_refresh.setInterval(150)
         self._tag_refresh.timeout.connect(self._refresh_tags)
+        # QProgressBar.setValue repaints at once (measured ~10 ms); results arrive a batch at a time, so the bar and
+        # the state line show the last count of a burst once, when the burst has been handled.
+        self._analysis_progress = (0, 0)
+        self._progress_refresh = QTimer(self)
+        self._progress_refresh.setSingleShot(True)
+        self._progress_refresh.setInterval(0)
+        self._progress_refresh.timeout.connect(self._show_analysis_progress)
 
         self._create_actions()
         self._create_menus_and_toolbar()
@@ -210,6 +219,9 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close)
         self.analyse_action = self._action("Analyse", "Ctrl+R", self.start_analysis)
         self.analyse_action.setToolTip("Run the model on the slices chosen for analysis (Ctrl+R)")
+        self.analyse_all_action = self._action("Analyse all slices", "Ctrl+Shift+R", self.analyse_all_slices)
+        self.analyse_all_action.setToolTip("Run the model on every slice of the series (Ctrl+Shift+R)")
+        self.analyse_all_action.setIconText("All slices")  # the toolbar button, beside Analyse; 1280 px is tight
         self.cancel_action = self._action("Cancel", "Esc", self.cancel_work)
         self.include_action = self._action("Include this slice", "I", self._set_current_slice_included,
                                            checkable=True)
@@ -267,7 +279,7 @@ class MainWindow(QMainWindow):
                      self.three_panel_dock, self.cases_dock):
             view_menu.addAction(dock.toggleViewAction())
         analysis_menu = self.menuBar().addMenu("&Analysis")
-        for action in (self.analyse_action, self.cancel_action, self.include_action):
+        for action in (self.analyse_action, self.analyse_all_action, self.cancel_action, self.include_action):
             analysis_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         for action in (self.model_info_action, self.shortcuts_action, self.about_action):
@@ -282,12 +294,14 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.analyse_action)
         toolbar.widgetForAction(self.analyse_action).setObjectName("primaryAction")  # the one button that matters
+        toolbar.addAction(self.analyse_all_action)
         toolbar.addAction(self.cancel_action)
         toolbar.addAction(self.include_action)
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" W/L "))
         self.window_presets = QComboBox()
-        self.window_presets.setMinimumWidth(190)
+        self.window_presets.setMinimumWidth(150)  # narrow enough that the toolbar fits a 1280-pixel screen…
+        self.window_presets.view().setMinimumWidth(250)  # …while the list shows whole preset names and values
         self.window_presets.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the viewer after choosing
         self.window_presets.activated.connect(self._apply_window_preset)
         toolbar.addWidget(self.window_presets)
@@ -353,7 +367,7 @@ class MainWindow(QMainWindow):
         """Scan files/folders in a worker; the first slice shows when `loaded` arrives."""
         if self._load_worker is not None:
             self._load_worker.cancel()
-        worker = StudyLoadWorker(paths, DEFAULT_SLICE_COUNT)
+        worker = StudyLoadWorker(paths, self.preferences.slice_count)
         worker.progress.connect(self._on_load_progress)
         worker.loaded.connect(self._on_study_loaded)
         worker.seriesPrepared.connect(self._on_series_prepared)
@@ -393,6 +407,7 @@ class MainWindow(QMainWindow):
             self.viewer.placeholder_text = f"No images found in {study.source}.\n\n{PLACEHOLDER}"
             self.viewer.set_series(None)
             self.navigator.refresh()
+            self._update_profile()
             self.results_panel.clear()
         self.studyLoaded.emit(study)
 
@@ -451,6 +466,7 @@ class MainWindow(QMainWindow):
         self.viewer.set_series(series, len(series) // 2)  # the middle, as the worker's thumbnail
         self.viewer.set_predictions(self._predictions(index))
         self.navigator.refresh()
+        self._update_profile()
         self._fill_window_presets()
         self.metadata_panel.show_series(series.info)
         self._on_slice_changed(self.viewer.current_index)
@@ -517,23 +533,67 @@ class MainWindow(QMainWindow):
             marks[index] = theme.class_colour(label) if label else theme.WARNING
         self.navigator.slider.set_marks(marks)
 
+    def _update_profile(self) -> None:
+        """The probability profile of the shown series once an analysis of it has started; hidden before."""
+        series, results = self.current_series, self._slice_results.get(self._series_index)
+        self.navigator.show_profile(None if series is None or results is None
+                                    else probability_profile(results.values(), len(series), len(CLASSES)))
+
     def analysis_set(self) -> list[int]:
         """Slice indices of the shown series chosen for analysis, in order."""
         return sorted(self._analysis_sets.get(self._series_index, set()))
 
+    def _choose_central_slices_again(self) -> None:
+        """After the slice count changed: the open study's series get their central slices chosen anew, in a worker
+        (choosing decodes slices), replacing any edits of the analysis sets."""
+        study, count = self.study, self.preferences.slice_count
+        if study is None:
+            return
+        worker = TaskWorker(lambda: [[slice_.index for slice_ in central_slices(series, count)]
+                                     for series in study.series])
+        worker.done.connect(lambda chosen: self._replace_analysis_sets(study, chosen))
+        worker.failed.connect(lambda reason: self._report_error("The slices to analyse could not be chosen", reason))
+        self.jobs.start(worker)
+
+    def _replace_analysis_sets(self, study: Study, chosen: list[list[int]]) -> None:
+        if study is not self.study:
+            return  # another study was opened meanwhile
+        for series_index, indices in enumerate(chosen):
+            self._analysis_sets[series_index] = set(indices)
+            self.series_panel.set_chosen_count(series_index, len(indices))
+        self._on_slice_changed(self.viewer.current_index)
+        self._update_actions()
+        self._show_status(f"{self.preferences.slice_count} central slice(s) per series chosen for analysis")
+
     # ----- analysis ------------------------------------------------------------------------------------------------
 
-    def start_analysis(self) -> None:
+    def _can_analyse(self) -> bool:
+        """A series is shown, the model is usable and idle, and the series may be classified (MR)."""
         series = self.current_series
-        if (series is None or self._analysis_worker is not None or self._model_problem or not self.analysis_set()
-                or not_analysable_reason(series.info)):
+        return (series is not None and self._analysis_worker is None and not self._model_problem
+                and not not_analysable_reason(series.info))
+
+    def analyse_all_slices(self) -> None:
+        """Make every slice of the shown series the analysis set, then analyse it."""
+        if not self._can_analyse():
             return
+        series = self.current_series
+        self._analysis_sets[self._series_index] = set(range(len(series)))
+        self.series_panel.set_chosen_count(self._series_index, len(series))
+        self._on_slice_changed(self.viewer.current_index)
+        self.start_analysis()
+
+    def start_analysis(self) -> None:
+        if not self._can_analyse() or not self.analysis_set():
+            return
+        series = self.current_series
         slices = [series.slices[index] for index in self.analysis_set()]
         self._analysing_series = self._series_index
         self._slice_results[self._series_index] = {}
         self._study_results.pop(self._series_index, None)
         self.results_panel.clear(hint="Starting analysis…")
         self.viewer.set_predictions({})
+        self._update_profile()
         worker = AnalysisWorker(self.classifier, slices, series.info, len(series))
         worker.modelLoading.connect(self._on_model_loading)
         worker.modelUnavailable.connect(self._on_model_unavailable)
@@ -550,10 +610,10 @@ class MainWindow(QMainWindow):
     def cancel_analysis(self) -> None:
         if self._analysis_worker is not None:
             self._analysis_worker.cancel()
-            self._show_status("Cancelling after the current slice…")
+            self._show_status("Cancelling…")
 
     def cancel_work(self) -> None:
-        """Cancel: stops the analysis within one slice, and any study still being scanned."""
+        """Cancel: no further results of the analysis are shown, and any study still being scanned stops."""
         self.cancel_analysis()
         if self._load_worker is not None:
             self._load_worker.cancel()
@@ -580,10 +640,16 @@ class MainWindow(QMainWindow):
     def _show_slice_result(self, result: SliceResult) -> None:
         self.results_panel.add_slice_result(result)
         self.viewer.set_predictions(self._predictions(self._series_index))
+        self._update_profile()
         self._on_slice_changed(self.viewer.current_index)
 
     @Slot(int, int)
     def _on_analysis_progress(self, done: int, total: int) -> None:
+        self._analysis_progress = (done, total)
+        self._progress_refresh.start()
+
+    def _show_analysis_progress(self) -> None:
+        done, total = self._analysis_progress
         self._show_progress(done, total)
         message = f"Analysing slice {min(done + 1, total)} of {total}" if done < total else "Combining results…"
         self._show_status(message)
@@ -591,6 +657,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_analysis_finished(self, result: StudyResult) -> None:
+        self._progress_refresh.stop()  # a count still waiting to be shown would cover the verdict's notes
         self._study_results[self._analysing_series] = result
         if self._analysing_series == self._series_index:
             self.results_panel.show_study_result(result)
@@ -600,12 +667,14 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_analysis_failed(self, reason: str) -> None:
+        self._progress_refresh.stop()
         self._report_error("The analysis failed", reason)
         self.results_panel.show_state(f"Analysis failed: {reason}")
         self.analysisFailed.emit(reason)
 
     @Slot()
     def _on_analysis_cancelled(self) -> None:
+        self._progress_refresh.stop()
         self._show_status("Analysis cancelled")
         self.results_panel.show_state("Analysis cancelled — slices analysed so far are shown; no study verdict.")
         self.analysisCancelled.emit()
@@ -678,9 +747,13 @@ class MainWindow(QMainWindow):
     # ----- preferences ---------------------------------------------------------------------------------------------
 
     def _set_preferences(self, preferences: Preferences) -> None:
-        if preferences != self.preferences:
-            self.preferences = preferences
-            self._settings_writer.store(lambda: self.preferences.values(), "the preferences")
+        if preferences == self.preferences:
+            return
+        slice_count_changed = preferences.slice_count != self.preferences.slice_count
+        self.preferences = preferences
+        self._settings_writer.store(lambda: self.preferences.values(), "the preferences")
+        if slice_count_changed:
+            self._choose_central_slices_again()
 
     def show_preferences(self) -> None:
         dialog = PreferencesDialog(self.preferences, self)
@@ -861,9 +934,8 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         analysing = self._analysis_worker is not None
         has_series = self.current_series is not None
-        refused = has_series and bool(not_analysable_reason(self.current_series.info))
-        self.analyse_action.setEnabled(has_series and not analysing and not self._model_problem
-                                       and bool(self.analysis_set()) and not refused)
+        self.analyse_action.setEnabled(self._can_analyse() and bool(self.analysis_set()))
+        self.analyse_all_action.setEnabled(self._can_analyse())
         self.cancel_action.setEnabled(analysing or self._load_worker is not None)
         self.include_action.setEnabled(has_series)
         self.export_action.setEnabled(self.current_study_result() is not None and not analysing)

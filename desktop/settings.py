@@ -1,5 +1,6 @@
 """What the application keeps between sessions in QSettings besides the Recent list: the user's preferences (the
-institution printed in report headers) and the folder of the last export, which the next export proposes.
+institution printed in report headers, how many central slices Analyse uses) and the folder of the last export,
+which the next export proposes.
 
 They are read once when the window is built and kept in memory. Writing the settings file can wait for the disk
 (measured up to 100 ms), so the window writes them, and the Recent list, from workers (`SettingsWriter`).
@@ -14,28 +15,44 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 
+from core.slices import DEFAULT_SLICE_COUNT
 from desktop.workers import BackgroundJobs, TaskWorker
 
 log = logging.getLogger(__name__)
 
 INSTITUTION_KEY = "report/institution"
 EXPORT_FOLDER_KEY = "export/last_folder"
+SLICE_COUNT_KEY = "analysis/slice_count"
+#: The most central slices the preference offers; more is "Analyse all slices".
+MAX_SLICE_COUNT = 999
 
 
 @dataclass(frozen=True)
 class Preferences:
     institution: str = ""  # "" prints "Institution not set" in the report header
     export_folder: str = ""  # "" until the first export
+    slice_count: int = DEFAULT_SLICE_COUNT  # central slices chosen per series for Analyse (the CLI's --slices)
 
     def values(self) -> dict[str, object]:
         """The settings entries that store these preferences."""
-        return {INSTITUTION_KEY: self.institution, EXPORT_FOLDER_KEY: self.export_folder}
+        return {INSTITUTION_KEY: self.institution, EXPORT_FOLDER_KEY: self.export_folder,
+                SLICE_COUNT_KEY: self.slice_count}
 
 
 def read_preferences() -> Preferences:
     settings = QSettings()
     return Preferences(institution=str(settings.value(INSTITUTION_KEY, "") or ""),
-                       export_folder=str(settings.value(EXPORT_FOLDER_KEY, "") or ""))
+                       export_folder=str(settings.value(EXPORT_FOLDER_KEY, "") or ""),
+                       slice_count=_slice_count(settings.value(SLICE_COUNT_KEY, DEFAULT_SLICE_COUNT)))
+
+
+def _slice_count(value: object) -> int:
+    """A stored slice count, or the default when the file holds something else (edited by hand, damaged)."""
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_SLICE_COUNT
+    return count if 1 <= count <= MAX_SLICE_COUNT else DEFAULT_SLICE_COUNT
 
 
 def store_settings(values: Mapping[str, object]) -> None:

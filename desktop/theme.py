@@ -5,19 +5,15 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from core import labels
+
 ACCENT = QColor("#3daee9")
 WARNING = QColor("#e0a030")
 IMAGE_BACKGROUND = QColor("#000000")
 TEXT_ON_IMAGE = QColor("#e8e8e8")
 # Lines the user draws on the image (distance tool): yellow, as in Weasis and RadiAnt, apart from every class colour.
 MEASUREMENT = QColor("#ffd54f")
-# One colour per class, used for bars and verdicts; keyed by class name so the manifest's order does not matter.
-CLASS_COLOURS = {
-    "glioma": QColor("#e06c75"),
-    "meningioma": QColor("#d19a66"),
-    "notumor": QColor("#98c379"),
-    "pituitary": QColor("#c678dd"),
-}
+CLASS_COLOURS = {name: QColor(colour) for name, colour in labels.CLASS_COLOURS.items()}
 UNKNOWN_CLASS_COLOUR = QColor("#9da5b4")
 
 _STYLE_SHEET = """

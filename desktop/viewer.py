@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsView,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QSlider,
     QStyle,
@@ -48,11 +48,13 @@ from core.model import SlicePrediction
 from core.orientation import edge_labels
 from core.overlay import Explanation, OverlaySettings, render_overlay
 from core.scale_bar import format_length_mm, scale_bar_length_mm
+from core.slice_profile import ProbabilityProfile, slice_position
 from core.study import Series, Slice
-from core.windowing import Window, auto_window
+from core.windowing import Window
 from desktop import theme
 from desktop.display_options import displayed_pixels
 from desktop.measurement import DistanceLine
+from desktop.profile_view import ProfileView
 
 ZOOM_STEP = 1.15
 MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
@@ -108,10 +110,10 @@ def to_qimage(pixels: np.ndarray) -> QImage:
 
 
 def window_presets(slice_: Slice) -> list[Window]:
-    """Windows offered for a slice: the file's own, an automatic one, and narrower/wider versions of the default."""
+    """Windows offered for a slice: the file's own, the series' automatic one, and narrower/wider versions of the
+    default."""
     default = slice_.default_window()
-    automatic = auto_window(slice_.modality_pixels())
-    presets = list(slice_.windows) + [automatic]
+    presets = list(slice_.windows) + [slice_.automatic_window()]
     presets.append(default.adjusted(default.center, default.width * 0.6, "High contrast"))
     presets.append(default.adjusted(default.center, default.width * 1.6, "Low contrast"))
     return presets
@@ -240,9 +242,12 @@ class SliceViewer(QGraphicsView):
         self.windowChanged.emit(self.current_window())
 
     def set_predictions(self, predictions: Mapping[int, SlicePrediction]) -> None:
-        """Predictions by slice index of the shown series; the overlay is drawn from their cached CAMs."""
+        """Predictions by slice index of the shown series; the overlay is drawn from their cached CAMs (again only
+        when the shown slice's prediction changed: results of other slices stream in while one is shown)."""
+        shown_changed = predictions.get(self._index) is not self._predictions.get(self._index)
         self._predictions = predictions
-        self._render_overlay()
+        if shown_changed:
+            self._render_overlay()
 
     def set_overlay_settings(self, settings: OverlaySettings) -> None:
         self._overlay_settings = settings
@@ -665,21 +670,26 @@ class MarkedSlider(QSlider):
     def marks(self) -> dict[int, QColor]:
         return dict(self._marks)
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._marks or self.maximum() <= self.minimum():
-            return
+    def value_span(self) -> tuple[float, float]:
+        """Where the handle's centre is (x, in this widget) at the minimum and at the maximum value."""
         option = QStyleOptionSlider()
         self.initStyleOption(option)
         groove = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
                                              QStyle.SubControl.SC_SliderGroove, self)
         handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
                                              QStyle.SubControl.SC_SliderHandle, self)
-        span = groove.width() - handle.width()
+        first = groove.x() + handle.width() / 2
+        return first, first + groove.width() - handle.width()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._marks or self.maximum() <= self.minimum():
+            return
+        first, last = self.value_span()
+        count = self.maximum() - self.minimum() + 1
         painter = QPainter(self)
         for value, colour in self._marks.items():
-            x = groove.x() + handle.width() / 2 + QStyle.sliderPositionFromValue(
-                self.minimum(), self.maximum(), value, span)
+            x = slice_position(value - self.minimum(), count, first, last)
             painter.setPen(QPen(colour, 3))
             painter.drawLine(QPointF(x, 1), QPointF(x, 6))
             painter.drawLine(QPointF(x, self.height() - 6), QPointF(x, self.height() - 1))
@@ -687,21 +697,28 @@ class MarkedSlider(QSlider):
 
 
 class SliceNavigator(QWidget):
-    """The slider under the viewer with its "slice k / n" label, kept in step with a SliceViewer."""
+    """The slider under the viewer with its "slice k / n" label, kept in step with a SliceViewer, and above the
+    slider, once the series has results, the probability profile (`ProfileView`) on the slider's own scale."""
 
     def __init__(self, viewer: SliceViewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._viewer = viewer
         self.slider = MarkedSlider(self)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the viewer
+        self.profile = ProfileView(self._profile_span, self)
+        self.profile.hide()
         self.label = QLabel(self)
         self.label.setMinimumWidth(110)
         self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)
         layout.setContentsMargins(8, 2, 8, 2)
-        layout.addWidget(self.slider, 1)
-        layout.addWidget(self.label)
+        layout.setVerticalSpacing(0)
+        layout.addWidget(self.profile, 0, 0)  # the slider's column: one slice lies at one x in both
+        layout.addWidget(self.slider, 1, 0)
+        layout.addWidget(self.label, 1, 1)
+        layout.setColumnStretch(0, 1)
         self.slider.valueChanged.connect(viewer.set_current_index)
+        self.profile.sliceClicked.connect(viewer.set_current_index)
         viewer.currentIndexChanged.connect(self._show_index)
         self.refresh()
 
@@ -716,9 +733,21 @@ class SliceNavigator(QWidget):
         self.slider.setEnabled(count > 1)
         self._show_index(self._viewer.current_index if count else 0)
 
+    def _profile_span(self) -> tuple[float, float]:
+        """The slider's value span in the profile's coordinates (they share this widget's column)."""
+        first, last = self.slider.value_span()
+        offset = self.slider.x() - self.profile.x()
+        return first + offset, last + offset
+
+    def show_profile(self, profile: ProbabilityProfile | None) -> None:
+        """The shown series' probability profile; None hides it (no analysis of this series yet)."""
+        self.profile.set_profile(profile)
+        self.profile.setVisible(profile is not None)
+
     def _show_index(self, index: int) -> None:
         series = self._viewer.series
         self.slider.blockSignals(True)
         self.slider.setValue(index)
         self.slider.blockSignals(False)
+        self.profile.set_current(index)
         self.label.setText(f"slice {index + 1} / {len(series)}" if series is not None else "no study")

@@ -108,7 +108,8 @@ def _middle_display(series: Series) -> np.ndarray | None:
 
 
 class AnalysisWorker(_Worker):
-    """Runs the classifier over the chosen slices, streaming one `SliceResult` at a time.
+    """Runs the classifier over the chosen slices (in batches, `core.analysis.iter_analysis`), streaming one
+    `SliceResult` at a time.
 
     The first run starts the model's helper process and loads the model there, announced by `modelLoading`; a
     missing or tampered model is reported by `modelUnavailable(reason)` rather than `failed`, because the window must
@@ -145,11 +146,11 @@ class AnalysisWorker(_Worker):
         self.progress.emit(0, total)
         results = []
         for result in iter_analysis(self._slices, self._classifier, should_cancel=self.is_cancel_requested):
+            if self.is_cancel_requested():
+                break  # the rest of a batch that was in flight when Cancel came is not shown
             results.append(result)
             self.sliceDone.emit(result)
             self.progress.emit(len(results), total)
-            if self.is_cancel_requested():
-                break
         if self.is_cancel_requested():
             self.cancelled.emit()
             return

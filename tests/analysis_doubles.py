@@ -103,7 +103,9 @@ class ClassifierDouble:
     def __init__(self, predictions: Sequence[PredictionDouble]) -> None:
         self._queue = list(predictions)
         self.seen: list[np.ndarray] = []
+        self.batch_sizes: list[int] = []  # how many images each call asked for
 
     def predict(self, images: Sequence[np.ndarray]) -> list[PredictionDouble]:
         self.seen.extend(images)
+        self.batch_sizes.append(len(images))
         return [self._queue.pop(0) for _ in images]

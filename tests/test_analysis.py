@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.analysis import AGGREGATION_RULE, aggregate, iter_analysis
+from core.analysis import AGGREGATION_RULE, ANALYSIS_BATCH, aggregate, iter_analysis
 from tests.analysis_doubles import (
+    CLASSES,
     ClassifierDouble,
     ManifestDouble,
     SliceDouble,
@@ -36,13 +37,55 @@ def test_undecodable_slice_becomes_an_error_result_and_analysis_goes_on() -> Non
     assert results[1].prediction.label == "glioma"
 
 
-def test_cancel_stops_before_the_next_slice() -> None:
-    classifier = ClassifierDouble([prediction([0.7, 0.1, 0.1, 0.1])] * 3)
+def test_cancel_stops_before_the_next_batch() -> None:
+    classifier = ClassifierDouble([prediction([0.7, 0.1, 0.1, 0.1])] * 6)
     calls = iter(range(100))
-    slices = [SliceDouble(i, head_phantom(32)) for i in range(3)]
-    results = list(iter_analysis(slices, classifier, should_cancel=lambda: next(calls) >= 1))
-    assert len(results) == 1
-    assert len(classifier.seen) == 1
+    slices = [SliceDouble(i, head_phantom(32)) for i in range(6)]
+    results = list(iter_analysis(slices, classifier, should_cancel=lambda: next(calls) >= 1, batch_size=2))
+    assert [r.slice_index for r in results] == [0, 1]
+    assert classifier.batch_sizes == [2]
+
+
+def test_slices_reach_the_model_in_batches_and_results_come_one_per_slice_in_order() -> None:
+    rows = [[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1], [0.1, 0.1, 0.1, 0.7]] * 2
+    classifier = ClassifierDouble([prediction(row) for row in rows])
+    slices = [SliceDouble(i, head_phantom(32)) for i in range(9)]
+    slices[5] = SliceDouble(5, None)  # unreadable: reported in its place, never sent to the model
+    results = iter_analysis(slices, classifier, batch_size=4)
+    first = next(results)
+    assert first.slice_index == 0 and classifier.batch_sizes == [4]  # the first batch streams before the next runs
+    results = [first, *results]
+    assert classifier.batch_sizes == [4, 3, 1]
+    assert [r.slice_index for r in results] == list(range(9))
+    assert results[5].prediction is None and results[5].error == "pixel data is truncated"
+    counted = [r for r in results if r.prediction is not None]
+    assert [r.prediction.label for r in counted] == [CLASSES[i % 4] for i in range(8)]
+
+
+def test_each_default_batch_is_one_pass_of_the_classifier() -> None:
+    from core.model import PREDICT_BATCH
+
+    classifier = ClassifierDouble([prediction([0.7, 0.1, 0.1, 0.1])] * 5)
+    list(iter_analysis([SliceDouble(i, head_phantom(32)) for i in range(5)], classifier))
+    remainder = [5 % ANALYSIS_BATCH] if 5 % ANALYSIS_BATCH else []
+    assert classifier.batch_sizes == [ANALYSIS_BATCH] * (5 // ANALYSIS_BATCH) + remainder
+    assert 1 < ANALYSIS_BATCH <= PREDICT_BATCH  # batched, and never split again inside the classifier
+
+
+@pytest.mark.parametrize("model", ["tiny_classifier", "shipped_classifier"])
+def test_batched_predictions_equal_single_ones(model: str, request: pytest.FixtureRequest) -> None:
+    """The same slices, one request each or in one batch: the same probabilities, OOD scores and Grad-CAM maps."""
+    from core.paths import sample_study_dir
+    from core.study import load_study
+
+    classifier = request.getfixturevalue(model)
+    images = [s.display() for s in load_study(sample_study_dir()).series[0].slices] + [head_phantom(96)]
+    single = [classifier.predict([image])[0] for image in images]
+    batched = classifier.predict(images)
+    for one, many in zip(single, batched, strict=True):
+        np.testing.assert_allclose(many.probabilities, one.probabilities, atol=1e-5)
+        np.testing.assert_allclose(many.cams, one.cams, atol=1e-5)
+        assert many.ood_score == pytest.approx(one.ood_score, rel=1e-5) and many.label == one.label
 
 
 def test_verdict_is_the_class_with_the_highest_mean_probability() -> None:

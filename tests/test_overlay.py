@@ -156,7 +156,7 @@ def test_sagittal_slices_get_no_patient_side() -> None:
 
 
 def _coarse_cam(hot_cells: dict[tuple[int, int], float]) -> np.ndarray:
-    """A 4×4 map like the model's (128×128 input): low everywhere except the given cells."""
+    """A coarse 4×4 map (a 128×128-input model's): low everywhere except the given cells."""
     cam = np.full((4, 4), 0.1, dtype=np.float32)
     for cell, value in hot_cells.items():
         cam[cell] = value

@@ -17,6 +17,7 @@ from reportlab.pdfbase import pdfmetrics
 
 from core.analysis import aggregate
 from core.errors import ReportWriteError
+from core.labels import CLASS_COLOURS
 from core.overlay import OverlaySettings
 from core.report import (
     ANONYMISED,
@@ -103,11 +104,13 @@ def test_report_lists_the_files_that_could_not_be_opened(tmp_path: Path) -> None
 
 
 def test_findings_without_a_verdict_say_so() -> None:
-    results = [slice_result(0, prediction([0.25] * 4, ood_reason="blank image")), slice_result(1, None, error="bad")]
+    results = [slice_result(0, prediction([0.25] * 4, ood_reason="blank image")), slice_result(1, None, error="bad"),
+               slice_result(2, prediction([0.25] * 4, ood_reason="blank image"))]
     text = " ".join(findings_paragraphs(aggregate(results, ManifestDouble(), series_info=INFO), anonymise=False))
     assert "No study-level result" in text
-    assert "slice_000.dcm (out of distribution: blank image)" in text
-    assert "slice_001.dcm (could not be read: bad)" in text
+    # A reason many slices share is said once, followed by those slices.
+    assert "Not counted, out of distribution (blank image): slice_000.dcm; slice_002.dcm." in text
+    assert "Not counted, could not be read (bad): slice_001.dcm." in text
 
 
 def test_every_page_has_a_footer_with_page_numbers_and_versions(tmp_path: Path) -> None:
@@ -238,11 +241,34 @@ def _drawn_image_sizes(page) -> list[tuple[int, int, float, float]]:
 
 def test_slice_images_are_embedded_at_150_dpi_or_more(tmp_path: Path) -> None:
     reader = _write(tmp_path, study=_study(2))
-    images = [size for page in reader.pages for size in _drawn_image_sizes(page)]
+    images = [size for page in reader.pages[1:] for size in _drawn_image_sizes(page)]  # page 1: the profile
     slice_images = [size for size in images if size[3] > 72]  # more than an inch tall: the slice and overlay
     assert len(slice_images) == 4
     for width_px, height_px, width_pt, height_pt in slice_images:
         assert width_px / (width_pt / 72) >= 150 and height_px / (height_pt / 72) >= 150
+
+
+def _profile_figures(page) -> list[tuple[int, int, float, float]]:
+    return [size for size in _drawn_image_sizes(page) if size[2] > 400]  # drawn across the text width
+
+
+def test_several_analysed_slices_get_the_probability_profile_figure_on_page_one(tmp_path: Path) -> None:
+    rows = [[0.8, 0.1, 0.05, 0.05], [0.2, 0.7, 0.05, 0.05], [0.1, 0.1, 0.7, 0.1], [0.1, 0.1, 0.1, 0.7]]
+    results = [slice_result(i + 20, prediction(row)) for i, row in enumerate(rows)]
+    reader = _write(tmp_path, study=aggregate(results, ManifestDouble(), series_info=INFO, series_length=55))
+    ((width_px, _, width_pt, _),) = _profile_figures(reader.pages[0])
+    assert width_px / (width_pt / 72) >= 150
+    assert "Probability profile: each class's calibrated probability on every analysed slice" in _words(reader)
+    figure = np.asarray(next(image.image for image in reader.pages[0].images
+                             if image.image.width == width_px).convert("RGB")).astype(int)
+    for label, colour in CLASS_COLOURS.items():  # each class's curve, in its colour
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(figure - rgb).sum(axis=2) < 30).sum() > 50, label
+
+
+def test_a_single_analysed_slice_gets_no_profile(tmp_path: Path) -> None:
+    reader = _write(tmp_path, study=_study(1))
+    assert _profile_figures(reader.pages[0]) == [] and "Probability profile" not in _words(reader)
 
 
 def test_unwritable_folder_raises_and_leaves_nothing(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from pydicom.uid import RLELossless
 from core.errors import UnreadableFileError
 from core.study import SYMLINK_LOOP_REASON, load_study
 from core.study_types import MAX_IMAGE_PIXELS
+from core.windowing import auto_window
 from tests.dicom_factory import phantom, write_mr_series
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -332,3 +333,17 @@ def test_damaged_geometry_opens_the_slice_without_that_geometry_and_says_so(tmp_
         assert [s.path for s in series.slices] == paths[::-1] and series.info.slice_spacing is None
         assert slice_.pixel_spacing == (0.9, 0.9) and slice_.label == "Se 3 Im 4, z = 0.0 mm"
         assert (slice_.orientation is None) == (keyword == "ImageOrientationPatient")  # no letters when damaged
+
+
+def test_a_slice_still_shows_when_the_slices_sampled_for_the_series_window_are_damaged(tmp_path):
+    paths = write_mr_series(tmp_path, n_slices=10, transfer_syntax=RLELossless)
+    series = load_study(tmp_path).series[0]
+    for index in (1, 3, 5, 7, 9):  # the slices at 10, 30, 50, 70 and 90 % of the stack
+        data = bytearray(paths[index].read_bytes())
+        data[-2000:-8] = b"\x80" * 1992  # as above: found only when decoded
+        paths[index].write_bytes(bytes(data))
+    healthy = series.slices[4]
+    assert healthy.default_window() == auto_window(healthy.modality_pixels())  # its own window
+    assert healthy.display().max() == 255
+    with pytest.raises(UnreadableFileError):
+        series.slices[5].display()

@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
-from core import dicom, study_types
+from core import dicom, study_types, windowing
 from core.study import Window, load_study
 from tests.dicom_factory import (
     BRAIN_BASE,
@@ -182,13 +182,46 @@ def test_automatic_window_uses_robust_percentiles(tmp_path):
         dataset.PixelData = image.tobytes()
 
     write_mr_series(tmp_path, n_slices=3, per_slice=add_hot_pixel)
-    middle = load_study(tmp_path).series[0].slices[1]
+    slices = load_study(tmp_path).series[0].slices
+    middle = slices[1]
     assert middle.windows == []
     window = middle.default_window()
     assert window.name == "Automatic"
     assert window.center + window.width / 2 < 1000
-    assert middle.display()[CENTER[0] + 5, CENTER[1]] == 255
+    assert slices[2].display()[CENTER[0] + 5, CENTER[1]] == 255  # the brightest head of the series is white
+    assert middle.display()[CENTER[0] + 5, CENTER[1]] >= 245  # (410 of 420: nearly white)
     assert middle.display()[0, 0] == 0
+
+
+def _intensity_grows_tenfold(k: int, dataset: Dataset) -> None:
+    """Slice k's values are k + 1 times the phantom's: slices with very different intensity ranges."""
+    dataset.PixelData = (phantom(128, 128, k, 10) * (k + 1)).astype(np.uint16).tobytes()
+
+
+def test_one_automatic_window_serves_the_whole_series(tmp_path):
+    write_mr_series(tmp_path, n_slices=10, per_slice=_intensity_grows_tenfold)
+    series = load_study(tmp_path).series[0]
+    own_windows = {windowing.auto_window(s.modality_pixels()) for s in series.slices[2:8]}
+    assert len(own_windows) == 6  # per slice, the automatic window would jump from slice to slice
+
+    assert {s.default_window() for s in series.slices} == {series.slices[0].automatic_window()}
+    assert series.slices[0].default_window().name == "Automatic"
+    heads = [int(s.display()[CENTER]) for s in series.slices[2:8]]
+    assert heads == sorted(heads) and heads[0] < heads[-1] - 100  # brighter slices stay brighter on screen
+
+
+def test_a_slice_opened_alone_gets_its_own_automatic_window(tmp_path):
+    paths = write_mr_series(tmp_path, n_slices=10, per_slice=_intensity_grows_tenfold)
+    in_series = load_study(tmp_path).series[0].slices[3]
+    alone = load_study(paths[3]).series[0].slices[0]
+    assert in_series.display()[CENTER] < alone.display()[CENTER] == 255  # not the series' cached rendering
+    assert alone.default_window() == windowing.auto_window(alone.modality_pixels())
+
+
+def test_the_files_own_window_is_the_default_for_every_slice(tmp_path):
+    write_mr_series(tmp_path, n_slices=10, per_slice=_intensity_grows_tenfold, WindowCenter=900, WindowWidth=1600)
+    series = load_study(tmp_path).series[0]
+    assert {s.default_window() for s in series.slices} == {Window(900.0, 1600.0)}
 
 
 def test_signed_pixels_and_negative_rescale(tmp_path):
@@ -296,8 +329,9 @@ def test_load_reads_headers_only(tmp_path, monkeypatch):
     (series,) = load_study(tmp_path).series
     assert decoded == [] and study_types.PIXEL_CACHE.current_bytes == 0
     series.slices[2].display()
+    first = list(decoded)  # the slice, and the slices sampled once for the series' automatic window
     series.slices[2].display()
-    assert decoded == [series.slices[2].path]  # decoded once, then served from the cache
+    assert first.count(series.slices[2].path) == 1 and decoded == first  # decoded once, then served from the cache
 
 
 def test_pixel_cache_stays_within_its_byte_bound(tmp_path, monkeypatch):

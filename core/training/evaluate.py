@@ -68,8 +68,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ood-validation-quantile", type=float, default=0.995)
     parser.add_argument("--samples", type=Path, default=DEFAULT_TAR.parent.parent / "samples-original")
     parser.add_argument("--cache", type=Path, default=Path(".devwork/eval-cache"))
-    parser.add_argument("--previous-external", type=Path,
-                        help="the previous model's external figures (JSON of `core.training.external`), for the card")
+    parser.add_argument("--compared-recipes", type=Path,
+                        help="JSON list of the recipes tried for this release, each {name, description, "
+                             "validation_accuracy, external: {set: figures of `core.training.external`}}, for the card")
     parser.add_argument("--torch-checkpoint", type=Path,
                         help="the trainer's model.pt: compute the bulk outputs with the PyTorch twin (faster)")
     return parser.parse_args()
@@ -553,8 +554,8 @@ def main() -> None:
     training_info = read_training_log(args.training_log or args.weights.parent / "training_log.json")
     training_info["parameter_count"] = int(keras_model.count_params())
     training_info["seed"] = args.seed
-    if args.previous_external:
-        report["previous_model_external"] = next(iter(json.loads(args.previous_external.read_text()).values()))
+    if args.compared_recipes:
+        report["compared_recipes"] = json.loads(args.compared_recipes.read_text())
     manifest = ModelManifest(
         name="xception-brainmri", version=args.version or f"{args.input_size}px",
         classes=list(CLASSES), display_names=list(DISPLAY_NAMES), input_size=args.input_size,

@@ -245,18 +245,25 @@ def _augmented_chunk(chunk: list[tuple[int, int]], size: int) -> tuple[np.ndarra
     return np.stack(grays)[:, None], _worker_labels[[index for index, _ in chunk]]
 
 
-def augmentation_pool(images: list[np.ndarray], labels: np.ndarray, workers: int) -> Executor:
-    """Where batches are augmented: a thread (`workers` 0) or `workers` forked processes that inherit the images.
-    Forking happens here, before PyTorch has run anything: forking after its OpenMP threads have run can deadlock.
-    OpenCV and NumPy release the GIL, so one thread keeps up with a CPU-bound network step; a GPU step needs more."""
+def _receive_images(images: list[np.ndarray], labels: np.ndarray, opencv_threads: int) -> None:
+    """Keep the images to augment (a worker process's start; the thread's too, sharing the caller's)."""
     global _worker_images, _worker_labels
+    if opencv_threads:
+        cv2.setNumThreads(opencv_threads)
     _worker_images, _worker_labels = images, labels
+
+
+def augmentation_pool(images: list[np.ndarray], labels: np.ndarray, workers: int) -> Executor:
+    """Where batches are augmented: a thread (`workers` 0) or `workers` processes, each sent the images once.
+    OpenCV and NumPy release the GIL, so one thread keeps up with a CPU-bound network step; a GPU step needs more.
+    The processes are spawned, not forked: a fork taken while PyTorch's (or any library's) threads hold a lock can
+    deadlock the child."""
     if workers == 0:
+        _receive_images(images, labels, opencv_threads=0)  # 0: leave the caller's OpenCV threads as they are
         return ThreadPoolExecutor(max_workers=1)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=cv2.setNumThreads, initargs=(1,))
-    pool.submit(int).result()  # a fork pool starts all its workers at the first task: now
-    return pool
+    # One OpenCV thread per process: the processes are the parallelism.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_receive_images, initargs=(images, labels, 1))
 
 
 def augmented_batches(pool: Executor, draws: list[tuple[int, int]], size: int, batch: int,

@@ -16,7 +16,7 @@ from core.paths import sample_study_dir
 from core.slices import DEFAULT_SLICE_COUNT, central_slices
 from desktop.app import apply_app_identity, initial_paths
 from desktop.main_window import read_recent_studies
-from tests.dicom_factory import write_mr_series
+from tests.dicom_factory import phantom, write_mr_series
 from tests.gui.conftest import open_and_wait, wait_for_analysis_set
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -189,6 +189,32 @@ def test_window_presets_apply_file_windows(qtbot, make_window, tmp_path: Path) -
     assert (second_file_window.center, second_file_window.width) == (600, 1200)
     window.window_presets.activated.emit(2)
     assert window.viewer.current_window() == second_file_window
+
+
+def test_window_level_stays_the_same_from_slice_to_slice(qtbot, make_window, tmp_path: Path) -> None:
+    """A series without a window of its own, whose slices have very different intensity ranges: one automatic
+    window for the series, so moving through it keeps W/L until the user changes it."""
+    def intensity_grows(k: int, dataset) -> None:
+        dataset.PixelData = (phantom(128, 128, k, 12) * (k + 1)).astype(np.uint16).tobytes()
+
+    write_mr_series(tmp_path / "mr", n_slices=12, per_slice=intensity_grows)
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "mr")
+    viewer = window.viewer
+    corner = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight
+    shown = []
+    for index in (3, 6, 9):
+        viewer.set_current_index(index)
+        shown.append((viewer.current_window(), viewer._corner_lines()[corner][0]))
+    assert len(set(shown)) == 1 and shown[0][0].name == "Automatic"
+    automatic = [window.window_presets.itemData(row) for row in range(window.window_presets.count())]
+    assert shown[0][0] in automatic  # the preset list offers the same series window
+
+    drag(viewer, Qt.MouseButton.RightButton, QPoint(-60, 40))
+    dragged = viewer.current_window()
+    assert dragged != shown[0][0]
+    viewer.set_current_index(4)
+    assert viewer.current_window() == dragged  # the user's window follows them through the series
 
 
 def test_ctrl_wheel_zooms_and_reset_fits(qtbot, make_window, sample_copy: Path) -> None:

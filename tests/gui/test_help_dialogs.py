@@ -49,7 +49,8 @@ def test_f1_lists_every_shortcut_of_the_window(qtbot, make_window) -> None:
 
     assert rows[0] == (COMMANDS_SECTION, "")
     for keys, what in [("Ctrl+O", "Open file"), ("Ctrl+Shift+O", "Open folder"), ("Ctrl+R", "Analyse"),
-                       ("Esc", "Cancel"), ("I", "Include this slice (on/off)"), ("H", "Show overlay (on/off)"),
+                       ("Ctrl+Shift+R", "Analyse all slices"), ("Esc", "Cancel"),
+                       ("I", "Include this slice (on/off)"), ("H", "Show overlay (on/off)"),
                        ("T", "Corner text (on/off)"), ("R", "Reset view"), ("W", "W/L drag (on/off)"),
                        ("M", "Measure distance (on/off)"), ("P", "Cine (on/off)"),
                        ("Ctrl++, +, =", "Zoom in"), ("F1", "Keyboard shortcuts")]:
