@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from core.model import MANIFEST_NAME  # noqa: E402
 from core.paths import models_dir  # noqa: E402
 
 HEARTBEAT_MS = 5
+CONDITION_CHECK_MS = 10  # how often `wait_until` looks at its condition when no event wakes it
 GOAL_MS = 50.0
 SERIES_SLICES = 300
 
@@ -64,12 +66,23 @@ class Heartbeat(QObject):
         return float(np.max(np.diff(self.beats))) * 1000.0
 
 
-def wait_until(app: QApplication, condition, timeout_s: float) -> None:
+def wait_until(app: QApplication, condition: Callable[[], bool], timeout_s: float) -> None:
+    """Run the event loop, sleeping between events as `app.exec()` does, until `condition()` holds.
+
+    Not `processEvents(flags, ms)`: that overload drops WaitForMoreEvents and returns at once when idle, so a loop
+    over it kept one of the 2 cores busy, leaving the model's helper process one core and the window's analysis
+    ~1.7× slower than the same pipeline (issue 12). A timer wakes the wait to check `condition()` even when nothing
+    else happens."""
     deadline = time.perf_counter() + timeout_s
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the phase did not finish in time")
-        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+    wake = QTimer()
+    wake.start(CONDITION_CHECK_MS)
+    try:
+        while not condition():
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the phase did not finish in time")
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+    finally:
+        wake.stop()
 
 
 def resident_mib(pid: int | str | None) -> str:

@@ -66,10 +66,12 @@ def apply_app_identity(app: QApplication) -> None:
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "brainmri.png")))
 
 
-def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplication, MainWindow]:
+def start(argv: Sequence[str], model_dir: Path | None = None, preload_model: bool = True
+          ) -> tuple[QApplication, MainWindow]:
     """Everything `main` does before the event loop: the window is shown and the initial study is queued to open
     on the loop's first turn (so the window paints and is usable before any file is read). `model_dir` replaces
-    the shipped model folder (screenshots and benchmarks with a test model)."""
+    the shipped model folder (screenshots and benchmarks with a test model); `preload_model=False` leaves the model
+    to the first Analyse (`benchmarks/bench_first_result.py` measures what preloading saves)."""
     arguments = parse_arguments(argv)
     quiet_third_party_logging()  # before QApplication and TensorFlow read their logging settings
     log_path = configure_logging()
@@ -79,7 +81,7 @@ def start(argv: Sequence[str], model_dir: Path | None = None) -> tuple[QApplicat
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_app_identity(app)
     apply_dark_theme(app)
-    window = MainWindow(model_dir)
+    window = MainWindow(model_dir, preload_model)
     notifier = CrashNotifier(window)
     notifier.setParent(app)
     install_crash_handler(show_message=notifier.message.emit, log_path=log_path)

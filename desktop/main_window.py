@@ -421,7 +421,7 @@ class MainWindow(QMainWindow):
         self._analysis_sets.setdefault(series_index, set(chosen))
         self.series_panel.set_chosen_count(series_index, len(self._analysis_sets[series_index]))
         if series_index == self._series_index:
-            self._on_slice_changed(self.viewer.current_index)
+            self._show_analysis_state(self.viewer.current_index)
             self._update_actions()
 
     @Slot(str)
@@ -479,14 +479,20 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_slice_changed(self, index: int) -> None:
+        self._show_analysis_state(index)
+        if self.metadata_dock.isVisible():
+            self._tag_refresh.start()
+
+    def _show_analysis_state(self, index: int) -> None:
+        """Whether slice `index` is chosen, its result and the slider's marks. Also called when the analysis set or
+        the results change, which leave the tags as they are: rebuilding the tag table for every streamed result
+        cost the UI thread ~5 ms per burst of results (`benchmarks/bench_all_slices.py`)."""
         chosen = index in self._analysis_sets.get(self._series_index, set())
         self.results_panel.show_current_slice(index, chosen)
         self.include_action.blockSignals(True)
         self.include_action.setChecked(chosen)
         self.include_action.blockSignals(False)
         self._update_marks()
-        if self.metadata_dock.isVisible():
-            self._tag_refresh.start()
 
     def _refresh_tags(self) -> None:
         self.metadata_panel.show_tags(self.viewer.current_slice)
@@ -521,7 +527,7 @@ class MainWindow(QMainWindow):
             return
         (chosen.add if included else chosen.discard)(self.viewer.current_index)
         self.series_panel.set_chosen_count(self._series_index, len(chosen))
-        self._on_slice_changed(self.viewer.current_index)
+        self._show_analysis_state(self.viewer.current_index)
         self._update_actions()
         self._show_status(f"{len(chosen)} slice(s) chosen for analysis")
 
@@ -561,7 +567,7 @@ class MainWindow(QMainWindow):
         for series_index, indices in enumerate(chosen):
             self._analysis_sets[series_index] = set(indices)
             self.series_panel.set_chosen_count(series_index, len(indices))
-        self._on_slice_changed(self.viewer.current_index)
+        self._show_analysis_state(self.viewer.current_index)
         self._update_actions()
         self._show_status(f"{self.preferences.slice_count} central slice(s) per series chosen for analysis")
 
@@ -580,7 +586,7 @@ class MainWindow(QMainWindow):
         series = self.current_series
         self._analysis_sets[self._series_index] = set(range(len(series)))
         self.series_panel.set_chosen_count(self._series_index, len(series))
-        self._on_slice_changed(self.viewer.current_index)
+        self._show_analysis_state(self.viewer.current_index)
         self.start_analysis()
 
     def start_analysis(self) -> None:
@@ -641,7 +647,7 @@ class MainWindow(QMainWindow):
         self.results_panel.add_slice_result(result)
         self.viewer.set_predictions(self._predictions(self._series_index))
         self._update_profile()
-        self._on_slice_changed(self.viewer.current_index)
+        self._show_analysis_state(self.viewer.current_index)
 
     @Slot(int, int)
     def _on_analysis_progress(self, done: int, total: int) -> None:

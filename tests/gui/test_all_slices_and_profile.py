@@ -76,6 +76,26 @@ def test_analyse_all_slices_streams_every_slice_into_the_profile_under_the_same_
     assert window.navigator.profile.profile().analysed == every_slice
 
 
+def test_streamed_results_leave_the_tag_table_alone_and_a_slice_change_refreshes_it(
+        qtbot, tiny_window, series_folder: Path, monkeypatch) -> None:
+    """The tags are the shown slice's, which results do not change: rebuilding the table for every streamed result
+    only took the UI thread's time (issue 12)."""
+    window = tiny_window
+    open_and_wait(qtbot, window, series_folder)
+    wait_for_analysis_set(qtbot, window)
+    assert window.metadata_dock.isVisible()
+    qtbot.waitUntil(lambda: window.metadata_panel.tag_model.rowCount() > 0)  # the shown slice's tags, once
+    shown_tags = []
+    monkeypatch.setattr(window.metadata_panel, "show_tags", shown_tags.append)
+
+    run_to_the_end(qtbot, window, window.analyse_all_action)
+    qtbot.wait(500)  # longer than the delay after which a pending tag refresh would run
+
+    assert shown_tags == []
+    window.viewer.set_current_index(0)
+    qtbot.waitUntil(lambda: shown_tags == [window.current_series.slices[0]])
+
+
 def test_the_profile_leaves_unanalysed_slices_empty_and_a_click_goes_to_a_slice(
         qtbot, tiny_window, series_folder: Path) -> None:
     window = tiny_window
