@@ -31,9 +31,9 @@ AGGREGATION_RULE = (
 )
 
 #: Slices sent to the model per request, one pass through the network (at most `core.model.PREDICT_BATCH`). Measured
-#: on the 2-core machine with the shipped 128² model (`benchmarks/bench_all_slices.py`, 55 slices): batches of 2 or 3
-#: take 15-18 % less time than single slices, batches of 4 are slower than single ones. 2 also keeps the bursts of
-#: results the window handles at once, and the wait after Cancel, short.
+#: on the 2-core machine (`benchmarks/bench_all_slices.py`, 55 slices): with the earlier 128² model batches of 2 or 3
+#: took 15-18 % less time than single slices and batches of 4 were slower; with the 256² model 2 and 1 take about
+#: the same. 2 also keeps the bursts of results the window handles at once, and the wait after Cancel, short.
 ANALYSIS_BATCH = 2
 
 # The model was trained on MR slices only. Pictures (JPEG/PNG) carry no modality and are accepted; DICOM of any other
