@@ -245,12 +245,15 @@ def _augmented_chunk(chunk: list[tuple[int, int]], size: int) -> tuple[np.ndarra
     return np.stack(grays)[:, None], _worker_labels[[index for index, _ in chunk]]
 
 
-def _receive_images(images: list[np.ndarray], labels: np.ndarray, opencv_threads: int) -> None:
-    """Keep the images to augment (a worker process's start; the thread's too, sharing the caller's)."""
+def _receive_images(images: list[np.ndarray], labels: np.ndarray) -> None:
+    """Keep the images to augment (the thread shares the caller's)."""
     global _worker_images, _worker_labels
-    if opencv_threads:
-        cv2.setNumThreads(opencv_threads)
     _worker_images, _worker_labels = images, labels
+
+
+def _start_worker_process(images: list[np.ndarray], labels: np.ndarray) -> None:
+    cv2.setNumThreads(1)  # the processes are the parallelism
+    _receive_images(images, labels)
 
 
 def augmentation_pool(images: list[np.ndarray], labels: np.ndarray, workers: int) -> Executor:
@@ -259,11 +262,10 @@ def augmentation_pool(images: list[np.ndarray], labels: np.ndarray, workers: int
     The processes are spawned, not forked: a fork taken while PyTorch's (or any library's) threads hold a lock can
     deadlock the child."""
     if workers == 0:
-        _receive_images(images, labels, opencv_threads=0)  # 0: leave the caller's OpenCV threads as they are
+        _receive_images(images, labels)
         return ThreadPoolExecutor(max_workers=1)
-    # One OpenCV thread per process: the processes are the parallelism.
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_receive_images, initargs=(images, labels, 1))
+                               initializer=_start_worker_process, initargs=(images, labels))
 
 
 def augmented_batches(pool: Executor, draws: list[tuple[int, int]], size: int, batch: int,
