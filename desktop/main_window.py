@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -561,12 +561,16 @@ class MainWindow(QMainWindow):
         worker.failed.connect(lambda reason: self._report_error("The slices to analyse could not be chosen", reason))
         self.jobs.start(worker)
 
+    def _set_analysis_set(self, series_index: int, indices: Iterable[int]) -> None:
+        """Replace a series' analysis set and show its size in the series list."""
+        self._analysis_sets[series_index] = set(indices)
+        self.series_panel.set_chosen_count(series_index, len(self._analysis_sets[series_index]))
+
     def _replace_analysis_sets(self, study: Study, chosen: list[list[int]]) -> None:
         if study is not self.study:
             return  # another study was opened meanwhile
         for series_index, indices in enumerate(chosen):
-            self._analysis_sets[series_index] = set(indices)
-            self.series_panel.set_chosen_count(series_index, len(indices))
+            self._set_analysis_set(series_index, indices)
         self._show_analysis_state(self.viewer.current_index)
         self._update_actions()
         self._show_status(f"{self.preferences.slice_count} central slice(s) per series chosen for analysis")
@@ -583,9 +587,7 @@ class MainWindow(QMainWindow):
         """Make every slice of the shown series the analysis set, then analyse it."""
         if not self._can_analyse():
             return
-        series = self.current_series
-        self._analysis_sets[self._series_index] = set(range(len(series)))
-        self.series_panel.set_chosen_count(self._series_index, len(series))
+        self._set_analysis_set(self._series_index, range(len(self.current_series)))
         self._show_analysis_state(self.viewer.current_index)
         self.start_analysis()
 
