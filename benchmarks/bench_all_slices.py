@@ -7,9 +7,9 @@ textured brain, ventricles and noise, whose brightness drifts along the stack, a
 series' automatic window is computed too). The model is the shipped one at its input size (the tiny test model
 when none is installed). Two parts:
 
-1. the pipeline the window uses (`core.analysis.iter_analysis` → the model's helper process → `aggregate`), with the
+1. the pipeline the window uses (`core.analysis.results.iter_analysis` → the model's helper process → `aggregate`), with the
    model loaded and warmed up; pixel caches emptied before each run, so decoding is included. Slices one at a time
-   (the baseline) against the batches the application sends (`core.analysis.ANALYSIS_BATCH`), interleaved, median
+   (the baseline) against the batches the application sends (`core.analysis.results.ANALYSIS_BATCH`), interleaved, median
    of the repeats; the largest probability difference between the two says the answers are the same;
 2. the real window (`desktop.app.start`, offscreen): Analysis → Analyse all slices with the model preloaded, its
    total time and the UI thread's longest stall, from a 5 ms QTimer heartbeat (`bench_ui_stall.py`), twice (the
@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ui_stall import GOAL_MS, Heartbeat, model_folder, wait_until  # noqa: E402 - sets the Qt environment
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from bench_ui_stall import GOAL_MS, Heartbeat, model_folder, wait_until
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
 GOAL_S = 6.0
 
@@ -68,18 +68,19 @@ def write_series(folder: Path, n_slices: int, size: int) -> None:
 
 
 def pipeline_timings(folder: Path, model: Path | None, repeats: int) -> None:
-    from core import study, study_types
-    from core.analysis import ANALYSIS_BATCH, aggregate, iter_analysis
-    from core.classifier_process import ClassifierProcess
+    from core.analysis.results import ANALYSIS_BATCH, aggregate, iter_analysis
+    from core.io import load
+    from core.io import types as io_types
+    from core.model.remote import ClassifierProcess
 
-    series = study.load_study(folder).series[0]
+    series = load.load_study(folder).series[0]
     classifier = ClassifierProcess(model)
     classifier.load()
     batch_sizes = (1, ANALYSIS_BATCH)
 
     def analyse(batch_size: int) -> tuple[float, list]:
-        study_types.PIXEL_CACHE.clear()
-        study_types.DISPLAY_CACHE.clear()
+        io_types.PIXEL_CACHE.clear()
+        io_types.DISPLAY_CACHE.clear()
         started = time.perf_counter()
         results = list(iter_analysis(series.slices, classifier, batch_size=batch_size))
         aggregate(results, classifier.manifest, series.info, series_length=len(series))
@@ -142,7 +143,7 @@ def main() -> None:
         folder = scratch / "series"
         write_series(folder, args.slices, args.size)
         model = model_folder(scratch)
-        from core.model import Classifier
+        from core.model.classifier import Classifier
 
         manifest = Classifier(model).manifest
         print(f"model: {manifest.name} {manifest.version}, input {manifest.input_size}²; {os.cpu_count()} CPUs; "

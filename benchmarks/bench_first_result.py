@@ -107,7 +107,7 @@ def main() -> None:
     # bench_ui_stall sets QT_QPA_PLATFORM=offscreen unless it is given, for the children too.
     from bench_ui_stall import model_folder
 
-    from core.model import Classifier
+    from core.model.classifier import Classifier
 
     with tempfile.TemporaryDirectory() as scratch:
         model = model_folder(Path(scratch))

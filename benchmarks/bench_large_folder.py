@@ -69,7 +69,7 @@ def write_mixed_folder(folder: Path, total_files: int) -> dict[str, int]:
 
 
 def measure_scan(folder: Path, decode_all: bool) -> dict[str, float]:
-    from core.study import load_study
+    from core.io.load import load_study
 
     baseline = peak_rss_mib()
     started = time.perf_counter()
@@ -91,7 +91,7 @@ def measure_scan(folder: Path, decode_all: bool) -> dict[str, float]:
 
 
 def measure_cancel(folder: Path, cancel_after: int) -> dict[str, float]:
-    from core.study import load_study
+    from core.io.load import load_study
 
     requested_at: list[float] = []
 

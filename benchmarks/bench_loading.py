@@ -20,8 +20,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing
 
-from core import study_types  # noqa: E402
-from core.study import load_study  # noqa: E402
+from core.io import types as io_types  # noqa: E402
+from core.io.load import load_study  # noqa: E402
 from tests.dicom_factory import write_mr_series  # noqa: E402
 
 
@@ -31,10 +31,10 @@ def _read_all_bytes(paths: list[Path]) -> tuple[float, int]:
     return time.perf_counter() - start, total
 
 
-def _scroll(series: study_types.Series) -> float:
+def _scroll(series: io_types.Series) -> float:
     """Display every slice from empty caches, as a user scrolling through a freshly opened series."""
-    study_types.PIXEL_CACHE.clear()
-    study_types.DISPLAY_CACHE.clear()
+    io_types.PIXEL_CACHE.clear()
+    io_types.DISPLAY_CACHE.clear()
     start = time.perf_counter()
     for slice_ in series.slices:
         slice_.display()
@@ -79,8 +79,8 @@ def main() -> None:
     print(f"scroll all slices (decode + display):    {scroll_seconds * 1000:8.1f} ms "
           f"({scroll_seconds / read_seconds:.1f}× reading the bytes)")
     print(f"peak Python heap while scrolling:        {peak_bytes / mib:8.1f} MiB "
-          f"(pixel cache bound {study_types.PIXEL_CACHE.max_bytes / mib:.0f} MiB, "
-          f"display cache bound {study_types.DISPLAY_CACHE.max_bytes / mib:.0f} MiB)")
+          f"(pixel cache bound {io_types.PIXEL_CACHE.max_bytes / mib:.0f} MiB, "
+          f"display cache bound {io_types.DISPLAY_CACHE.max_bytes / mib:.0f} MiB)")
     print(f"process peak RSS (whole run):            {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.1f} MiB")
 
 

@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.model import Classifier  # noqa: E402
-from core.paths import models_dir  # noqa: E402
+from core.model.classifier import Classifier
+from core.paths import models_dir
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples-original"
 

@@ -43,7 +43,7 @@ def child() -> None:
 
         seen = False
 
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint and not self.seen:
                 self.seen = True
                 QTimer.singleShot(0, lambda: report(READY))

@@ -35,7 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from PySide6.QtCore import QEventLoop, QObject, QSettings, QTimer, Slot  # noqa: E402 - after the environment is set
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.model import MANIFEST_NAME  # noqa: E402
+from core.model.classifier import MANIFEST_NAME  # noqa: E402
 from core.paths import models_dir  # noqa: E402
 
 HEARTBEAT_MS = 5

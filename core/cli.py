@@ -2,11 +2,12 @@
 
     brainmri-cli classify PATH... [--slices N] [--json OUT.json] [--report OUT.pdf] [--anonymise] [--model-dir DIR]
 
-Each PATH (file or folder) is opened with `core.study.load_study`; every series in it is analysed on its central
-slices (`core.slices.select_central_slices`) and summarised in one line. Exit status: 0 every input analysed, 1
+Each PATH (file or folder) is opened with `core.io.load.load_study`; every series in it is analysed on its central
+slices (`core.analysis.selection.select_central_slices`) and summarised in one line. Exit status: 0 every input
+analysed, 1
 some files, series (not MR) or slices (undecodable) were skipped (reasons in the JSON and on stderr), 2 usage error,
 3 the model or an output file could not be used, 4 internal error (a defect: traceback in the log file only).
-Subcommands are registered in `_SUBCOMMANDS` (`classify` here, `cases` from core.cases_cli).
+Subcommands are registered in `_SUBCOMMANDS` (`classify` here, `cases` from core.cases.cli).
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import core
-from core.cases_cli import add_cases_commands
+from core.analysis.selection import DEFAULT_SLICE_COUNT
+from core.cases.cli import add_cases_commands
 from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError, ReportWriteError
 from core.selftest import SelfTestAction
-from core.slices import DEFAULT_SLICE_COUNT
 
 if TYPE_CHECKING:
-    from core.analysis import StudyResult
-    from core.export import StudyExport
-    from core.model import Classifier, ModelManifest
+    from core.analysis.results import StudyResult
+    from core.model.classifier import Classifier, ModelManifest
+    from core.output.export import StudyExport
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_FAILED, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -84,12 +85,12 @@ def _summary_line(source: Path, series_description: str, study_result: StudyResu
 
 def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: Classifier,
                     progress: ProgressBar) -> _ClassifyOutcome:
-    from core.analysis import aggregate, iter_analysis, not_analysable_reason, slice_result
-    from core.export import StudyExport
+    from core.analysis.results import aggregate, iter_analysis, not_analysable_reason, slice_result
+    from core.analysis.selection import select_central_slices
+    from core.io.load import load_study
+    from core.io.sequence import T1_CONTRAST, UNKNOWN
     from core.logging_setup import register_study_phi
-    from core.sequence import T1_CONTRAST, UNKNOWN
-    from core.slices import select_central_slices
-    from core.study import load_study
+    from core.output.export import StudyExport
 
     exports, skipped_any = [], False
     for path in paths:
@@ -138,9 +139,9 @@ def _report_paths(requested: Path, count: int) -> list[Path]:
 
 
 def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest: ModelManifest) -> None:
-    from core.export import write_json
-    from core.report import ReportOptions
-    from core.report_pdf import write_pdf
+    from core.output.export import write_json
+    from core.output.pdf import write_pdf
+    from core.output.report import ReportOptions
 
     if args.json is not None:
         write_json(args.json, outcome.exports, manifest, anonymise=args.anonymise)
@@ -152,7 +153,7 @@ def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    from core.model import Classifier
+    from core.model.classifier import Classifier
 
     classifier = Classifier(args.model_dir)
     try:
@@ -183,7 +184,7 @@ def _add_classify(subparsers: argparse._SubParsersAction) -> None:
                         help="write a PDF report (OUT_k.pdf per series when there are several)")
     parser.add_argument("--anonymise", action="store_true",
                         help="de-identify JSON and PDF by the DICOM basic confidentiality profile (see "
-                             "core/anonymise.py): no patient data, dates, descriptions, UIDs or file paths")
+                             "core/output/anonymise.py): no patient data, dates, descriptions, UIDs or file paths")
     parser.add_argument("--model-dir", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
     parser.add_argument("--institution", default="", help="institution name for the report header")
     parser.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="report page size")

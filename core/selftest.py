@@ -100,8 +100,8 @@ def _load_model(classifier: Any) -> tuple[Any, str]:
 
 
 def _open_sample_study() -> tuple[Any, str]:
+    from core.io.load import load_study
     from core.paths import sample_study_dir
-    from core.study import load_study
 
     study = load_study(sample_study_dir())
     if study.skipped:
@@ -114,7 +114,7 @@ def _open_sample_study() -> tuple[Any, str]:
 
 
 def _pick_slices(series: Any) -> tuple[Any, str]:
-    from core.slices import central_slices
+    from core.analysis.selection import central_slices
 
     slices = central_slices(series, SELF_TEST_SLICES)
     if not slices:
@@ -125,7 +125,7 @@ def _pick_slices(series: Any) -> tuple[Any, str]:
 def _analyse(slices: Any, classifier: Any, series: Any) -> tuple[Any, str]:
     import numpy as np
 
-    from core.analysis import aggregate, iter_analysis
+    from core.analysis.results import aggregate, iter_analysis
 
     results = list(iter_analysis(slices, classifier))
     failed = [result for result in results if result.prediction is None]
@@ -145,7 +145,7 @@ def _analyse(slices: Any, classifier: Any, series: Any) -> tuple[Any, str]:
 
 
 def _render_overlay(study_result: Any) -> tuple[Any, str]:
-    from core.overlay import OverlaySettings, render_overlay
+    from core.analysis.overlay import OverlaySettings, render_overlay
 
     first = study_result.slice_results[0]
     cam = first.prediction.cam_for(first.prediction.predicted_index)
@@ -156,8 +156,8 @@ def _render_overlay(study_result: Any) -> tuple[Any, str]:
 
 
 def _write_report(study_result: Any, output_dir: Path) -> tuple[Path, str]:
-    from core.report import ReportOptions
-    from core.report_pdf import write_pdf
+    from core.output.pdf import write_pdf
+    from core.output.report import ReportOptions
 
     pdf_path = output_dir / "self-test-report.pdf"
     write_pdf(study_result, pdf_path, ReportOptions())
@@ -170,11 +170,11 @@ def _write_report(study_result: Any, output_dir: Path) -> tuple[Path, str]:
 
 def run_self_test(output_dir: Path | None = None, model_dir: Path | None = None) -> SelfTestReport:
     """Run every step; the PDF goes to `output_dir` (default: a temporary folder removed when the process exits)."""
-    from core.tempfiles import new_temp_subdir
+    from core.output.tempfiles import new_temp_subdir
 
     target = Path(output_dir) if output_dir is not None else new_temp_subdir("self-test-")
     target.mkdir(parents=True, exist_ok=True)
-    from core.classifier_process import ClassifierProcess
+    from core.model.remote import ClassifierProcess
 
     runner = _Runner()
     helper = ClassifierProcess(model_dir)  # the model runs as in the desktop application, in a helper process

@@ -1,6 +1,6 @@
 """Entry point `brainmri`: `python -m desktop.app [PATH]` opens PATH (file or folder), else the bundled sample study
 on first run. TensorFlow is never imported in this process: the first analysis starts the model's helper process
-(`core.classifier_process`)."""
+(`core.model.remote`)."""
 
 from __future__ import annotations
 

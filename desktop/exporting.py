@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.analysis import SliceResult, StudyResult
-from core.export import StudyExport, write_json, write_secondary_capture
-from core.model import ModelManifest
-from core.overlay import OverlaySettings
-from core.report import ReportOptions, suggested_file_name
-from core.study import Study
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import SliceResult, StudyResult
+from core.io.load import Study
+from core.model.classifier import ModelManifest
+from core.output.export import StudyExport, write_json, write_secondary_capture
+from core.output.report import ReportOptions, suggested_file_name
 
 EXPORT_SUFFIXES = (".pdf", ".dcm", ".json")
 
@@ -37,7 +37,7 @@ def export_task(request: ExportRequest) -> Callable[[], Path]:
 
     def write() -> Path:
         if suffix == ".pdf":
-            from core.report_pdf import write_pdf  # reportlab costs ~0.3 s to import: only when a report is written
+            from core.output.pdf import write_pdf  # reportlab costs ~0.3 s to import: only when a report is written
 
             write_pdf(request.study_result, request.path,
                       ReportOptions(anonymise=request.anonymise, institution=request.institution,
@@ -56,6 +56,6 @@ def export_task(request: ExportRequest) -> Callable[[], Path]:
 
 def proposed_export_path(study_result: StudyResult, anonymise: bool, last_folder: str) -> Path:
     """Where the Save dialog starts: the last export's folder (home when there was none or it is gone) and a name
-    from the study by `core.report.suggested_file_name`, which leaves identifying data out when anonymising."""
+    from the study by `core.output.report.suggested_file_name`, which leaves identifying data out when anonymising."""
     folder = Path(last_folder) if last_folder and Path(last_folder).is_dir() else Path.home()
     return folder / suggested_file_name(study_result, ReportOptions(anonymise=anonymise))

@@ -29,30 +29,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.analysis import SliceResult, StudyResult, not_analysable_reason
-from core.cases import Case, CaseStore, CaseStoreError
-from core.classifier_process import ClassifierProcess
+from core.analysis.overlay import OverlaySettings
+from core.analysis.profile import probability_profile
+from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
+from core.analysis.selection import central_slices
+from core.cases.store import Case, CaseStore, CaseStoreError
 from core.errors import BrainMriError
-from core.labels import CLASSES
+from core.io.load import Series, Study, Window
 from core.logging_setup import register_study_phi
-from core.overlay import OverlaySettings
-from core.slice_profile import probability_profile
-from core.slices import central_slices
-from core.study import Series, Study, Window
+from core.model.labels import CLASSES
+from core.model.remote import ClassifierProcess
 from desktop import theme
-from desktop.cases_panel import CasesPanel
-from desktop.cine import CinePlayer, frame_rate_box
-from desktop.help_dialogs import AboutDialog, ShortcutsDialog, open_dialog
-from desktop.metadata_panel import MetadataPanel
-from desktop.model_info_dialog import ModelInfoDialog
-from desktop.overlay_panel import OverlayPanel
-from desktop.preferences_dialog import PreferencesDialog
-from desktop.results_panel import ResultsPanel
-from desktop.series_panel import SeriesPanel
+from desktop.dialogs.help_dialogs import AboutDialog, ShortcutsDialog, open_dialog
+from desktop.dialogs.model_info_dialog import ModelInfoDialog
+from desktop.dialogs.preferences_dialog import PreferencesDialog
+from desktop.panels.cases_panel import CasesPanel
+from desktop.panels.metadata_panel import MetadataPanel
+from desktop.panels.overlay_panel import OverlayPanel
+from desktop.panels.results_panel import ResultsPanel
+from desktop.panels.series_panel import SeriesPanel
+from desktop.panels.skipped_panel import SkippedFilesPanel
 from desktop.settings import Preferences, SettingsWriter, read_preferences, store_settings
-from desktop.skipped_panel import SkippedFilesPanel
-from desktop.three_panel_view import ThreePanelView, open_floating_over
-from desktop.viewer import SliceNavigator, SliceViewer, window_presets
+from desktop.viewer.cine import CinePlayer, frame_rate_box
+from desktop.viewer.slice_viewer import SliceNavigator, SliceViewer, window_presets
+from desktop.viewer.three_panel_view import ThreePanelView, open_floating_over
 from desktop.workers import AnalysisWorker, BackgroundJobs, StudyLoadWorker, TaskWorker
 
 log = logging.getLogger(__name__)

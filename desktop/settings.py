@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 
-from core.slices import DEFAULT_SLICE_COUNT
+from core.analysis.selection import DEFAULT_SLICE_COUNT
 from desktop.workers import BackgroundJobs, TaskWorker
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from core import labels
+from core.model import labels
 
 ACCENT = QColor("#3daee9")
 WARNING = QColor("#e0a030")

@@ -19,8 +19,8 @@ from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.classifier_process import ClassifierProcess
-    from core.study import Series, SeriesInfo, Slice
+    from core.io.load import Series, SeriesInfo, Slice
+    from core.model.remote import ClassifierProcess
 
 
 def describe_error(error: BaseException) -> str:
@@ -62,12 +62,13 @@ class _Worker(QObject):
 
 
 class StudyLoadWorker(_Worker):
-    """Scans files or folders with `core.study.load_study`, then decodes what the window shows first.
+    """Scans files or folders with `core.io.load.load_study`, then decodes what the window shows first.
 
     `loaded(Study)` comes as soon as the first series' middle slice is decoded (its pixels are then in the slice
     cache); then, one series at a time,
     `seriesPrepared(series_index, chosen slice indices, thumbnail uint8 image)` with the central slices chosen for
-    analysis (`core.slices.central_slices` decodes them, which is why it runs here rather than on the UI thread).
+    analysis (`core.analysis.selection.central_slices` decodes them, which is why it runs here rather than on the UI
+    thread).
     """
 
     progress = Signal(int, int)
@@ -80,9 +81,9 @@ class StudyLoadWorker(_Worker):
         self._analysis_slice_count = analysis_slice_count
 
     def _work(self) -> None:
+        from core.analysis.selection import central_slices
+        from core.io.load import load_study
         from core.logging_setup import register_study_phi
-        from core.slices import central_slices
-        from core.study import load_study
 
         study = load_study(self._paths, progress=self.progress.emit, should_cancel=self.is_cancel_requested)
         register_study_phi(study)  # from here on, any log record naming this patient is redacted
@@ -108,7 +109,7 @@ def _middle_display(series: Series) -> np.ndarray | None:
 
 
 class AnalysisWorker(_Worker):
-    """Runs the classifier over the chosen slices (in batches, `core.analysis.iter_analysis`), streaming one
+    """Runs the classifier over the chosen slices (in batches, `core.analysis.results.iter_analysis`), streaming one
     `SliceResult` at a time.
 
     The first run starts the model's helper process and loads the model there, announced by `modelLoading`; a
@@ -132,7 +133,7 @@ class AnalysisWorker(_Worker):
         self._series_length = series_length
 
     def _work(self) -> None:
-        from core.analysis import aggregate, iter_analysis
+        from core.analysis.results import aggregate, iter_analysis
 
         if not self._classifier.is_loaded:
             self.modelLoading.emit()

@@ -3,7 +3,7 @@
 import multiprocessing
 import sys
 
-# The model's helper process (core.classifier_process) is this executable started again: this turns that start
+# The model's helper process (core.model.remote) is this executable started again: this turns that start
 # into the helper, before anything else is imported.
 multiprocessing.freeze_support()
 

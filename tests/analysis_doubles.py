@@ -1,6 +1,7 @@
 """Typed test doubles for the model and loader objects that analysis, report and export consume.
 
-They follow the attributes DESIGN.md gives `core.model.SlicePrediction`, `ModelManifest` and `core.study.Slice`, so
+They follow the attributes DESIGN.md gives `core.model.classifier.SlicePrediction`, `ModelManifest` and
+`core.io.load.Slice`, so
 the aggregation and layout tests run in milliseconds without TensorFlow; the end-to-end tests use the real classes.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis import SliceResult, StudyResult, aggregate
+from core.analysis.results import SliceResult, StudyResult, aggregate
 from core.errors import UnreadableFileError
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import ood
-from core.labels import CLASSES, DISPLAY_NAMES
-from core.model import MANIFEST_NAME, Classifier, ModelManifest, file_sha256
+from core.model import ood
+from core.model.classifier import MANIFEST_NAME, Classifier, ModelManifest, file_sha256
+from core.model.labels import CLASSES, DISPLAY_NAMES
+from core.model.preprocess import PREPROCESSING_ID
 from core.paths import models_dir
-from core.preprocess import PREPROCESSING_ID
 
 TINY_INPUT_SIZE = 71
 FEATURE_DIMS = 2048
@@ -31,7 +31,7 @@ def write_tiny_model(folder: Path, temperature: float = 1.0, seed: int = 7, inpu
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
 
-    from core.architecture import GRADCAM_LAYER, build_model, save_weights_npz
+    from core.model.network import GRADCAM_LAYER, build_model, save_weights_npz
 
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.analysis import AGGREGATION_RULE, ANALYSIS_BATCH, aggregate, iter_analysis
+from core.analysis.results import AGGREGATION_RULE, ANALYSIS_BATCH, aggregate, iter_analysis
 from tests.analysis_doubles import (
     CLASSES,
     ClassifierDouble,
@@ -63,7 +63,7 @@ def test_slices_reach_the_model_in_batches_and_results_come_one_per_slice_in_ord
 
 
 def test_each_default_batch_is_one_pass_of_the_classifier() -> None:
-    from core.model import PREDICT_BATCH
+    from core.model.classifier import PREDICT_BATCH
 
     classifier = ClassifierDouble([prediction([0.7, 0.1, 0.1, 0.1])] * 5)
     list(iter_analysis([SliceDouble(i, head_phantom(32)) for i in range(5)], classifier))
@@ -75,8 +75,8 @@ def test_each_default_batch_is_one_pass_of_the_classifier() -> None:
 @pytest.mark.parametrize("model", ["tiny_classifier", "shipped_classifier"])
 def test_batched_predictions_equal_single_ones(model: str, request: pytest.FixtureRequest) -> None:
     """The same slices, one request each or in one batch: the same probabilities, OOD scores and Grad-CAM maps."""
+    from core.io.load import load_study
     from core.paths import sample_study_dir
-    from core.study import load_study
 
     classifier = request.getfixturevalue(model)
     images = [s.display() for s in load_study(sample_study_dir()).series[0].slices] + [head_phantom(96)]
@@ -145,9 +145,9 @@ def test_display_names_come_from_the_manifest() -> None:
 
 
 def test_real_loader_and_shipped_classifier_end_to_end(shipped_classifier) -> None:
+    from core.analysis.selection import central_slices
+    from core.io.load import load_study
     from core.paths import sample_study_dir
-    from core.slices import central_slices
-    from core.study import load_study
 
     series = load_study(sample_study_dir()).series[0]
     results = list(iter_analysis(central_slices(series, 3), shipped_classifier))

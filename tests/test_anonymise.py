@@ -8,12 +8,12 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from core.analysis import aggregate, analyse_slice
-from core.anonymise import UidMap, without_path
-from core.export import StudyExport, json_document
-from core.report import ReportOptions
-from core.report_pdf import write_pdf
-from core.study import load_study
+from core.analysis.results import aggregate, analyse_slice
+from core.io.load import load_study
+from core.output.anonymise import UidMap, without_path
+from core.output.export import StudyExport, json_document
+from core.output.pdf import write_pdf
+from core.output.report import ReportOptions
 from tests.analysis_doubles import ClassifierDouble, ManifestDouble, prediction
 from tests.dicom_factory import write_mr_series
 

@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.atomic import PARTIAL_SUFFIX, STALE_PARTIAL_AGE_S, write_bytes_atomically
+from core.output.atomic import PARTIAL_SUFFIX, STALE_PARTIAL_AGE_S, write_bytes_atomically
 
 
 def partial_of(destination: Path, age_s: float) -> Path:

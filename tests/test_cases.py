@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import cases
-from core.analysis import AGGREGATION_RULE, SliceResult, StudyResult
-from core.cases import CaseDatabaseError, CaseNotFoundError, CaseStore, CaseStoreError, safe_file_name, safe_name
-from core.model import SlicePrediction
-from core.overlay import OverlaySettings
-from core.study import SeriesInfo
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import AGGREGATION_RULE, SliceResult, StudyResult
+from core.cases import store as case_store
+from core.cases.store import CaseDatabaseError, CaseNotFoundError, CaseStore, CaseStoreError, safe_file_name, safe_name
+from core.io.load import SeriesInfo
+from core.model.classifier import SlicePrediction
 from tests.conftest import REPO_ROOT
 
 CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
@@ -33,7 +33,7 @@ OVERLAY = OverlaySettings(visible=False, opacity=0.7, threshold=0.35, colormap="
 
 
 def make_study_result(seed: int = 0, verdict: str | None = "glioma", study_date: str = "20240131") -> StudyResult:
-    """Three slices as core.analysis makes them: one counted, one out of distribution, one unreadable."""
+    """Three slices as core.analysis.results makes them: one counted, one out of distribution, one unreadable."""
     rng = np.random.default_rng(seed)
     info = SeriesInfo(
         patient_name=PATIENT_NAME, patient_id=PATIENT_ID, patient_birth_date=BIRTH_DATE, patient_sex="M",
@@ -96,20 +96,20 @@ def store(tmp_path: Path) -> CaseStore:
     return CaseStore(tmp_path / "data", clock=SteppingClock())
 
 
-def save_sample(store: CaseStore, name: str = "Follow-up", **kwargs) -> cases.CaseRecord:
+def save_sample(store: CaseStore, name: str = "Follow-up", **kwargs) -> case_store.CaseRecord:
     kwargs.setdefault("study_result", make_study_result())
     return store.save(name, study_source=STUDY_SOURCE, overlay_settings=OVERLAY, **kwargs)
 
 
 def snapshot(root: Path) -> tuple[list, list, dict[str, str]]:
     """The store's visible state: every row, and every file under the cases folder with its content hash."""
-    with sqlite3.connect(root / cases.DATABASE_NAME) as connection:
+    with sqlite3.connect(root / case_store.DATABASE_NAME) as connection:
         case_rows = connection.execute("SELECT * FROM cases ORDER BY id").fetchall()
         report_rows = connection.execute("SELECT * FROM reports ORDER BY id").fetchall()
     connection.close()
     files = {
         str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted((root / cases.CASES_DIR_NAME).rglob("*"))
+        for path in sorted((root / case_store.CASES_DIR_NAME).rglob("*"))
         if path.is_file()
     }
     return case_rows, report_rows, files
@@ -128,7 +128,7 @@ def test_get_returns_the_case_exactly_as_saved_including_images_and_overlay(stor
     assert_same(case.study_result, result)
     assert case.overlay_settings == OVERLAY
     assert case.notes == "compare with 2023"
-    assert case.study == cases.StudyReference(str(STUDY_SOURCE), "1.2.3.4", "1.2.3.4.5")
+    assert case.study == case_store.StudyReference(str(STUDY_SOURCE), "1.2.3.4", "1.2.3.4.5")
     assert case.record == record
     assert record.name == "Follow-up glioma"
     assert (record.patient_id, record.study_date, record.verdict_label, record.anonymised) == (
@@ -256,7 +256,7 @@ def test_delete_removes_the_row_the_reports_and_the_folder(store: CaseStore, tmp
 def test_delete_that_fails_in_the_database_restores_the_folder(store: CaseStore, monkeypatch) -> None:
     record = save_sample(store, copy_slice_images=True)
     before = snapshot(store.root)
-    monkeypatch.setattr(cases, "_transaction", _failing_transaction)
+    monkeypatch.setattr(case_store, "_transaction", _failing_transaction)
     with pytest.raises(OSError):
         store.delete(record.case_id)
     assert snapshot(store.root) == before
@@ -275,11 +275,11 @@ HOSTILE_NAMES = ["../../etc", "..", ".", "CON", "con.txt", "lpt9", "a/b", "a\\b"
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_safe_name_is_a_harmless_portable_file_name(name: str) -> None:
     result = safe_name(name)
-    assert 0 < len(result) <= cases.MAX_NAME_CHARS
+    assert 0 < len(result) <= case_store.MAX_NAME_CHARS
     assert not set(result) & set('/\\:*?"<>|')
     assert all(ch.isprintable() for ch in result)
     assert not result.startswith(".") and not result.endswith((".", " "))
-    assert result.split(".")[0].strip().upper() not in cases._WINDOWS_RESERVED_NAMES
+    assert result.split(".")[0].strip().upper() not in case_store._WINDOWS_RESERVED_NAMES
     assert result not in (".", "..")
 
 
@@ -335,7 +335,7 @@ def test_a_save_failing_at_any_step_leaves_the_previous_state(store, monkeypatch
     save_sample(store, "existing", copy_slice_images=True)
     before = snapshot(store.root)
 
-    monkeypatch.setattr(cases, function, make_failure(getattr(cases, function)))
+    monkeypatch.setattr(case_store, function, make_failure(getattr(case_store, function)))
     with pytest.raises(OSError, match="injected"):
         save_sample(store, "new", copy_slice_images=True)
     monkeypatch.undo()
@@ -348,7 +348,7 @@ def test_a_report_attach_failing_after_the_commit_leaves_the_previous_state(stor
     record = save_sample(store)
     (tmp_path / "r.pdf").write_bytes(b"%PDF")
     before = snapshot(store.root)
-    monkeypatch.setattr(cases, "_move_into_place", _raise_instead)
+    monkeypatch.setattr(case_store, "_move_into_place", _raise_instead)
     with pytest.raises(OSError):
         store.attach_report(record.case_id, tmp_path / "r.pdf")
     assert snapshot(store.root) == before
@@ -358,11 +358,11 @@ def test_a_report_attach_failing_after_the_commit_leaves_the_previous_state(stor
 _CRASHING_PROCESS = """
 import os, sys
 from pathlib import Path
-from core import cases
+from core.cases import store as case_store
 from tests import test_cases
 
 step, root, report = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-store = cases.CaseStore(root)
+store = case_store.CaseStore(root)
 
 def die_after(original):
     def dying(*args, **kwargs):
@@ -374,13 +374,13 @@ def die(*args, **kwargs):
     os._exit(17)
 
 if step == "writing-folder":
-    cases._write_png = die_after(cases._write_png)
+    case_store._write_png = die_after(case_store._write_png)
 elif step == "row-inserted":
-    cases._insert_case_row = die_after(cases._insert_case_row)
+    case_store._insert_case_row = die_after(case_store._insert_case_row)
 elif step in ("save-committed", "attach-committed"):
-    cases._move_into_place = die
+    case_store._move_into_place = die
 elif step == "delete-folder-moved":
-    cases._move_into_place = die_after(cases._move_into_place)
+    case_store._move_into_place = die_after(case_store._move_into_place)
 
 if step.startswith("delete"):
     store.delete(store.list()[0].case_id)
@@ -398,7 +398,7 @@ def _run_crashing_process(step: str, root: Path, report: Path) -> None:
 
 
 def _staged_entries(root: Path) -> list[Path]:
-    return [p for p in (root / cases.CASES_DIR_NAME).rglob(".*") if p.name.startswith((".tmp-", ".trash-"))]
+    return [p for p in (root / case_store.CASES_DIR_NAME).rglob(".*") if p.name.startswith((".tmp-", ".trash-"))]
 
 
 @pytest.mark.parametrize("step", ["writing-folder", "row-inserted", "delete-folder-moved"])
@@ -446,7 +446,7 @@ def test_opening_a_store_leaves_folders_it_did_not_stage_alone(store) -> None:
 
 # --- schema --------------------------------------------------------------------------------------------------------
 
-_V1_SCHEMA = (  # written out here, not taken from cases.MIGRATIONS, so the fixture stays what v1 really was
+_V1_SCHEMA = (  # written out here, not taken from case_store.MIGRATIONS, so the fixture stays what v1 really was
     """CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL, folder TEXT NOT NULL UNIQUE,
        created_at TEXT NOT NULL, patient_id TEXT NOT NULL DEFAULT '', study_date TEXT NOT NULL DEFAULT '',
        verdict_label TEXT, notes TEXT NOT NULL DEFAULT '')""",
@@ -462,8 +462,8 @@ def v1_store_root(tmp_path: Path) -> Path:
     source = CaseStore(tmp_path / "source", clock=SteppingClock())
     record = save_sample(source, "from v1", notes="v1 notes")
     root = tmp_path / "v1"
-    shutil.copytree(source.cases_dir, root / cases.CASES_DIR_NAME)
-    connection = sqlite3.connect(root / cases.DATABASE_NAME)
+    shutil.copytree(source.cases_dir, root / case_store.CASES_DIR_NAME)
+    connection = sqlite3.connect(root / case_store.DATABASE_NAME)
     for statement in _V1_SCHEMA:
         connection.execute(statement)
     connection.execute(
@@ -477,7 +477,7 @@ def v1_store_root(tmp_path: Path) -> Path:
 
 
 def _user_version(root: Path) -> int:
-    connection = sqlite3.connect(root / cases.DATABASE_NAME)
+    connection = sqlite3.connect(root / case_store.DATABASE_NAME)
     try:
         return connection.execute("PRAGMA user_version").fetchone()[0]
     finally:
@@ -485,11 +485,11 @@ def _user_version(root: Path) -> int:
 
 
 def test_a_v1_database_is_migrated_to_the_current_schema_keeping_its_cases(v1_store_root: Path) -> None:
-    assert cases.SCHEMA_VERSION == 2 and _user_version(v1_store_root) == 1
+    assert case_store.SCHEMA_VERSION == 2 and _user_version(v1_store_root) == 1
 
     store = CaseStore(v1_store_root)
 
-    assert _user_version(v1_store_root) == cases.SCHEMA_VERSION
+    assert _user_version(v1_store_root) == case_store.SCHEMA_VERSION
     (record,) = store.list("from v1")
     assert (record.case_id, record.anonymised, record.verdict_label) == (7, False, "glioma")
     case = store.get(7)
@@ -500,12 +500,12 @@ def test_a_v1_database_is_migrated_to_the_current_schema_keeping_its_cases(v1_st
 
 
 def test_a_new_store_is_created_at_the_current_schema_version(store: CaseStore) -> None:
-    assert _user_version(store.root) == cases.SCHEMA_VERSION
+    assert _user_version(store.root) == case_store.SCHEMA_VERSION
 
 
 def test_a_database_from_a_newer_version_is_refused(store: CaseStore) -> None:
     connection = sqlite3.connect(store.database_path)
-    connection.execute(f"PRAGMA user_version = {cases.SCHEMA_VERSION + 1}")
+    connection.execute(f"PRAGMA user_version = {case_store.SCHEMA_VERSION + 1}")
     connection.close()
     with pytest.raises(CaseStoreError, match="newer version"):
         CaseStore(store.root)
@@ -544,18 +544,18 @@ def test_a_damaged_database_is_reported_naming_the_file_and_what_to_do(store: Ca
 
 def test_a_database_that_cannot_be_opened_is_reported_naming_the_file_and_what_to_do(tmp_path: Path) -> None:
     root = tmp_path / "data"
-    (root / cases.DATABASE_NAME).mkdir(parents=True)  # a folder where the database file should be
+    (root / case_store.DATABASE_NAME).mkdir(parents=True)  # a folder where the database file should be
     with pytest.raises(CaseDatabaseError) as raised:
         CaseStore(root)
-    assert raised.value.path == root / cases.DATABASE_NAME
-    assert raised.value.reason == (f"The case database {root / cases.DATABASE_NAME} cannot be opened or written "
+    assert raised.value.path == root / case_store.DATABASE_NAME
+    assert raised.value.reason == (f"The case database {root / case_store.DATABASE_NAME} cannot be opened or written "
                                    "(unable to open database file). Check that it is a file you may read and write.")
 
 
 @pytest.mark.parametrize("how", ["garbage", "folder"])
 def test_a_damaged_or_unopenable_lock_file_is_reported_and_deleting_it_is_the_cure(store: CaseStore, how) -> None:
     save_sample(store)
-    lock = store.root / cases.LOCK_NAME
+    lock = store.root / case_store.LOCK_NAME
     lock.unlink()
     if how == "garbage":
         lock.write_bytes(b"\x8f not an SQLite database \x00" * 400)
@@ -580,8 +580,8 @@ def test_a_damaged_or_unopenable_lock_file_is_reported_and_deleting_it_is_the_cu
 
 
 def test_a_lock_held_too_long_says_the_store_is_busy(store: CaseStore, monkeypatch) -> None:
-    monkeypatch.setattr(cases, "LOCK_TIMEOUT_S", 0.1)
-    holder = sqlite3.connect(store.root / cases.LOCK_NAME, isolation_level=None)
+    monkeypatch.setattr(case_store, "LOCK_TIMEOUT_S", 0.1)
+    holder = sqlite3.connect(store.root / case_store.LOCK_NAME, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another window or command, in the middle of a save
     try:
         with pytest.raises(CaseStoreError) as raised:
@@ -632,10 +632,10 @@ def test_an_anonymised_case_refuses_a_name_or_notes_naming_the_patient(store, na
 
 
 def test_the_data_directory_follows_the_environment_override(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(cases.DATA_DIR_ENV, str(tmp_path / "override"))
+    monkeypatch.setenv(case_store.DATA_DIR_ENV, str(tmp_path / "override"))
     assert CaseStore().root == tmp_path / "override"
-    monkeypatch.delenv(cases.DATA_DIR_ENV)
-    assert "BrainMRIAssist" in str(cases.default_data_dir())
+    monkeypatch.delenv(case_store.DATA_DIR_ENV)
+    assert "BrainMRIAssist" in str(case_store.default_data_dir())
 
 
 def test_exported_case_folder_has_notes_and_reports_and_never_overwrites(store: CaseStore, tmp_path: Path) -> None:

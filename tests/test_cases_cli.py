@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core import cases
-from core.cases import CaseStore
+from core.cases import store as case_store
+from core.cases.store import CaseStore
 from core.cli import EXIT_FAILED, main
 from tests.conftest import REPO_ROOT
 from tests.test_cases import PATIENT_ID, SteppingClock, make_study_result, save_sample
@@ -23,7 +23,7 @@ def store(tmp_path: Path, monkeypatch) -> CaseStore:
     store = CaseStore(tmp_path / "data", clock=SteppingClock())
     save_sample(store, "Tumour board", notes="discuss on Friday", copy_slice_images=True)
     save_sample(store, "Teaching case", study_result=make_study_result(verdict=None), anonymised=True)
-    monkeypatch.setenv(cases.DATA_DIR_ENV, str(store.root))
+    monkeypatch.setenv(case_store.DATA_DIR_ENV, str(store.root))
     return store
 
 
@@ -82,7 +82,7 @@ def test_data_dir_option_overrides_the_environment(store, tmp_path, capsys) -> N
 
 def test_runs_as_a_module_in_a_fresh_process(store) -> None:
     completed = subprocess.run([sys.executable, "-m", "core.cli", "cases", "list", "teaching"],
-                               cwd=REPO_ROOT, env={**os.environ, cases.DATA_DIR_ENV: str(store.root)},
+                               cwd=REPO_ROOT, env={**os.environ, case_store.DATA_DIR_ENV: str(store.root)},
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert "Teaching case" in completed.stdout and "Tumour board" not in completed.stdout
@@ -91,10 +91,10 @@ def test_runs_as_a_module_in_a_fresh_process(store) -> None:
 def test_a_damaged_database_fails_with_a_message_not_a_traceback(store) -> None:
     store.database_path.write_bytes(b"\x8f not an SQLite database \x00" * 400)
     completed = subprocess.run([sys.executable, "-m", "core.cli", "cases", "list"],
-                               cwd=REPO_ROOT, env={**os.environ, cases.DATA_DIR_ENV: str(store.root)},
+                               cwd=REPO_ROOT, env={**os.environ, case_store.DATA_DIR_ENV: str(store.root)},
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == EXIT_FAILED
     assert completed.stdout == ""
-    assert completed.stderr.startswith(f"error: {cases.DATABASE_NAME}: The case database {store.database_path} is "
+    assert completed.stderr.startswith(f"error: {case_store.DATABASE_NAME}: The case database {store.database_path} is "
                                        "damaged (file is not a database). Move it aside to start a new one")
     assert "Traceback" not in completed.stderr

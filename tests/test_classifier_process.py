@@ -1,4 +1,4 @@
-"""core.classifier_process: the model in a helper process gives the in-process answers, reports model problems with
+"""core.model.remote: the model in a helper process gives the in-process answers, reports model problems with
 their file and reason, survives the helper dying, and keeps TensorFlow out of the calling process."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.classifier_process import ClassifierProcess
 from core.errors import ClassifierProcessError, ModelIntegrityError, ModelMissingError, UnreadableFileError
-from core.model import Classifier
+from core.model.classifier import Classifier
+from core.model.remote import ClassifierProcess
 from tests.conftest import REPO_ROOT
 from tests.synthetic_slices import head_like_slice
 
@@ -139,7 +139,7 @@ def test_errors_keep_their_type_file_and_reason_across_processes(tmp_path: Path)
 def test_the_calling_process_never_imports_tensorflow(tiny_model_dir: Path) -> None:
     code = ("import sys\n"
             "from pathlib import Path\n"
-            "from core.classifier_process import ClassifierProcess\n"
+            "from core.model.remote import ClassifierProcess\n"
             "from tests.synthetic_slices import head_like_slice\n"
             f"remote = ClassifierProcess(Path({str(tiny_model_dir)!r}))\n"
             "prediction = remote.predict([head_like_slice(seed=1)])[0]\n"

@@ -18,8 +18,8 @@ from pypdf import PdfReader
 
 import core
 from core.cli import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_SKIPPED, ProgressBar, main
+from core.io.load import load_study
 from core.paths import sample_study_dir
-from core.study import load_study
 from tests.dicom_factory import write_mr_series
 
 pytest_plugins = ["tests.model_fixtures"]
@@ -167,7 +167,7 @@ def test_an_internal_error_has_its_own_exit_status_and_no_traceback(tiny_model_d
     def broken(*args, **kwargs):
         raise KeyError("Doe^John")  # an internal defect whose text quotes patient data
 
-    monkeypatch.setattr("core.study.load_study", broken)
+    monkeypatch.setattr("core.io.load.load_study", broken)
     status = main(["classify", str(sample_study_dir()), "--model-dir", str(tiny_model_dir)])
     error_text = capsys.readouterr().err
     assert status == EXIT_INTERNAL

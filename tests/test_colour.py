@@ -1,4 +1,4 @@
-"""One RGB → gray conversion (`core.colour`), used by DICOM colour images, colour pictures and model input alike."""
+"""One RGB → gray conversion (`core.io.colour`), used by DICOM colour images, colour pictures and model input alike."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from core.colour import luma, luma_u8
-from core.preprocess import to_gray_u8
-from core.study import load_study
+from core.io.colour import luma, luma_u8
+from core.io.load import load_study
+from core.model.preprocess import to_gray_u8
 from tests.conftest import REPO_ROOT
 
 RGB = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [200, 100, 50]]], dtype=np.uint8)
-#: Other ways of turning colour into gray that must not come back beside `core.colour`.
+#: Other ways of turning colour into gray that must not come back beside `core.io.colour`.
 OTHER_CONVERSIONS = re.compile(r"COLOR_(RGB|BGR|RGBA|BGRA)2GRAY|0\.299|0\.587|\.convert\(\s*[\"']L[\"']\s*\)")
 
 
@@ -44,4 +44,4 @@ def test_no_other_rgb_to_gray_conversion_in_the_application():
                  if path != REPO_ROOT / "core" / "colour.py"
                  for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
                  if OTHER_CONVERSIONS.search(line)]
-    assert not offenders, "RGB → gray outside core.colour:\n" + "\n".join(offenders)
+    assert not offenders, "RGB → gray outside core.io.colour:\n" + "\n".join(offenders)

@@ -1,11 +1,11 @@
-"""core.enhance: CLAHE raises local contrast of a display image, never changes its shape/type or its input."""
+"""core.viewing.enhance: CLAHE raises local contrast of a display image, never changes its shape/type or its input."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.enhance import clahe
+from core.viewing.enhance import clahe
 
 
 def _low_contrast_slice() -> np.ndarray:

@@ -9,17 +9,17 @@ import numpy as np
 import pydicom
 import pytest
 
-from core.analysis import aggregate
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import aggregate
 from core.errors import ReportWriteError
-from core.export import (
+from core.io.load import SkippedFile, load_study
+from core.output.export import (
     SECONDARY_CAPTURE_SOP_CLASS,
     StudyExport,
     json_document,
     write_json,
     write_secondary_capture,
 )
-from core.overlay import OverlaySettings
-from core.study import SkippedFile, load_study
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 from tests.dicom_factory import write_mr_series
 

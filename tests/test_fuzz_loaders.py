@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from core.errors import UnreadableFileError
+from core.io.load import Study, load_study
 from core.paths import sample_study_dir
-from core.study import Study, load_study
 from tests.dicom_factory import write_enhanced_mr, write_mr_series
 
 DEFAULT_EXAMPLES = 150

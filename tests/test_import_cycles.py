@@ -5,7 +5,7 @@ The graph is read from the source (AST), not from what happens to be imported at
 for start-up time are still dependencies) and under `if TYPE_CHECKING:`. Type-only imports count too: a cycle that
 exists only for annotations still ties the two modules' designs together, and none is needed today (where one
 module only needs the shape of another's objects, it states that shape as a `typing.Protocol`, as
-`core.anonymise.AnalysedSlice` does).
+`core.output.anonymise.AnalysedSlice` does).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def import_graph() -> dict[str, set[str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         targets = set()
         for name in _imported_names(tree, module, path.name == "__init__.py"):
-            while name and name not in files:  # "core.study.Slice" is the module core.study
+            while name and name not in files:  # "core.io.load.Slice" is the module core.io.load
                 name = name.rpartition(".")[0]
             if name and name != module:
                 targets.add(name)
@@ -120,5 +120,5 @@ def test_the_cycle_finder_sees_deferred_and_type_only_imports():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]
     core_graph = import_graph()
-    assert "core.dicom" in core_graph["core.study"]  # imported inside load_study
-    assert "core.study" in core_graph["core.anonymise"]  # imported under TYPE_CHECKING only
+    assert "core.io.dicom" in core_graph["core.io.load"]  # imported inside load_study
+    assert "core.io.load" in core_graph["core.output.anonymise"]  # imported under TYPE_CHECKING only

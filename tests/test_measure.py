@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from core.measure import MM, PX, Distance, distance
+from core.viewing.measure import MM, PX, Distance, distance
 
 
 def test_rows_and_columns_are_scaled_by_their_own_spacing() -> None:

@@ -1,4 +1,5 @@
-"""core.model: manifest and integrity checks, lazy TensorFlow import, Grad-CAM, temperature, shipped accuracy."""
+"""core.model.classifier: manifest and integrity checks, lazy TensorFlow import, Grad-CAM, temperature, shipped
+accuracy."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import numpy as np
 import pytest
 
 from core.errors import ModelIntegrityError, ModelMissingError
-from core.model import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_temperature
-from core.preprocess import HeadBox, head_box, head_mask, to_image_space
+from core.model.classifier import MANIFEST_NAME, Classifier, ModelManifest, softmax_with_temperature
+from core.model.preprocess import HeadBox, head_box, head_mask, to_image_space
 from tests.conftest import REPO_ROOT
 from tests.synthetic_slices import head_like_slice
 
@@ -22,9 +23,9 @@ pytest_plugins = ["tests.model_fixtures"]
 
 
 def test_importing_core_model_does_not_import_tensorflow(tiny_model_dir: Path) -> None:
-    code = ("import sys, core, core.model, core.ood, core.preprocess, core.paths, core.errors\n"
+    code = ("import sys, core, core.model.classifier, core.model.ood, core.model.preprocess, core.paths, core.errors\n"
             "from pathlib import Path\n"
-            f"manifest = core.model.Classifier(Path({str(tiny_model_dir)!r})).manifest\n"
+            f"manifest = core.model.classifier.Classifier(Path({str(tiny_model_dir)!r})).manifest\n"
             "assert manifest.classes == ['glioma', 'meningioma', 'notumor', 'pituitary']\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'\n")
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=120)

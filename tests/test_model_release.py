@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import core.model
+import core.model.classifier
 from core.cli import EXIT_FAILED, main
 from core.errors import ModelIntegrityError
-from core.model import MANIFEST_NAME, RELEASED_MANIFEST_SHA256, Classifier, file_sha256
+from core.model.classifier import MANIFEST_NAME, RELEASED_MANIFEST_SHA256, Classifier, file_sha256
 from core.paths import models_dir, sample_study_dir
 
 pytest_plugins = ["tests.model_fixtures"]
@@ -69,13 +69,13 @@ def test_the_cli_exits_3_on_an_edited_manifest(model_copy: Path, capsys) -> None
 
 def test_the_shipped_manifest_is_the_released_one() -> None:
     assert file_sha256(models_dir() / MANIFEST_NAME) == RELEASED_MANIFEST_SHA256, (
-        "models/manifest.json changed: a new model release must update core.model.RELEASED_MANIFEST_SHA256")
+        "models/manifest.json changed: a new model release must update core.model.classifier.RELEASED_MANIFEST_SHA256")
 
 
 def test_the_shipped_folder_refuses_any_other_valid_manifest(model_copy: Path, monkeypatch) -> None:
     """Even a change that passes validation (here only the creation date) is refused for the shipped folder."""
     edit_manifest(model_copy, lambda d: d.update(created="yesterday"))
     Classifier(model_copy).manifest  # valid, and not the shipped folder: accepted
-    monkeypatch.setattr(core.model, "models_dir", lambda: model_copy)
+    monkeypatch.setattr(core.model.classifier, "models_dir", lambda: model_copy)
     with pytest.raises(ModelIntegrityError, match="not the one released"):
         Classifier(model_copy).manifest

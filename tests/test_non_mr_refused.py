@@ -9,9 +9,9 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from core.analysis import not_analysable_reason
+from core.analysis.results import not_analysable_reason
 from core.cli import EXIT_SKIPPED, main
-from core.study import load_study
+from core.io.load import load_study
 from tests.dicom_factory import write_mr_series
 
 pytest_plugins = ["tests.model_fixtures"]

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.ood import FeatureGate, fit_feature_gate, input_check_reason, ledoit_wolf_covariance
+from core.model.ood import FeatureGate, fit_feature_gate, input_check_reason, ledoit_wolf_covariance
 from core.training.non_mri import non_mri_set
 from tests.synthetic_slices import head_like_slice
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.orientation import EdgeLabels, direction_letters, edge_labels
+from core.io.load import load_study
 from core.paths import sample_study_dir
-from core.study import load_study
+from core.viewing.orientation import EdgeLabels, direction_letters, edge_labels
 from tests.dicom_factory import write_enhanced_mr, write_mr_series
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from core.overlay import (
+from core.analysis.overlay import (
     COLORMAPS,
     WEAK_EVIDENCE_PROBABILITY,
     Explanation,
@@ -108,7 +108,7 @@ def test_upsampled_cam_is_clipped_to_unit_range() -> None:
 
 
 def test_importing_overlay_does_not_import_matplotlib() -> None:
-    code = "import sys, core.overlay; assert 'matplotlib' not in sys.modules"
+    code = "import sys, core.analysis.overlay; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

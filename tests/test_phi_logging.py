@@ -10,10 +10,10 @@ import warnings
 from pathlib import Path
 
 from core import logging_setup
-from core.analysis import aggregate, iter_analysis
+from core.analysis.results import aggregate, iter_analysis
+from core.analysis.selection import central_slices
+from core.io.load import load_study
 from core.logging_setup import REDACTED, configure_logging, install_crash_handler, register_phi
-from core.slices import central_slices
-from core.study import load_study
 from tests.analysis_doubles import ClassifierDouble, ManifestDouble, prediction
 from tests.conftest import REPO_ROOT
 from tests.dicom_factory import write_mr_series
@@ -39,8 +39,8 @@ def record_texts(records: list[logging.LogRecord]) -> list[str]:
 
 def test_loading_analysis_and_report_never_log_patient_name_or_id(isolated_logging, caplog, tmp_path):
     """Without any redaction registered: the code itself must not log SeriesInfo or patient fields."""
-    from core.report import ReportOptions
-    from core.report_pdf import write_pdf
+    from core.output.pdf import write_pdf
+    from core.output.report import ReportOptions
 
     configure_logging(logging.DEBUG, log_dir=isolated_logging)
     write_mr_series(tmp_path / "study", n_slices=12, rows=64, cols=64, PatientName=PATIENT_NAME, PatientID=PATIENT_ID)
@@ -155,7 +155,7 @@ def test_crash_handler_catches_worker_thread_exceptions(isolated_logging):
 
 
 def test_app_temp_dir_is_removed_at_exit(tmp_path):
-    script = ("from core.tempfiles import app_temp_dir, new_temp_subdir\n"
+    script = ("from core.output.tempfiles import app_temp_dir, new_temp_subdir\n"
               "folder = new_temp_subdir('report-')\n"
               "(folder / 'preview.pdf').write_bytes(b'%PDF')\n"
               "print(app_temp_dir())\n")

@@ -1,4 +1,4 @@
-"""The one preprocessing function: the app's path (file → core.study display image) equals the training path, and
+"""The one preprocessing function: the app's path (file → core.io.load display image) equals the training path, and
 the model input barely changes with what differs between sources (black margins, zoom, position, display gamma)."""
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ import cv2
 import numpy as np
 import pytest
 
-from core.preprocess import HeadBox, head_box, head_mask, to_gray_u8, to_model_batch, to_model_gray, to_model_input
-from core.study import load_study
+from core.io.load import load_study
+from core.model.preprocess import (
+    HeadBox,
+    head_box,
+    head_mask,
+    to_gray_u8,
+    to_model_batch,
+    to_model_gray,
+    to_model_input,
+)
 from tests.conftest import DATASET_TAR
 
 MODEL_SIZES = (256, 128)

@@ -15,19 +15,19 @@ from pypdf import PdfReader
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 
-from core.analysis import aggregate
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import aggregate
 from core.errors import ReportWriteError
-from core.labels import CLASS_COLOURS
-from core.overlay import OverlaySettings
-from core.report import (
+from core.io.load import SeriesInfo, SkippedFile
+from core.model.labels import CLASS_COLOURS
+from core.output.pdf import write_pdf
+from core.output.report import (
     ANONYMISED,
     NOT_AVAILABLE,
     ReportOptions,
     findings_paragraphs,
     suggested_file_name,
 )
-from core.report_pdf import write_pdf
-from core.study import SeriesInfo, SkippedFile
 from tests.analysis_doubles import ManifestDouble, head_phantom, prediction, slice_result
 
 INFO = SeriesInfo(

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from core.scale_bar import format_length_mm, scale_bar_length_mm
+from core.viewing.scale_bar import format_length_mm, scale_bar_length_mm
 
 
 @pytest.mark.parametrize(("mm_per_pixel", "width_px", "expected_mm"), [

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from pydicom.dataset import Dataset
 
-from core.analysis import aggregate, analyse_slice
-from core.cases import CaseStore
-from core.export import StudyExport, json_document
-from core.overlay import OverlaySettings
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import aggregate, analyse_slice
+from core.cases.store import CaseStore
+from core.io.load import load_study
+from core.output.export import StudyExport, json_document
+from core.output.report import findings_paragraphs
 from core.paths import sample_study_dir
-from core.report import findings_paragraphs
-from core.study import load_study
 from tests.analysis_doubles import ClassifierDouble, ManifestDouble, prediction
 from tests.dicom_factory import write_mr_series
 

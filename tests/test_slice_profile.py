@@ -1,12 +1,12 @@
-"""The per-slice probability profile's data (core/slice_profile.py): values, states, runs and the slice axis."""
+"""The per-slice probability profile's data (core/analysis/profile.py): values, states, runs and the slice axis."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.analysis import aggregate
-from core.slice_profile import SliceState, probability_profile, slice_at, slice_position, study_profile
+from core.analysis.profile import SliceState, probability_profile, slice_at, slice_position, study_profile
+from core.analysis.results import aggregate
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 
 GLIOMA = [0.7, 0.1, 0.1, 0.1]

@@ -17,9 +17,9 @@ from PIL import Image
 from pydicom.uid import RLELossless
 
 from core.errors import UnreadableFileError
-from core.study import SYMLINK_LOOP_REASON, load_study
-from core.study_types import MAX_IMAGE_PIXELS
-from core.windowing import auto_window
+from core.io.load import SYMLINK_LOOP_REASON, load_study
+from core.io.types import MAX_IMAGE_PIXELS
+from core.io.windowing import auto_window
 from tests.dicom_factory import phantom, write_mr_series
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"

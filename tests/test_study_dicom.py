@@ -13,8 +13,9 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
-from core import dicom, study_types, windowing
-from core.study import Window, load_study
+from core.io import dicom, windowing
+from core.io import types as io_types
+from core.io.load import Window, load_study
 from tests.dicom_factory import (
     BRAIN_BASE,
     BRAIN_STEP,
@@ -30,12 +31,12 @@ CENTER = (64, 64)  # inside the phantom's head on every non-empty slice of a 128
 
 @pytest.fixture(autouse=True)
 def empty_caches():
-    study_types.PIXEL_CACHE.clear()
-    study_types.DISPLAY_CACHE.clear()
+    io_types.PIXEL_CACHE.clear()
+    io_types.DISPLAY_CACHE.clear()
     yield
 
 
-def _center_values(series: study_types.Series) -> list[int]:
+def _center_values(series: io_types.Series) -> list[int]:
     return [int(s.modality_pixels()[CENTER]) for s in series.slices]
 
 
@@ -327,7 +328,7 @@ def test_load_reads_headers_only(tmp_path, monkeypatch):
     monkeypatch.setattr(dicom.DicomPixelSource, "_decode_stored_values",
                         lambda self: decoded.append(self.path) or original(self))
     (series,) = load_study(tmp_path).series
-    assert decoded == [] and study_types.PIXEL_CACHE.current_bytes == 0
+    assert decoded == [] and io_types.PIXEL_CACHE.current_bytes == 0
     series.slices[2].display()
     first = list(decoded)  # the slice, and the slices sampled once for the series' automatic window
     series.slices[2].display()
@@ -335,12 +336,12 @@ def test_load_reads_headers_only(tmp_path, monkeypatch):
 
 
 def test_pixel_cache_stays_within_its_byte_bound(tmp_path, monkeypatch):
-    monkeypatch.setattr(study_types.PIXEL_CACHE, "max_bytes", 3 * 128 * 128 * 4)  # room for three float32 slices
+    monkeypatch.setattr(io_types.PIXEL_CACHE, "max_bytes", 3 * 128 * 128 * 4)  # room for three float32 slices
     write_mr_series(tmp_path, n_slices=8)
     for slice_ in load_study(tmp_path).series[0].slices:
         slice_.modality_pixels()
-        assert study_types.PIXEL_CACHE.current_bytes <= study_types.PIXEL_CACHE.max_bytes
-    assert study_types.PIXEL_CACHE.current_bytes == 3 * 128 * 128 * 4
+        assert io_types.PIXEL_CACHE.current_bytes <= io_types.PIXEL_CACHE.max_bytes
+    assert io_types.PIXEL_CACHE.current_bytes == 3 * 128 * 128 * 4
 
 
 def test_concurrent_decoding_gives_consistent_images(tmp_path):

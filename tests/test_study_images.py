@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from core.images import natural_key
-from core.study import SeriesInfo, load_study
-from core.windowing import FULL_RANGE_8BIT
+from core.io.load import SeriesInfo, load_study
+from core.io.pictures import natural_key
+from core.io.windowing import FULL_RANGE_8BIT
 
 
 def _gradient(rows: int = 64, cols: int = 48) -> np.ndarray:

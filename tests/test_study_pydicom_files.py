@@ -17,7 +17,7 @@ import pytest
 from pydicom.data import get_testdata_files
 
 from core.errors import UnreadableFileError
-from core.study import load_study
+from core.io.load import load_study
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 OPENED = ("opened", "")

@@ -1,12 +1,12 @@
-"""central_slices: n slices around the middle, nearly empty ones skipped (rule in core/slices.py)."""
+"""central_slices: n slices around the middle, nearly empty ones skipped (rule in core/analysis/selection.py)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from core.slices import MIN_CONTENT_FRACTION, central_slices, content_fraction, is_nearly_empty
-from core.study import load_study
+from core.analysis.selection import MIN_CONTENT_FRACTION, central_slices, content_fraction, is_nearly_empty
+from core.io.load import load_study
 from tests.dicom_factory import write_mr_series
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.preprocess import head_mask, to_model_gray
+from core.model.preprocess import head_mask, to_model_gray
 from core.training.augment import AugmentSettings, augment_display, skull_strip, training_gray
 from core.training.dataset import (
     CLASSES,

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from core.architecture import build_model, load_weights_npz, storage_keys  # noqa: E402
+from core.model.network import build_model, load_weights_npz, storage_keys  # noqa: E402
 from core.training.train_torch import XceptionTwin, export_keras_npz, keras_arrays, tf_same_padding  # noqa: E402
 
 INPUT_SIZE = 96  # small, and its 12→6 and 6→3 poolings exercise TensorFlow's asymmetric "same" padding

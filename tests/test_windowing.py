@@ -11,8 +11,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_windowing
 
-from core.study import load_study
-from core.windowing import FULL_RANGE_8BIT, VOI_FUNCTIONS, Window, voi_function, window_unit_range
+from core.io.load import load_study
+from core.io.windowing import FULL_RANGE_8BIT, VOI_FUNCTIONS, Window, voi_function, window_unit_range
 from tests.dicom_factory import BRAIN_BASE, BRAIN_STEP, write_mr_series
 
 VALUES = np.array([0.0, 74.5, 75.0, 99.5, 100.0, 110.0, 124.5, 125.0, 200.0], dtype=np.float32)

@@ -5,7 +5,8 @@ sources apart by anything but anatomy. Every transform below varies one of those
 probability, in this order:
 
 - **Skull strip** (before anything else): one extra-training source is skull-stripped, and only healthy brains are,
-  so "no skull → no tumour" would be an easy shortcut. The convex hull of the head mask (`core.preprocess.head_mask`)
+  so "no skull → no tumour" would be an easy shortcut. The convex hull of the head mask
+  (`core.model.preprocess.head_mask`)
   is eroded by 4–9% of the head's size and everything outside it is blacked out, in every class.
 - **Spatial**: rotation ±15° plus an occasional quarter turn (planes and orientations vary by source), left-right
   flip, a mild elastic warp (a smooth random displacement of about 2% of the side).
@@ -14,7 +15,7 @@ probability, in this order:
   occur in every class.
 - **Quality**: Gaussian blur, Rician noise, down-then-up sampling, JPEG re-compression.
 
-The result goes through the shared preprocessing (`core.preprocess.to_model_gray`: head crop, intensity
+The result goes through the shared preprocessing (`core.model.preprocess.to_model_gray`: head crop, intensity
 normalisation), and `jitter_framing` then varies the crop a little (scale ±10%, shift ±6%) because the crop of a real
 slice is never perfect.
 """
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.preprocess import head_hull, to_model_gray
+from core.model.preprocess import head_hull, to_model_gray
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.labels import CLASSES
+from core.model.labels import CLASSES
 
 DEFAULT_TAR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "brain-mri-256" / "brainmri256.tar"
 

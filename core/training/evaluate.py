@@ -25,10 +25,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from core import ood
-from core.labels import DISPLAY_NAMES
-from core.model import MANIFEST_NAME, Classifier, ModelManifest, file_sha256, softmax_with_temperature
-from core.preprocess import PREPROCESSING_ID, to_model_batch
+from core.model import ood
+from core.model.classifier import MANIFEST_NAME, Classifier, ModelManifest, file_sha256, softmax_with_temperature
+from core.model.labels import DISPLAY_NAMES
+from core.model.preprocess import PREPROCESSING_ID, to_model_batch
 from core.training.dataset import CLASSES, DEFAULT_TAR, ImageSet, read_split, train_validation_split
 from core.training.external import (
     STRESS_SUBSET_STEP,
@@ -395,7 +395,7 @@ def read_training_log(path: Path) -> dict[str, Any]:
 def load_keras(weights: Path, input_size: int) -> Any:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from core.architecture import build_model, load_weights_npz
+    from core.model.network import build_model, load_weights_npz
 
     model = build_model(input_size)
     load_weights_npz(model, weights)
@@ -467,8 +467,8 @@ def main() -> None:
     non_mri = non_mri_set(list(test.images[::7]), per_kind=40, seed=args.seed)
 
     keras_model = load_keras(args.weights, args.input_size)
-    from core.architecture import GRADCAM_LAYER
-    from core.model import Network
+    from core.model.classifier import Network
+    from core.model.network import GRADCAM_LAYER
 
     network = Network(keras_model, GRADCAM_LAYER, args.input_size)
     forward = torch_forward(args.torch_checkpoint) if args.torch_checkpoint else keras_forward(network)

@@ -2,7 +2,7 @@
 
 External sets are the folders of `../shared/data` whose README marks them "evaluation only"; their files are named
 `<class>/<source>_<case>_<plane>_<sequence>_<slice>.png`. Each image is opened the way the application opens it
-(`core.study.load_study` → `Slice.display()`), so the figures are what a user would get. For every set, each class
+(`core.io.load.load_study` → `Slice.display()`), so the figures are what a user would get. For every set, each class
 gets counts with Wilson 95% intervals for:
 
 - *detection*: a tumour image called any tumour class (for "no tumour" images: called "no tumour", i.e. specificity);
@@ -74,7 +74,7 @@ class ExternalImage:
 
 def read_external(folder: Path) -> list[ExternalImage]:
     """The set's images as the application displays them, with what their names say."""
-    from core.study import load_study
+    from core.io.load import load_study
 
     images = []
     for path in sorted(folder.glob("*/*.png")):
@@ -175,8 +175,8 @@ def torch_predict(checkpoint: Path, input_size: int, temperature: float = 1.0) -
     """Probabilities from the PyTorch twin (the training model; `verify_port` proves the Keras port agrees)."""
     import torch
 
-    from core.model import softmax_with_temperature
-    from core.preprocess import to_model_batch
+    from core.model.classifier import softmax_with_temperature
+    from core.model.preprocess import to_model_batch
     from core.training.train_torch import XceptionTwin, load_keras_npz
 
     model = XceptionTwin()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.model import ModelManifest
+from core.model.classifier import ModelManifest
 from core.training.dataset import CLASSES
 
 SHOWN_SETTINGS = ("phases", "lr", "weight_decay", "label_smoothing", "dropout", "seed", "init", "bf16")
@@ -151,7 +151,7 @@ average pooling + dropout 0.3 + 4 logits. Input {manifest.input_size}×{manifest
 Weights `{manifest.weights_file}` (float16), sha256 `{manifest.weights_sha256}`; the application refuses a file
 whose sha256 differs.
 
-**Preprocessing** `{manifest.preprocessing_id}` (`core/preprocess.py`, the single implementation used by training,
+**Preprocessing** `{manifest.preprocessing_id}` (`core/model/preprocess.py`, the single implementation used by training,
 evaluation and the application): crop to the head (foreground bounding box, padded to a square, aspect ratio kept),
 then intensity normalised from the head's own percentiles with the head's median brought to a fixed grey level. It
 removes the framing and brightness differences between the training set's source collections.
@@ -237,7 +237,7 @@ validation {calibration['validation_ece_before']:.4f} → {calibration['validati
 
 ## Out-of-distribution gate
 Inputs that do not look like a brain MRI slice get no class ("no prediction: input does not look like a brain MRI
-slice"). Method (`core/ood.py`): (1) input checks on the display image — colour photograph, blank/near-constant,
+slice"). Method (`core/model/ood.py`): (1) input checks on the display image — colour photograph, blank/near-constant,
 dominated by pixel noise, no dark background around the anatomy; (2) Mahalanobis distance of the pooled
 `{manifest.gradcam_layer}` features, projected on their first {ood['components']} principal components, to the
 nearest class mean under a shared Ledoit–Wolf-shrunk covariance (fitted on every 4th image of the official training

@@ -28,7 +28,7 @@ import cv2
 import matplotlib
 import numpy as np
 
-from core.colour import luma_u8
+from core.io.colour import luma_u8
 
 SAMPLE_DATA = Path(matplotlib.get_data_path()) / "sample_data"
 PHOTO_FILES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png")

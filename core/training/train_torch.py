@@ -1,5 +1,5 @@
 """The trainer: a native PyTorch twin of the Keras Xception classifier, the recipe, and an exporter that writes the
-same float16 `.npz` as `core.architecture.save_weights_npz` (Keras variable paths, Keras kernel layouts).
+same float16 `.npz` as `core.model.network.save_weights_npz` (Keras variable paths, Keras kernel layouts).
 
 Twin details that make the port exact: TensorFlow "same" padding for stride-2 windows pads more on the bottom/right
 (computed per input size); BatchNorm epsilon 1e-3; separable convolutions are a bias-free depthwise conv (groups =
@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.preprocess import to_model_batch
+from core.model.preprocess import to_model_batch
 from core.training.augment import training_gray
 from core.training.dataset import CLASSES, DEFAULT_EXTRA_TRAIN, training_data
 from core.training.recipe import add_recipe_arguments
@@ -217,7 +217,7 @@ def load_keras_npz(model: XceptionTwin, path: Path) -> None:
 
 
 def export_keras_npz(model: XceptionTwin, path: Path) -> None:
-    """The same file `core.architecture.save_weights_npz` writes for the Keras model (float16 storage)."""
+    """The same file `core.model.network.save_weights_npz` writes for the Keras model (float16 storage)."""
     arrays = {key: value.astype(np.float16) if np.issubdtype(value.dtype, np.floating) else value
               for key, value in keras_arrays(model).items()}
     with open(path, "wb") as handle:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model import softmax_with_temperature
-from core.preprocess import to_model_batch
+from core.model.classifier import softmax_with_temperature
+from core.model.preprocess import to_model_batch
 from core.training.dataset import DEFAULT_TAR, read_split
 
 AGREEMENT_GOAL = 0.999
@@ -39,7 +39,7 @@ def main() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import torch
 
-    from core.architecture import build_model, load_weights_npz
+    from core.model.network import build_model, load_weights_npz
     from core.training.train_torch import XceptionTwin
 
     twin = XceptionTwin()

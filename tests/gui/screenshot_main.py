@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtCore import QTimer
 
-from core.model import MANIFEST_NAME
+from core.model.classifier import MANIFEST_NAME
 from core.paths import models_dir, resources_dir
 
 DEFAULT_SIZE = "1600x1000"

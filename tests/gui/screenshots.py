@@ -19,15 +19,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from core.analysis import aggregate, analyse_slice
-from core.cases import CaseStore
-from core.model import Classifier
-from core.overlay import OverlaySettings
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import aggregate, analyse_slice
+from core.cases.store import CaseStore
+from core.io.load import SeriesInfo, load_study
+from core.model.classifier import Classifier
 from core.paths import resources_dir, sample_study_dir
-from core.study import SeriesInfo, load_study
-from desktop.cases_panel import CasesPanel
+from desktop.panels.cases_panel import CasesPanel
 from desktop.theme import apply_dark_theme
-from desktop.three_panel_view import ThreePanelView
+from desktop.viewer.three_panel_view import ThreePanelView
 
 # Invented, obviously fictitious patients for the example case list. The cases hold real analyses of the bundled
 # sample slices (all test-split gliomas), so names and notes stay neutral rather than suggest other findings.

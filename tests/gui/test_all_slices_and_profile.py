@@ -11,12 +11,13 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 
-from core.analysis import AGGREGATION_RULE
-from core.slice_profile import SliceState
-from core.slices import DEFAULT_SLICE_COUNT, central_slices
-from desktop import profile_view, theme
-from desktop.preferences_dialog import PreferencesDialog
+from core.analysis.profile import SliceState
+from core.analysis.results import AGGREGATION_RULE
+from core.analysis.selection import DEFAULT_SLICE_COUNT, central_slices
+from desktop import theme
+from desktop.dialogs.preferences_dialog import PreferencesDialog
 from desktop.settings import MAX_SLICE_COUNT, SLICE_COUNT_KEY, read_preferences, store_settings
+from desktop.viewer import profile_view
 from tests.dicom_factory import write_mr_series
 from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set
 from tests.gui.test_help_dialogs import open_dialog_of_type
@@ -170,8 +171,8 @@ def test_a_damaged_slice_count_setting_falls_back_to_the_default(qtbot) -> None:
 
 def test_the_overlay_is_redrawn_only_when_the_shown_slices_result_arrives(qtbot, series_folder: Path) -> None:
     """Results of other slices stream in while one slice is shown: they leave its overlay alone."""
-    from core.study import load_study
-    from desktop.viewer import SliceViewer
+    from core.io.load import load_study
+    from desktop.viewer.slice_viewer import SliceViewer
     from tests.analysis_doubles import prediction
 
     viewer = SliceViewer()

@@ -17,11 +17,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
-from core.analysis import ANALYSIS_BATCH
-from core.model import MANIFEST_NAME
-from core.overlay import upsample_cam
+from core.analysis.overlay import upsample_cam
+from core.analysis.results import ANALYSIS_BATCH
+from core.model.classifier import MANIFEST_NAME
 from core.paths import models_dir, sample_study_dir
-from desktop.results_panel import DISCLAIMER
+from desktop.panels.results_panel import DISCLAIMER
 from tests.dicom_factory import write_mr_series
 from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set
 

@@ -12,8 +12,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from core.analysis.selection import DEFAULT_SLICE_COUNT, central_slices
 from core.paths import sample_study_dir
-from core.slices import DEFAULT_SLICE_COUNT, central_slices
 from desktop.app import apply_app_identity, initial_paths
 from desktop.main_window import read_recent_studies
 from tests.dicom_factory import phantom, write_mr_series
@@ -60,7 +60,7 @@ def test_dicom_series_opens_and_keys_move_through_slices(qtbot, make_window, tmp
     assert viewer.current_index == 0 and window.navigator.slider.value() == 0
     send_wheel(viewer.viewport(), -2)
     assert viewer.current_index == 2  # wheel down: next slices, one per notch
-    # The slice shown is the slice's own display image (geometric order from core.study).
+    # The slice shown is the slice's own display image (geometric order from core.io.load).
     assert np.array_equal(viewer.displayed_image, window.current_series.slices[2].display())
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from core.analysis import SliceResult, aggregate
-from core.cases import DATA_DIR_ENV, CaseStore
-from core.overlay import OverlaySettings
-from core.study import load_study
-from desktop import cases_panel
-from desktop.cases_panel import CaseDetails
-from desktop.model_info_dialog import ModelInfoDialog
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import SliceResult, aggregate
+from core.cases.store import DATA_DIR_ENV, CaseStore
+from core.io.load import load_study
+from desktop.dialogs.model_info_dialog import ModelInfoDialog
+from desktop.panels import cases_panel
+from desktop.panels.cases_panel import CaseDetails
 from tests.analysis_doubles import ManifestDouble, prediction
 
 SAVED_OVERLAY = OverlaySettings(visible=True, opacity=0.7, threshold=0.35, colormap="inferno", class_index=2)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
-from core.cases import CaseStore
-from core.overlay import OverlaySettings
-from desktop import cases_panel
-from desktop.cases_panel import CaseDetails, CasesPanel, SaveCaseDialog
+from core.analysis.overlay import OverlaySettings
+from core.cases.store import CaseStore
+from desktop.panels import cases_panel
+from desktop.panels.cases_panel import CaseDetails, CasesPanel, SaveCaseDialog
 from tests.test_cases import CLASSES, OVERLAY, PATIENT_ID, assert_same, make_study_result
 
 DISPLAY_NAMES = ("Glioma", "Meningioma", "No tumour", "Pituitary tumour")

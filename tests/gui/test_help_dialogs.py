@@ -12,9 +12,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
 
 import core
-from core.labels import CLASSES, DISPLAY_NAMES
-from core.model import MANIFEST_NAME, ModelManifest
-from desktop.help_dialogs import (
+from core.model.classifier import MANIFEST_NAME, ModelManifest
+from core.model.labels import CLASSES, DISPLAY_NAMES
+from desktop.dialogs.help_dialogs import (
     COMMANDS_SECTION,
     MOUSE_SECTION,
     VIEWER_KEYS_SECTION,

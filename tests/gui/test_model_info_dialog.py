@@ -9,9 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import labels
-from core.model import MANIFEST_NAME, ModelManifest
-from desktop.model_info_dialog import FIGURES, MODEL_CARD_NAME, NOT_AVAILABLE, ModelInfoDialog, model_card_sections
+from core.model import labels
+from core.model.classifier import MANIFEST_NAME, ModelManifest
+from desktop.dialogs.model_info_dialog import (
+    FIGURES,
+    MODEL_CARD_NAME,
+    NOT_AVAILABLE,
+    ModelInfoDialog,
+    model_card_sections,
+)
 
 CLASSES = list(labels.CLASSES)
 NAMES = list(labels.DISPLAY_NAMES)  # a release must use the product's own names (ModelManifest.problems)

@@ -11,11 +11,11 @@ import pytest
 from pypdf import PdfReader
 from PySide6.QtWidgets import QFileDialog
 
-from core.analysis import SliceResult, aggregate
-from core.cases import DATA_DIR_ENV, CaseStore
-from core.overlay import OverlaySettings
-from core.study import load_study
-from desktop.preferences_dialog import PreferencesDialog
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import SliceResult, aggregate
+from core.cases.store import DATA_DIR_ENV, CaseStore
+from core.io.load import load_study
+from desktop.dialogs.preferences_dialog import PreferencesDialog
 from desktop.settings import read_preferences
 from tests.analysis_doubles import ManifestDouble, prediction
 from tests.dicom_factory import write_mr_series

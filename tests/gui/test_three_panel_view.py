@@ -9,13 +9,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from core.analysis import analyse_slice
-from core.model import MANIFEST_NAME
-from core.overlay import OverlaySettings
+from core.analysis.overlay import OverlaySettings
+from core.analysis.results import analyse_slice
+from core.io.load import load_study
+from core.model.classifier import MANIFEST_NAME
 from core.paths import models_dir, sample_study_dir
-from core.study import load_study
-from desktop.display_options import DISPLAY_ONLY_STATEMENT
-from desktop.three_panel_view import NOT_ANALYSED, ThreePanelView
+from desktop.viewer.display_options import DISPLAY_ONLY_STATEMENT
+from desktop.viewer.three_panel_view import NOT_ANALYSED, ThreePanelView
 from tests.analysis_doubles import head_phantom, prediction
 from tests.gui.conftest import open_and_wait
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolBar
 
-from core.model import SlicePrediction
+from core.model.classifier import SlicePrediction
 from desktop import theme
 from tests.dicom_factory import write_mr_series
 from tests.gui.conftest import open_and_wait

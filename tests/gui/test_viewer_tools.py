@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from core.measure import MM, PX
+from core.viewing.measure import MM, PX
 from desktop import theme
-from desktop.cine import DEFAULT_FPS
+from desktop.viewer.cine import DEFAULT_FPS
 from tests.dicom_factory import write_mr_series
 from tests.gui.conftest import open_and_wait
 from tests.gui.test_browsing import drag, viewport_pixels

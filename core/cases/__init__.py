@@ -1,0 +1,1 @@
+"""The case history: the store on disk and its command line."""

@@ -1,0 +1,1 @@
+"""Files to study model: loading JPEG/PNG/DICOM into Study → Series → Slice, windowing, colour, sequence."""

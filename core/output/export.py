@@ -1,0 +1,271 @@
+"""Machine-readable exports: a JSON document of the analysis, and a DICOM Secondary Capture of an overlay image.
+
+JSON schema (schema_version 1; keys are always present, unknown values are null):
+
+    schema_version: 1, application: {name, version}, generated_at: ISO 8601, anonymised: bool,
+    model: {name, version, weights_sha256, classes: [str]},
+    studies: [{
+        source: str | null (null when anonymised),
+        skipped_files: [{file: str | null (null when anonymised), reason: str}],
+        series: [{
+            metadata: {patient_name, patient_id, patient_birth_date, patient_sex, study_date,
+                       study_description, series_description, modality, orientation, manufacturer,
+                       study_instance_uid, series_instance_uid, series_number, pixel_spacing: [row, col] | null,
+                       slice_thickness, slice_spacing, contrast_agent_recorded: bool, repetition_time,
+                       echo_time, inversion_time (ms)},
+            slices: [{file: str | null, index: int, label: str ("Se 6 Im 26, z = 12.5 mm", the file name for
+                      pictures; core.io.load.Slice.label), probabilities: {class: float} | null,
+                      predicted_class: str | null (null = out of distribution or unreadable), ood_reason: str,
+                      ood_score: float | null, error: str,
+                      attention: {class, image_region, patient_side, peak_row, peak_col, description} | null}],
+            result: {verdict: str | null, verdict_display_name: str | null, probabilities: {class: float} | null,
+                     rule: str, analysed_slices: int, counted_slices: int, slices_disagree: bool,
+                     disagreeing_slices: [int], notes: [str],
+                     sequence: {kind, validated, note} (core.io.sequence; the note never quotes free text when
+                     anonymised)}}]}]
+
+With `anonymise`, both exports follow the DICOM Basic Application Level Confidentiality Profile as
+`core.output.anonymise`
+describes (what is emptied, removed, replaced and kept is said there, once); files are named "file k" / "image k".
+
+Both writers are atomic (see `core.output.atomic`). pydicom is imported only when a Secondary Capture is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+import core
+from core.analysis.overlay import OverlaySettings, attention_summary, render_overlay
+from core.analysis.results import SliceResult, StudyResult
+from core.output.anonymise import UidMap, deidentified, deidentify_dataset, skipped_files, slice_error, slice_name
+from core.output.atomic import write_bytes_atomically
+from core.output.report import format_percent, overlay_class_index
+
+if TYPE_CHECKING:
+    from core.io.load import SeriesInfo, SkippedFile
+    from core.model.classifier import ModelManifest
+
+SCHEMA_VERSION = 1
+APPLICATION_NAME = "BrainMRI Assist"
+SECONDARY_CAPTURE_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.7"
+SC_SERIES_NUMBER = "9901"  # high, so the overlay series sorts after the acquired series in a PACS
+SC_DERIVATION = ("Grad-CAM overlay produced by {app} for decision support; not a diagnosis. Model {model} {version}, "
+                 "class {cls}, calibrated probability {prob}.")
+
+
+@dataclass
+class StudyExport:
+    """One input study as exported: its source, the analysed series' results, and the files that were skipped."""
+
+    source: Path
+    results: list[StudyResult]
+    skipped: list[SkippedFile]
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _by_class(classes: Sequence[str], probabilities: np.ndarray | None) -> dict[str, float] | None:
+    return None if probabilities is None else {c: float(p) for c, p in zip(classes, probabilities)}
+
+
+def _metadata(info: SeriesInfo | None, uids: UidMap | None) -> dict[str, Any] | None:
+    """The series fields; `uids` given (anonymising) applies the confidentiality profile with those new UIDs."""
+    if info is None:
+        return None
+    fields = dataclasses.asdict(info if uids is None else deidentified(info, uids))
+    fields = {key: (value or None) if isinstance(value, str) else value for key, value in fields.items()}
+    fields["pixel_spacing"] = list(info.pixel_spacing) if info.pixel_spacing else None
+    return fields
+
+
+def _attention(result: SliceResult, study: StudyResult) -> dict[str, Any] | None:
+    prediction = result.prediction
+    if prediction is None or prediction.label is None:
+        return None
+    orientation = study.series_info.orientation if study.series_info is not None else ""
+    location = attention_summary(prediction.cam_for(prediction.predicted_index), orientation)
+    return {"class": prediction.label, "image_region": location.image_region or None,
+            "patient_side": location.patient_side or None, "peak_row": round(location.peak_row, 4),
+            "peak_col": round(location.peak_col, 4), "description": location.describe()}
+
+
+def _slice_entry(result: SliceResult, study: StudyResult, anonymise: bool) -> dict[str, Any]:
+    prediction = result.prediction
+    return {
+        "file": None if anonymise or result.source_path is None else str(result.source_path),
+        "index": result.slice_index,
+        "label": slice_name(result, anonymise),
+        "probabilities": _by_class(study.classes, None if prediction is None else prediction.probabilities),
+        "predicted_class": None if prediction is None else prediction.label,
+        "ood_reason": "" if prediction is None else prediction.ood_reason,
+        "ood_score": None if prediction is None else _finite_or_none(prediction.ood_score),
+        "error": slice_error(result, anonymise),
+        "attention": _attention(result, study),
+    }
+
+
+def _series_entry(study: StudyResult, anonymise: bool, uids: UidMap) -> dict[str, Any]:
+    return {
+        "metadata": _metadata(study.series_info, uids if anonymise else None),
+        "slices": [_slice_entry(result, study, anonymise) for result in study.slice_results],
+        "result": {
+            "verdict": study.verdict_label,
+            "verdict_display_name": None if study.verdict_label is None else study.display_name(study.verdict_label),
+            "probabilities": _by_class(study.classes, study.probabilities),
+            "rule": study.rule,
+            "analysed_slices": len(study.slice_results),
+            "counted_slices": len(study.counted_results),
+            "slices_disagree": bool(study.disagreeing_results),
+            "disagreeing_slices": [result.slice_index for result in study.disagreeing_results],
+            "notes": study.notes(anonymise),
+            "sequence": {"kind": study.sequence_hint.kind, "validated": study.sequence_hint.validated,
+                         "note": study.sequence_hint.sentence(anonymise)},
+        },
+    }
+
+
+def json_document(studies: Sequence[StudyExport], manifest: ModelManifest, anonymise: bool = False,
+                  generated_at: datetime | None = None) -> dict[str, Any]:
+    """The export as plain JSON-ready data (schema in the module docstring); one `UidMap` for the whole document."""
+    uids = UidMap()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "application": {"name": APPLICATION_NAME, "version": core.__version__},
+        "generated_at": (generated_at or datetime.now().astimezone()).isoformat(timespec="seconds"),
+        "anonymised": anonymise,
+        "model": {"name": manifest.name, "version": manifest.version, "weights_sha256": manifest.weights_sha256,
+                  "classes": list(manifest.classes)},
+        "studies": [{
+            "source": None if anonymise else str(study.source),
+            "skipped_files": [{"file": None if anonymise else name, "reason": reason}
+                              for name, reason in skipped_files(study.skipped, anonymise)],
+            "series": [_series_entry(result, anonymise, uids) for result in study.results],
+        } for study in studies],
+    }
+
+
+def write_json(path: Path, studies: Sequence[StudyExport], manifest: ModelManifest, anonymise: bool = False) -> None:
+    """Write `json_document(...)` atomically as UTF-8; raises `core.errors.ReportWriteError` on failure."""
+    text = json.dumps(json_document(studies, manifest, anonymise), indent=2, ensure_ascii=False, allow_nan=False)
+    write_bytes_atomically(Path(path), (text + "\n").encode("utf-8"))
+
+
+def _captioned(image_rgb: np.ndarray, caption: str) -> np.ndarray:
+    """The image with a black band underneath carrying `caption` in white (ASCII, OpenCV Hershey font)."""
+    band = max(20, image_rgb.shape[0] // 14)
+    out = np.zeros((image_rgb.shape[0] + band, image_rgb.shape[1], 3), dtype=np.uint8)
+    out[: image_rgb.shape[0]] = image_rgb
+    scale = band / 40
+    width = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+    if width > image_rgb.shape[1] - 8:  # shrink to fit narrow images
+        scale *= (image_rgb.shape[1] - 8) / width
+    cv2.putText(out, caption, (4, image_rgb.shape[0] + int(band * 0.7)), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def _source_dataset(path: Path | None):
+    """The source slice's DICOM header, or None for picture files and unreadable sources."""
+    from pydicom import dcmread
+    from pydicom.errors import InvalidDicomError
+
+    if path is None:
+        return None
+    try:
+        return dcmread(path, stop_before_pixels=True)
+    except (InvalidDicomError, OSError, ValueError):
+        return None
+
+
+# Patient and study attributes copied from a DICOM source so a PACS files the overlay with the original study.
+_PATIENT_AND_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                      "ReferringPhysicianName", "StudyID", "AccessionNumber", "StudyDescription")
+
+
+def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings: OverlaySettings,
+                              anonymise: bool = False, now: datetime | None = None):
+    """A pydicom Dataset: SC Image Storage of the slice's overlay, linked to the source study and patient; with
+    `anonymise`, de-identified as `core.output.anonymise` describes (no link back to the source image)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
+
+    prediction = result.prediction
+    if prediction is None or prediction.label is None or result.display is None:
+        raise ValueError("only a slice with an in-distribution prediction has an overlay to export")
+    class_index = overlay_class_index(prediction, settings)
+    class_name = study.display_name(study.classes[class_index])
+    probability = format_percent(float(prediction.probabilities[class_index]))
+    pixels = _captioned(render_overlay(result.display, prediction.cam_for(class_index), settings),
+                        f"Grad-CAM {class_name} {probability} - decision support, not a diagnosis")
+    now = now or datetime.now()
+    source = _source_dataset(result.source_path)
+    info = study.series_info
+
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8: patient names need not be Latin-1
+    ds.SOPClassUID = SECONDARY_CAPTURE_SOP_CLASS
+    ds.SOPInstanceUID = generate_uid()
+    for keyword in _PATIENT_AND_STUDY:  # picture files carry no patient data: the attributes stay empty
+        setattr(ds, keyword, source.get(keyword, "") if source is not None else "")
+    source_study_uid = getattr(source, "StudyInstanceUID", "") or (info.study_instance_uid if info else "")
+    ds.StudyInstanceUID = source_study_uid or generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality = "OT"
+    ds.SeriesNumber = SC_SERIES_NUMBER
+    ds.SeriesDescription = "Grad-CAM overlay (decision support)"
+    ds.InstanceNumber = "1"
+    ds.Manufacturer = APPLICATION_NAME
+    ds.SoftwareVersions = [core.__version__, f"{study.model_name} {study.model_version}"]
+    ds.ConversionType = "WSD"
+    ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
+    ds.PatientOrientation = ""
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    derivation = SC_DERIVATION.format(app=APPLICATION_NAME, model=study.model_name, version=study.model_version,
+                                      cls=class_name, prob=probability)
+    ds.DerivationDescription = derivation[:1024]
+    ds.ImageComments = "Decision-support overlay, not a diagnosis. Caption burned into the image."
+    ds.BurnedInAnnotation = "YES"
+    if source is not None and "SOPInstanceUID" in source:
+        reference = Dataset()
+        reference.ReferencedSOPClassUID = source.SOPClassUID
+        reference.ReferencedSOPInstanceUID = source.SOPInstanceUID
+        ds.SourceImageSequence = [reference]
+    ds.SamplesPerPixel = 3
+    ds.PhotometricInterpretation = "RGB"
+    ds.PlanarConfiguration = 0
+    ds.Rows, ds.Columns = pixels.shape[:2]
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+    if anonymise:
+        deidentify_dataset(ds, UidMap())
+
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    return ds
+
+
+def write_secondary_capture(path: Path, result: SliceResult, study: StudyResult, settings: OverlaySettings,
+                            anonymise: bool = False) -> None:
+    """Write the overlay of one slice as a DICOM Secondary Capture file, atomically."""
+    from pydicom import dcmwrite
+
+    buffer = io.BytesIO()
+    dcmwrite(buffer, secondary_capture_dataset(result, study, settings, anonymise), enforce_file_format=True)
+    write_bytes_atomically(Path(path), buffer.getvalue())

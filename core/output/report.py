@@ -1,0 +1,250 @@
+"""The PDF report: options and the words it contains.
+
+The wording (patient block, findings template, disclaimer, file name) lives here; the page layout and the atomic
+write (`core.output.pdf.write_pdf`) live in `core.output.pdf`, which imports reportlab, so callers import that module
+only when they write a report and importing this one costs the desktop nothing at start-up.
+
+The findings text only restates what the model computed (classes, calibrated probabilities, which slices, where
+the Grad-CAM maps peak) and what could not be analysed; it never adds anatomy or a diagnosis. With `anonymise` the
+report leaves out what `core.output.anonymise` says an anonymised export leaves out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from core.analysis.overlay import Explanation, OverlaySettings, attention_summary
+from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_error, slice_name
+
+if TYPE_CHECKING:
+    from core.analysis.results import SliceResult, StudyResult
+    from core.io.load import SeriesInfo, SkippedFile
+    from core.model.classifier import SlicePrediction
+
+PAGE_SIZE_NAMES = ("A4", "Letter")
+REPORT_TITLE = "Brain MRI classification: decision-support report"
+NOT_AVAILABLE = "not available"
+ANONYMISED = "removed (anonymised)"
+DISCLAIMER = (
+    "Decision support, not a diagnosis. This report was produced by software that classifies single MRI slices "
+    "into four classes (glioma, meningioma, no tumour, pituitary tumour). It does not detect other conditions, "
+    "it can be wrong, and its probabilities are estimates from a model trained on public data. The result must be "
+    "interpreted by a qualified radiologist together with the complete study and the clinical information. "
+    "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
+)
+SKIPPED_HEADING = "Files that could not be opened"
+PROFILE_X_LABEL = "Slice (position in the series)"
+PROFILE_Y_LABEL = "Probability (%)"
+PROFILE_NO_PREDICTION = "no prediction"
+PROFILE_CAPTION = (
+    "Probability profile: each class's calibrated probability on every analysed slice, at its position in the "
+    "series (lines join neighbouring analysed slices only). Shaded: analysed; × no prediction (out of distribution "
+    "or could not be read; not counted); blank: not analysed."
+)
+_SEX_WORDS = {"M": "male", "F": "female", "O": "other"}
+
+
+@dataclass
+class ReportOptions:
+    """User choices for a report. `generated_at` None means the time of writing."""
+
+    page_size: str = "A4"
+    anonymise: bool = False
+    institution: str = ""
+    overlay: OverlaySettings = field(default_factory=OverlaySettings)
+    generated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.page_size not in PAGE_SIZE_NAMES:
+            raise ValueError(f"page size must be one of {', '.join(PAGE_SIZE_NAMES)}, not {self.page_size!r}")
+
+    def timestamp(self) -> datetime:
+        return self.generated_at or datetime.now().astimezone()
+
+
+def format_percent(probability: float, decimals: int = 0) -> str:
+    if 0.0 < probability < 10.0 ** -(decimals + 2):
+        return f"<{10.0 ** -decimals:g}%"
+    return f"{probability * 100:.{decimals}f}%"
+
+
+def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, str]]:
+    """(label, value) pairs of the patient/study block; unknown values read "not available", never a guess, and
+    values an anonymised report leaves out read "removed (anonymised)".
+
+    `SeriesInfo` values arrive display-formatted from the loader ("Doe, John", "2024-01-31")."""
+    if info is None:
+        return [(label, NOT_AVAILABLE) for label in
+                ("Patient name", "Patient ID", "Birth date", "Sex", "Study date", "Study", "Series", "Modality")]
+
+    def shown(field_name: str) -> str:
+        return shown_value(info, field_name, anonymise)
+
+    def value(field_name: str, text: str) -> str:
+        if text:
+            return text
+        return ANONYMISED if anonymise and removed_by_profile(field_name) else NOT_AVAILABLE
+
+    sex = shown("patient_sex")
+    series = " ".join(part for part in (info.series_number and f"#{info.series_number}", shown("series_description"))
+                      if part)
+    return [
+        ("Patient name", value("patient_name", shown("patient_name"))),
+        ("Patient ID", value("patient_id", shown("patient_id"))),
+        ("Birth date", value("patient_birth_date", shown("patient_birth_date"))),
+        ("Sex", value("patient_sex", _SEX_WORDS.get(sex, sex))),
+        ("Study date", value("study_date", shown("study_date"))),
+        ("Study", value("study_description", shown("study_description"))),
+        ("Series", value("series_description", series)),
+        ("Modality", value("modality", info.modality)),
+    ]
+
+
+def overlay_class_index(prediction: SlicePrediction, settings: OverlaySettings) -> int:
+    """The class whose Grad-CAM the overlay shows: the user's choice, else the slice's predicted class."""
+    return settings.explained_class(prediction.predicted_index)
+
+
+def overlay_explanation(prediction: SlicePrediction, settings: OverlaySettings) -> Explanation:
+    """The class a slice's overlay explains (`overlay_class_index`) with the probability the model gave it there."""
+    class_index = overlay_class_index(prediction, settings)
+    return Explanation(class_index, float(prediction.probabilities[class_index]))
+
+
+def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
+    """What a Grad-CAM panel shows, e.g. "Grad-CAM for Meningioma (probability 1.0%, weak evidence)": Grad-CAM
+    draws a map for any class, so the reader must see which class and how probable the model found it."""
+    name = study.display_name(study.classes[explanation.class_index])
+    weak = ", weak evidence" if explanation.weak else ""
+    return f"Grad-CAM for {name} (probability {format_percent(explanation.probability, 1)}{weak})"
+
+
+def _names(results: list[SliceResult], anonymise: bool) -> str:
+    # semicolons: a slice's DICOM name holds a comma ("Se 6 Im 26, z = 12.5 mm")
+    return "; ".join(slice_name(result, anonymise) for result in results)
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _slices(count: int) -> str:
+    return _count(count, "slice")
+
+
+def _number_ranges(numbers: Sequence[int]) -> str:
+    """Sorted distinct numbers as runs, e.g. [3, 4, 5, 9] → "3–5, 9"."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def coverage_sentence(study: StudyResult) -> str:
+    """How much of the series was analysed, e.g. "Coverage: 9 of 55 slices in the series analysed (slices 24–32)."
+    Slices are numbered from 1 in series order, as the viewer's slider and anonymised names ("image k") count."""
+    numbers = sorted({result.slice_index + 1 for result in study.slice_results})
+    which = f"slice{'' if len(numbers) == 1 else 's'} {_number_ranges(numbers)}"
+    analysed = len(study.slice_results)
+    if study.series_length is None:
+        return (f"Coverage: {_slices(analysed)} analysed ({which}); the number of slices in the series was not "
+                "recorded.")
+    return f"Coverage: {analysed} of {_slices(study.series_length)} in the series analysed ({which})."
+
+
+def skipped_lines(skipped: Sequence[SkippedFile], anonymise: bool) -> list[str]:
+    """One line per file of the study that could not be opened: its name (core.output.anonymise) and why."""
+    return [f"{name}: {reason}" for name, reason in skipped_files(skipped, anonymise)]
+
+
+def _skipped_sentence(skipped: Sequence[SkippedFile]) -> str:
+    if not skipped:
+        return ""
+    return (f"Not opened: {_count(len(skipped), 'file')} of the study could not be opened and "
+            f"{'was' if len(skipped) == 1 else 'were'} not analysed (listed under \"{SKIPPED_HEADING}\" at the end "
+            "of this report).")
+
+
+def _attention_sentence(study: StudyResult, orientation: str) -> str:
+    """Where the verdict class's Grad-CAM peaks, grouped over the counted slices, most frequent place first."""
+    verdict_index, verdict_label = study.verdict_index, study.verdict_label
+    assert verdict_index is not None and verdict_label is not None  # only said of a study with a verdict
+    places = Counter(
+        attention_summary(result.prediction.cam_for(verdict_index), orientation).describe()
+        for result in study.counted_results if result.prediction is not None
+    )
+    total = len(study.counted_results)
+    parts = [f"in {place} on {count} of {total} slices" if total > 1 else f"in {place}"
+             for place, count in places.most_common()]
+    sentence = f"The Grad-CAM attention for {study.display_name(verdict_label)} is greatest {'; '.join(parts)}."
+    if orientation == "sagittal":
+        return sentence
+    if not orientation:
+        return sentence + (" The image orientation is not recorded in these files; sides assume the radiological "
+                           "display convention (image left = patient right).")
+    return sentence + " Sides follow the radiological display convention (image left = patient right)."
+
+
+def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
+    """The slices not counted, grouped by reason, so a reason many slices share is said once."""
+    groups: dict[str, list[str]] = {}
+    for result in study.out_of_distribution_results:
+        if result.prediction is None:
+            continue  # out of distribution is a prediction's verdict: every such result has one
+        reason = f"out of distribution ({result.prediction.ood_reason or 'no reason given'})"
+        groups.setdefault(reason, []).append(slice_name(result, anonymise))
+    for result in study.failed_results:
+        groups.setdefault(f"could not be read ({slice_error(result, anonymise)})", []).append(
+            slice_name(result, anonymise))
+    return " ".join(f"Not counted, {reason}: {'; '.join(names)}." for reason, names in groups.items())
+
+
+def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[SkippedFile] = ()) -> list[str]:
+    """The findings text, filled in from the template with the model's numbers only (plain text, no markup);
+    `skipped` are the study's files that could not be opened."""
+    orientation = study.series_info.orientation if study.series_info is not None else ""
+    analysed = len(study.slice_results)
+    paragraphs = [coverage_sentence(study), study.sequence_hint.sentence(anonymise)]
+    if study.verdict_label is None:
+        paragraphs += [f"No study-level result: none of the {_slices(analysed)} analysed passed the "
+                       "out-of-distribution check, so the model gives no class for this study."]
+    else:
+        probabilities, verdict_probability = study.probabilities, study.verdict_probability
+        assert probabilities is not None and verdict_probability is not None  # set with the verdict
+        counted = study.counted_results
+        ranked = sorted(range(len(study.classes)), key=lambda k: probabilities[k], reverse=True)
+        runner_up = ranked[1]
+        paragraphs += [
+            f"Model result: {study.display_name(study.verdict_label)}, mean calibrated probability "
+            f"{format_percent(verdict_probability)} over {len(counted)} of {analysed} analysed slices "
+            f"({_names(counted, anonymise)}). Next most probable class: "
+            f"{study.display_name(study.classes[runner_up])} ({format_percent(probabilities[runner_up])}).",
+            _attention_sentence(study, orientation),
+            study.disagreement(anonymise),
+        ]
+    paragraphs += [_excluded_sentence(study, anonymise), _skipped_sentence(skipped)]
+    return [paragraph for paragraph in paragraphs if paragraph]
+
+
+def _file_name_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+
+
+def suggested_file_name(study: StudyResult, options: ReportOptions) -> str:
+    """e.g. "brain-mri-report_12345_2024-01-31_20250101-0930.pdf"; anonymised, only the report's own time."""
+    info = study.series_info
+    parts = ["brain-mri-report"]
+    if info is not None:
+        patient = shown_value(info, "patient_id", options.anonymise) or shown_value(info, "patient_name",
+                                                                                     options.anonymise)
+        parts += [_file_name_part(patient), _file_name_part(shown_value(info, "study_date", options.anonymise))]
+    parts.append(options.timestamp().strftime("%Y%m%d-%H%M"))
+    return "_".join(part for part in parts if part) + ".pdf"

@@ -1,0 +1,1 @@
+"""Modal windows: preferences, help and model information."""
