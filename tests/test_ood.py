@@ -33,6 +33,24 @@ def test_mri_like_images_pass_the_input_checks() -> None:
         assert input_check_reason(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)) == ""
 
 
+def test_bone_window_and_text_covered_slices_are_rejected_as_clipped_to_white() -> None:
+    """A CT bone window keeps only saturated bone over a flat dark field; heavy burnt-in text is white too. Neither
+    has the dark background missing, so only the saturation check catches them."""
+    slices = [head_like_slice(seed, size=256) for seed in range(6)]
+    images = [image for kind, image in non_mri_set(slices, per_kind=6, seed=3) if kind in {"ct_like", "text_overlay"}]
+    clipped = [image for image in images if input_check_reason(image).startswith("much of the anatomy is clipped")]
+    assert len(clipped) >= 4  # the bone windows (1 in 3 of ct_like) and the text-covered slices (2 in 3)
+
+
+def test_a_slice_with_bright_clipped_scalp_fat_passes() -> None:
+    """On T1 scalp fat can clip to white: up to 7.5 % of the head on the real slices measured (ood.py docstring)."""
+    gray = head_like_slice(0, size=256)
+    head = np.argwhere(gray > 30)
+    rim = head[np.argsort(np.hypot(*(head - head.mean(axis=0)).T))[-int(0.10 * len(head)):]]  # outermost 10 %
+    gray[rim[:, 0], rim[:, 1]] = 255
+    assert input_check_reason(gray) == ""
+
+
 @pytest.mark.needs_shared
 def test_original_sample_jpegs_pass_the_input_checks(samples_original: Path) -> None:
     for path in sorted(samples_original.glob("*/*.jpg")):

@@ -4,10 +4,13 @@ Two stages, both cheap next to the network itself:
 
 1. Input checks on the display image (numpy/OpenCV, no model): a colour photograph (many clearly coloured pixels in
    an RGB input), a blank or nearly constant image, an image without the dark background that surrounds every
-   head in a brain MRI slice (chest X-rays, photographs, full-frame textures), and an image dominated by
-   pixel-level noise. Thresholds (`InputCheckThresholds`) sit well outside the range of the 5,712 Training images
-   (gray std ≥ 13.0, dark border share ≥ 0.47, noise share ≤ 0.29, no coloured pixels), so this stage rejects none
-   of them; `python -m core.training.evaluate` measures both stages on real test MRIs and on non-MRI inputs.
+   head in a brain MRI slice (chest X-rays, photographs, full-frame textures), an image dominated by pixel-level
+   noise, and an image whose anatomy is largely clipped to white (a CT bone window, where saturated bone is the only
+   structure left, or heavy burnt-in text). Thresholds (`InputCheckThresholds`) sit well outside the range of the
+   5,712 Training images (gray std ≥ 13.0, dark border share ≥ 0.47, noise share ≤ 0.29, no coloured or saturated
+   pixels) and of real slices from other archives (saturated share of the anatomy ≤ 0.075 on the 942 extra-train and
+   ≤ 0.031 on the 219 external-dev slices), so this stage rejects none of them; `python -m core.training.evaluate`
+   measures both stages on real test MRIs and on non-MRI inputs.
 2. A feature-space check: the network's global-average-pooled penultimate features are projected onto their
    leading principal components (fitted on the training part), and the Mahalanobis distance to the nearest
    class mean is computed with a shared, Ledoit–Wolf-shrunk covariance. The rejection threshold is a high quantile
@@ -38,6 +41,8 @@ class InputCheckThresholds:
     dark_level: int = 30  # gray level at or below which a pixel counts as background
     min_border_dark_fraction: float = 0.30
     max_noise_fraction: float = 0.50
+    saturated_level: int = 250  # gray level at or above which a pixel counts as clipped to white
+    max_saturated_fraction: float = 0.20  # of the anatomy (pixels above `dark_level`)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class InputStatistics:
     gray_std: float
     border_dark_fraction: float
     noise_fraction: float
+    saturated_fraction: float
 
 
 def input_statistics(display_image: np.ndarray, thresholds: InputCheckThresholds = InputCheckThresholds()
@@ -68,9 +74,11 @@ def input_statistics(display_image: np.ndarray, thresholds: InputCheckThresholds
     detail = gray - cv2.blur(gray, (3, 3))
     variance = float(gray.var())
     noise_fraction = float(detail.var() / variance) if variance > 0 else 0.0
+    anatomy = gray[gray > thresholds.dark_level]
+    saturated_fraction = float((anatomy >= thresholds.saturated_level).mean()) if anatomy.size else 0.0
     return InputStatistics(colour_fraction=colour_fraction, gray_std=float(np.sqrt(variance)),
                            border_dark_fraction=float((ring <= thresholds.dark_level).mean()),
-                           noise_fraction=noise_fraction)
+                           noise_fraction=noise_fraction, saturated_fraction=saturated_fraction)
 
 
 def input_check_reason(display_image: np.ndarray, thresholds: InputCheckThresholds = InputCheckThresholds()) -> str:
@@ -84,6 +92,8 @@ def input_check_reason(display_image: np.ndarray, thresholds: InputCheckThreshol
         return "dominated by pixel noise"
     if stats.border_dark_fraction < thresholds.min_border_dark_fraction:
         return "no dark background around the anatomy"
+    if stats.saturated_fraction > thresholds.max_saturated_fraction:
+        return "much of the anatomy is clipped to white (a CT bone window or burnt-in text?)"
     return ""
 
 
