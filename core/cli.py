@@ -70,15 +70,14 @@ class _ClassifyOutcome:
 
 
 def _summary_line(source: Path, series_description: str, study_result: StudyResult) -> str:
+    from core.output.wording import NO_PREDICTION, no_verdict_reason, verdict_text
+
     analysed = len(study_result.slice_results)
     counted = len(study_result.counted_results)
+    reason = no_verdict_reason(study_result)
     if study_result.verdict_label is None and len(study_result.failed_results) == analysed:
-        verdict = f"no prediction ({analysed} slice(s) could not be decoded, listed on stderr)"
-    elif study_result.verdict_label is None:
-        verdict = "no prediction (no slice passed the out-of-distribution check)"
-    else:
-        verdict = (f"{study_result.display_name(study_result.verdict_label)} "
-                   f"{study_result.verdict_probability:.0%}")
+        reason += ", listed on stderr"
+    verdict = verdict_text(study_result) or f"{NO_PREDICTION} ({reason})"
     disagreement = ", slices disagree" if study_result.disagreeing_results else ""
     return f"{source} | {series_description} | {verdict} ({counted}/{analysed} slices counted{disagreement})"
 
@@ -90,6 +89,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
     from core.errors import NotAnalysableError
     from core.io.sequence import T1_CONTRAST, UNKNOWN
     from core.output.export import StudyExport
+    from core.output.wording import disagreement
 
     exports, skipped_any = [], False
     for path in paths:
@@ -119,7 +119,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
             skipped_any |= bool(result.failed_results)
             print(_summary_line(path, series.description, result))
             if result.disagreeing_results:  # which slices, named as in the viewer, so they can be looked at
-                print(f"    note: {result.disagreement()}")
+                print(f"    note: {disagreement(result)}")
             if result.sequence_hint.kind not in (T1_CONTRAST, UNKNOWN):  # a known other sequence: say what it means
                 print(f"    note: {result.sequence_hint.sentence()}")
         progress.clear()

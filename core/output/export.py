@@ -49,7 +49,7 @@ from core.analysis.results import SliceResult, StudyResult
 from core.output.anonymise import UidMap, deidentified, deidentify_dataset, skipped_files, slice_error, slice_name
 from core.output.atomic import write_bytes_atomically
 from core.output.codec import encode_series_info, json_bytes, json_float
-from core.output.report import format_percent, overlay_class_index
+from core.output.wording import format_percent, study_notes
 
 if TYPE_CHECKING:
     from core.io.load import SeriesInfo, SkippedFile
@@ -125,7 +125,7 @@ def _series_entry(study: StudyResult, anonymise: bool, uids: UidMap) -> dict[str
             "counted_slices": len(study.counted_results),
             "slices_disagree": bool(study.disagreeing_results),
             "disagreeing_slices": [result.slice_index for result in study.disagreeing_results],
-            "notes": study.notes(anonymise),
+            "notes": study_notes(study, anonymise),
             "sequence": {"kind": study.sequence_hint.kind, "validated": study.sequence_hint.validated,
                          "note": study.sequence_hint.sentence(anonymise)},
         },
@@ -199,10 +199,10 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     prediction = result.prediction
     if prediction is None or prediction.label is None or result.display is None:
         raise ValueError("only a slice with an in-distribution prediction has an overlay to export")
-    class_index = overlay_class_index(prediction, settings)
-    class_name = study.display_name(study.classes[class_index])
-    probability = format_percent(float(prediction.probabilities[class_index]))
-    pixels = _captioned(render_overlay(result.display, prediction.cam_for(class_index), settings),
+    explanation = settings.explain(prediction)
+    class_name = study.display_name(study.classes[explanation.class_index])
+    probability = format_percent(explanation.probability)
+    pixels = _captioned(render_overlay(result.display, prediction.cam_for(explanation.class_index), settings),
                         f"Grad-CAM {class_name} {probability} - decision support, not a diagnosis")
     now = now or datetime.now()
     source = _source_dataset(result.source_path)
