@@ -2,11 +2,11 @@
 
     brainmri-cli classify PATH... [--slices N] [--json OUT.json] [--report OUT.pdf] [--anonymise] [--model-dir DIR]
 
-Each PATH (file or folder) is opened with `core.io.load.load_study`; every series in it is analysed on its central
-slices (`core.analysis.selection.select_central_slices`) and summarised in one line. Exit status: 0 every input
-analysed, 1
-some files, series (not MR) or slices (undecodable) were skipped (reasons in the JSON and on stderr), 2 usage error,
-3 the model or an output file could not be used, 4 internal error (a defect: traceback in the log file only).
+Each PATH (file or folder) is opened and every series in it analysed on its central slices by the one pipeline
+(`core.analysis.pipeline`; slices chosen by `core.analysis.selection.SlicePolicy.central`), each series summarised in
+one line. Exit status: 0 every input analysed, 1 some files, series (not MR) or slices (undecodable) were skipped
+(reasons in the JSON and on stderr), 2 usage error, 3 the model or an output file could not be used, 4 internal
+error (a defect: traceback in the log file only).
 Subcommands are registered in `_SUBCOMMANDS` (`classify` here, `cases` from core.cases.cli).
 """
 
@@ -27,7 +27,7 @@ from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError, R
 from core.selftest import SelfTestAction
 
 if TYPE_CHECKING:
-    from core.analysis.results import StudyResult
+    from core.analysis.results import SliceResult, StudyResult
     from core.model.classifier import Classifier, ModelManifest
     from core.output.export import StudyExport
 
@@ -70,55 +70,56 @@ class _ClassifyOutcome:
 
 
 def _summary_line(source: Path, series_description: str, study_result: StudyResult) -> str:
+    from core.output.wording import NO_PREDICTION, no_verdict_reason, verdict_text
+
     analysed = len(study_result.slice_results)
     counted = len(study_result.counted_results)
+    reason = no_verdict_reason(study_result)
     if study_result.verdict_label is None and len(study_result.failed_results) == analysed:
-        verdict = f"no prediction ({analysed} slice(s) could not be decoded, listed on stderr)"
-    elif study_result.verdict_label is None:
-        verdict = "no prediction (no slice passed the out-of-distribution check)"
-    else:
-        verdict = (f"{study_result.display_name(study_result.verdict_label)} "
-                   f"{study_result.verdict_probability:.0%}")
+        reason += ", listed on stderr"
+    verdict = verdict_text(study_result) or f"{NO_PREDICTION} ({reason})"
     disagreement = ", slices disagree" if study_result.disagreeing_results else ""
     return f"{source} | {series_description} | {verdict} ({counted}/{analysed} slices counted{disagreement})"
 
 
 def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: Classifier,
                     progress: ProgressBar) -> _ClassifyOutcome:
-    from core.analysis.results import aggregate, iter_analysis, not_analysable_reason, slice_result
-    from core.analysis.selection import select_central_slices
-    from core.io.load import load_study
+    from core.analysis.pipeline import analyse_series, collect, open_study, refuse_unanalysable
+    from core.analysis.selection import SlicePolicy, select_slices
+    from core.errors import NotAnalysableError
     from core.io.sequence import T1_CONTRAST, UNKNOWN
-    from core.logging_setup import register_study_phi
     from core.output.export import StudyExport
+    from core.output.wording import disagreement
 
     exports, skipped_any = [], False
     for path in paths:
-        study = load_study(path, progress=lambda done, total: progress.update(done, total, f"reading {path.name}"))
-        register_study_phi(study)  # from here on, any log record naming this patient is redacted
+        study = open_study(path, progress=lambda done, total: progress.update(done, total, f"reading {path.name}"))
         results = []
         for series in study.series:
-            refusal = not_analysable_reason(series.info)
-            if refusal:
-                print(f"{path} | {series.description} | {refusal}")
+            try:
+                refuse_unanalysable(series)  # before choosing slices, which decodes them
+            except NotAnalysableError as refusal:
+                print(f"{path} | {series.description} | {refusal.reason}")
                 skipped_any = True
                 continue
-            selection = select_central_slices(series, slices_per_series)
-            chosen = selection.chosen
-            slice_results = [slice_result(slice_, None, None, error=reason) for slice_, reason in selection.unreadable]
-            for slice_, reason in selection.unreadable:
-                print(f"could not decode: {slice_.label} ({slice_.path}): {reason}", file=sys.stderr)
-            for done, analysed in enumerate(iter_analysis(chosen, classifier), start=1):
-                slice_results.append(analysed)
-                progress.update(done, len(chosen), f"analysing {series.description}")
+            selection = select_slices(series, SlicePolicy.central(slices_per_series))
+            total = len(selection.chosen) + len(selection.unreadable)
+            done = iter(range(1, total + 1))
+
+            def show(analysed: SliceResult, what: str = series.description) -> None:
+                if analysed.error:
+                    print(f"could not decode: {analysed.slice_label} ({analysed.source_path}): {analysed.error}",
+                          file=sys.stderr)
+                progress.update(next(done), total, f"analysing {what}")
+
+            _, result = collect(analyse_series(series, classifier, selection), each=show)
+            assert result is not None  # None only when cancelled, and nothing cancels here
             progress.clear()
-            slice_results.sort(key=lambda result: result.slice_index)
-            result = aggregate(slice_results, classifier.manifest, series_info=series.info, series_length=len(series))
             results.append(result)
             skipped_any |= bool(result.failed_results)
             print(_summary_line(path, series.description, result))
             if result.disagreeing_results:  # which slices, named as in the viewer, so they can be looked at
-                print(f"    note: {result.disagreement()}")
+                print(f"    note: {disagreement(result)}")
             if result.sequence_hint.kind not in (T1_CONTRAST, UNKNOWN):  # a known other sequence: say what it means
                 print(f"    note: {result.sequence_hint.sentence()}")
         progress.clear()

@@ -40,3 +40,7 @@ class ReportWriteError(BrainMriError):
 
 class ClassifierProcessError(BrainMriError):
     """The helper process that runs the model stopped or could not start."""
+
+
+class NotAnalysableError(BrainMriError):
+    """The model must not classify this series (today: DICOM of another modality than MR); `reason` says why."""

@@ -100,10 +100,10 @@ def _load_model(classifier: Any) -> tuple[Any, str]:
 
 
 def _open_sample_study() -> tuple[Any, str]:
-    from core.io.load import load_study
+    from core.analysis.pipeline import open_study
     from core.paths import sample_study_dir
 
-    study = load_study(sample_study_dir())
+    study = open_study(sample_study_dir())
     if study.skipped:
         first = study.skipped[0]
         raise StepFailed(f"{len(study.skipped)} sample file(s) unreadable, e.g. {first.path.name}: {first.reason}")
@@ -114,9 +114,9 @@ def _open_sample_study() -> tuple[Any, str]:
 
 
 def _pick_slices(series: Any) -> tuple[Any, str]:
-    from core.analysis.selection import central_slices
+    from core.analysis.selection import SlicePolicy, select_slices
 
-    slices = central_slices(series, SELF_TEST_SLICES)
+    slices = select_slices(series, SlicePolicy.central(SELF_TEST_SLICES)).chosen
     if not slices:
         raise StepFailed("no usable central slice in the sample study")
     return slices, f"{len(slices)} central slices: " + ", ".join(slice_.label for slice_ in slices)
@@ -125,9 +125,10 @@ def _pick_slices(series: Any) -> tuple[Any, str]:
 def _analyse(slices: Any, classifier: Any, series: Any) -> tuple[Any, str]:
     import numpy as np
 
-    from core.analysis.results import aggregate, iter_analysis
+    from core.analysis.pipeline import analyse_series, collect
 
-    results = list(iter_analysis(slices, classifier))
+    results, study_result = collect(analyse_series(series, classifier, slices))
+    assert study_result is not None  # None only when cancelled
     failed = [result for result in results if result.prediction is None]
     if failed:
         example = failed[0]
@@ -139,7 +140,6 @@ def _analyse(slices: Any, classifier: Any, series: Any) -> tuple[Any, str]:
             raise StepFailed(f"{result.slice_label}: probabilities are not a distribution ({probabilities})")
         if cams.ndim != 3 or not np.all((cams >= 0.0) & (cams <= 1.0)):
             raise StepFailed(f"{result.slice_label}: Grad-CAM maps are malformed (shape {cams.shape})")
-    study_result = aggregate(results, classifier.manifest, series_info=series.info)
     verdict = study_result.verdict_label or "no study-level prediction (out of distribution)"
     return study_result, f"{len(results)} slices analysed; study-level result: {verdict}"
 

@@ -102,6 +102,7 @@ class ClassifierDouble:
     """Returns the queued predictions in order and records what it was asked to classify."""
 
     def __init__(self, predictions: Sequence[PredictionDouble]) -> None:
+        self.manifest = ManifestDouble()
         self._queue = list(predictions)
         self.seen: list[np.ndarray] = []
         self.batch_sizes: list[int] = []  # how many images each call asked for

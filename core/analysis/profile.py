@@ -66,9 +66,7 @@ def _runs(indices: list[int]) -> list[range]:
 
 
 def _state(result: SliceResult) -> SliceState:
-    if result.prediction is None:
-        return SliceState.UNREADABLE
-    return SliceState.COUNTED if result.counted else SliceState.OUT_OF_DISTRIBUTION
+    return SliceState[result.outcome.name]  # the outcomes' names are those of the analysed states
 
 
 def probability_profile(slice_results: Iterable[SliceResult], series_length: int, class_count: int

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from core.analysis.outcome import SliceOutcome, outcome_of
 from core.errors import BrainMriError
 from core.io.sequence import SequenceHint, sequence_hint
 from core.model.labels import CLASSES, DISPLAY_NAMES
-from core.output.anonymise import slice_name
 
 if TYPE_CHECKING:
     from core.io.load import SeriesInfo, Slice
@@ -75,9 +75,14 @@ class SliceResult:
     named_by_file: bool = True
 
     @property
+    def outcome(self) -> SliceOutcome:
+        """Counted, out of distribution, or unreadable (`core.analysis.outcome`)."""
+        return outcome_of(self.prediction)
+
+    @property
     def counted(self) -> bool:
         """Whether this slice contributes to the study-level result (it has an in-distribution prediction)."""
-        return self.prediction is not None and self.prediction.label is not None
+        return self.outcome is SliceOutcome.COUNTED
 
 
 @dataclass
@@ -116,11 +121,11 @@ class StudyResult:
 
     @property
     def out_of_distribution_results(self) -> list[SliceResult]:
-        return [result for result in self.slice_results if result.prediction is not None and not result.counted]
+        return [result for result in self.slice_results if result.outcome is SliceOutcome.OUT_OF_DISTRIBUTION]
 
     @property
     def failed_results(self) -> list[SliceResult]:
-        return [result for result in self.slice_results if result.prediction is None]
+        return [result for result in self.slice_results if result.outcome is SliceOutcome.UNREADABLE]
 
     @property
     def disagreeing_results(self) -> list[SliceResult]:
@@ -139,29 +144,10 @@ class StudyResult:
         return None if index is None or probabilities is None else float(probabilities[index])
 
     def notes(self, anonymise: bool = False) -> list[str]:
-        """Plain sentences on what was counted and whether the slices agree, for the results panel and exports."""
-        counted, analysed = len(self.counted_results), len(self.slice_results)
-        notes = [f"{counted} of {analysed} analysed slices passed the out-of-distribution check and were counted."]
-        if self.out_of_distribution_results:
-            notes.append(f"{len(self.out_of_distribution_results)} slice(s) were out of distribution: no prediction.")
-        if self.failed_results:
-            notes.append(f"{len(self.failed_results)} slice(s) could not be read.")
-        if self.verdict_label is None:
-            notes.append("No study-level prediction: no slice passed the out-of-distribution check.")
-        elif self.disagreeing_results:
-            notes.append(self.disagreement(anonymise))
-        return notes
+        """`core.output.wording.study_notes`: kept for the desktop window, which has yet to call wording itself."""
+        from core.output.wording import study_notes
 
-    def disagreement(self, anonymise: bool = False) -> str:
-        """The sentence naming each counted slice whose own most probable class is not the verdict, with that class
-        and its probability ("" when they all agree); the results panel, the JSON notes, the PDF findings and the
-        CLI all say it in these words."""
-        favoured = "; ".join(
-            f"{slice_name(result, anonymise)} favours {self.display_name(result.prediction.label)} "
-            f"({result.prediction.probabilities[result.prediction.predicted_index]:.0%})"
-            for result in self.disagreeing_results
-            if result.prediction is not None and result.prediction.label is not None)  # always so when they disagree
-        return f"The slices disagree: {favoured}." if favoured else ""
+        return study_notes(self, anonymise)
 
 
 def slice_result(slice_: Slice, display: np.ndarray | None, prediction: SlicePrediction | None,

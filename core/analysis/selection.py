@@ -12,6 +12,7 @@ series returns that image.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,3 +76,37 @@ def select_central_slices(series: Series, n: int) -> SliceSelection:
 def central_slices(series: Series, n: int) -> list[Slice]:
     """The chosen slices of `select_central_slices`."""
     return select_central_slices(series, n).chosen
+
+
+@dataclass(frozen=True)
+class SlicePolicy:
+    """Which slices of a series to analyse: the one policy the CLI, the self-test and the desktop state it with.
+
+    `SlicePolicy.central(n)` (n defaults to DEFAULT_SLICE_COUNT) chooses by `select_central_slices`;
+    `SlicePolicy.every_slice()` takes the whole series; `SlicePolicy.explicit(indices)` takes the user's own set (slice
+    indices in the series; unknown ones are ignored). Build it with those constructors."""
+
+    central_count: int | None = DEFAULT_SLICE_COUNT  # None: not the central rule
+    indices: tuple[int, ...] | None = None  # None: not an explicit set
+
+    @classmethod
+    def central(cls, n: int = DEFAULT_SLICE_COUNT) -> SlicePolicy:
+        return cls(central_count=n)
+
+    @classmethod
+    def every_slice(cls) -> SlicePolicy:
+        return cls(central_count=None)
+
+    @classmethod
+    def explicit(cls, indices: Iterable[int]) -> SlicePolicy:
+        return cls(central_count=None, indices=tuple(sorted(set(indices))))
+
+
+def select_slices(series: Series, policy: SlicePolicy) -> SliceSelection:
+    """The slices `policy` names, in stack order. Only the central rule decodes slices while choosing, so only it
+    can report unreadable ones; the others leave decoding (and its failures) to the analysis."""
+    if policy.central_count is not None:
+        return select_central_slices(series, policy.central_count)
+    if policy.indices is None:
+        return SliceSelection(list(series.slices), [])
+    return SliceSelection([series.slices[index] for index in policy.indices if 0 <= index < len(series.slices)], [])

@@ -67,7 +67,9 @@ def _record_line(record: CaseRecord) -> str:
 
 
 def _verdict_text(label: str | None) -> str:
-    return "no prediction" if label is None else label
+    from core.output.wording import NO_PREDICTION
+
+    return NO_PREDICTION if label is None else label
 
 
 def _show(store: CaseStore, args: argparse.Namespace) -> None:
@@ -101,17 +103,12 @@ def _case_lines(case: Case) -> list[str]:
 
 
 def _slice_lines(case: Case) -> list[str]:
-    lines = []
-    for slice_result in case.study_result.slice_results:
-        prediction = slice_result.prediction
-        if prediction is None:
-            outcome = f"could not be read ({slice_result.error})"
-        elif prediction.label is None:
-            outcome = f"out of distribution ({prediction.ood_reason})"
-        else:
-            outcome = f"{prediction.label} ({float(prediction.probabilities.max()):.0%})"
-        lines.append(f"{slice_result.slice_label}: {outcome}")
-    return lines
+    from core.output.wording import slice_outcome
+
+    def class_id(label: str) -> str:  # the listing shows class ids, as `cases list` searches them
+        return label
+
+    return [f"{result.slice_label}: {slice_outcome(result, class_id)}" for result in case.study_result.slice_results]
 
 
 def _overlay_text(settings: OverlaySettings, classes: Sequence[str]) -> str:

@@ -16,10 +16,8 @@ renamed. When a store opens, staged leftovers are moved into place if the commit
 removed otherwise, so a crash at any point leaves either the previous state or the complete new one. Writers take an
 inter-process lock, so the app and the CLI can share one store.
 
-The result encoding here (`case.json` + `cams.npz`) is this module's own: core.output.export's JSON is a one-way
-document
-for other programs (no CAMs, no reader, display names from the manifest), while a case must reopen losslessly. The two
-could share the per-slice encoder later.
+The result inside `case.json` and `cams.npz` is encoded by `core.output.codec`, which the JSON export shares; a case
+must reopen losslessly, so that encoding keeps opening the cases earlier versions saved.
 """
 
 from __future__ import annotations
@@ -28,13 +26,12 @@ import builtins
 import dataclasses
 import functools
 import json
-import math
 import os
 import re
 import shutil
 import sqlite3
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,11 +42,11 @@ import numpy as np
 import platformdirs
 
 from core.analysis.overlay import OverlaySettings
-from core.analysis.results import SliceResult, StudyResult
+from core.analysis.results import StudyResult
 from core.errors import BrainMriError
 from core.io.load import SeriesInfo
-from core.model.classifier import SlicePrediction
 from core.output.anonymise import IDENTIFYING_FIELDS, slice_error, slice_name, without_identifiers
+from core.output.codec import decode_study_result, encode_study_result, json_bytes
 
 APP_NAME = "BrainMRIAssist"
 DATA_DIR_ENV = "BRAINMRI_DATA_DIR"
@@ -269,121 +266,6 @@ def _without_phi(result: StudyResult) -> StudyResult:
     return dataclasses.replace(result, series_info=info, slice_results=slices)
 
 
-# --- Result serialisation ----------------------------------------------------------------------------------------
-
-
-def _json_float(value: float) -> float | None:
-    """JSON has no NaN: an undefined score (no feature statistics shipped with the model) is stored as null."""
-    return None if math.isnan(value) else float(value)
-
-
-def _float32_or_none(values: list[float] | None) -> np.ndarray | None:
-    return None if values is None else np.asarray(values, dtype=np.float32)
-
-
-def _cams_key(position: int) -> str:
-    return f"cams_{position:03d}"
-
-
-def _encode_prediction(prediction: SlicePrediction, cams_key: str) -> dict[str, Any]:
-    return {
-        "probabilities": prediction.probabilities.tolist(),
-        "label": prediction.label,
-        "ood_reason": prediction.ood_reason,
-        "ood_score": _json_float(prediction.ood_score),
-        "cams": cams_key,
-    }
-
-
-def _decode_prediction(data: dict[str, Any], cams: Mapping[str, np.ndarray]) -> SlicePrediction:
-    return SlicePrediction(
-        probabilities=np.asarray(data["probabilities"], dtype=np.float32),
-        label=data["label"],
-        ood_reason=data["ood_reason"],
-        ood_score=math.nan if data["ood_score"] is None else data["ood_score"],
-        cams=cams[data["cams"]],
-    )
-
-
-def _encode_slice_result(result: SliceResult, position: int) -> dict[str, Any]:
-    prediction = result.prediction
-    return {
-        "slice_label": result.slice_label,
-        "named_by_file": result.named_by_file,
-        "slice_index": result.slice_index,
-        "source_path": None if result.source_path is None else str(result.source_path),
-        "error": result.error,
-        "prediction": None if prediction is None else _encode_prediction(prediction, _cams_key(position)),
-    }
-
-
-def _decode_slice_result(
-    data: dict[str, Any], cams: Mapping[str, np.ndarray], display: np.ndarray | None
-) -> SliceResult:
-    return SliceResult(
-        slice_label=data["slice_label"],
-        slice_index=data["slice_index"],
-        display=display,
-        prediction=None if data["prediction"] is None else _decode_prediction(data["prediction"], cams),
-        source_path=None if data["source_path"] is None else Path(data["source_path"]),
-        error=data["error"],
-        named_by_file=data.get("named_by_file", True),  # absent in cases saved before slices had DICOM names
-    )
-
-
-def _decode_series_info(data: dict[str, Any] | None) -> SeriesInfo | None:
-    if data is None:
-        return None
-    known = {field.name for field in dataclasses.fields(SeriesInfo)}  # ignore fields a later version may add
-    values = {name: value for name, value in data.items() if name in known}
-    if values.get("pixel_spacing") is not None:
-        values["pixel_spacing"] = tuple(values["pixel_spacing"])
-    return SeriesInfo(**values)
-
-
-def _encode_study_result(result: StudyResult) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """A JSON-ready dict, plus the CAMs (kept as arrays, keyed as the dict refers to them)."""
-    cams = {
-        _cams_key(position): slice_result.prediction.cams
-        for position, slice_result in enumerate(result.slice_results)
-        if slice_result.prediction is not None
-    }
-    probabilities = result.probabilities
-    encoded = {
-        "series_info": None if result.series_info is None else dataclasses.asdict(result.series_info),
-        "slice_results": [_encode_slice_result(slice_result, n) for n, slice_result in enumerate(result.slice_results)],
-        "verdict_label": result.verdict_label,
-        "probabilities": None if probabilities is None else np.asarray(probabilities).tolist(),
-        "rule": result.rule,
-        "model_name": result.model_name,
-        "model_version": result.model_version,
-        "weights_sha256": result.weights_sha256,
-        "classes": list(result.classes),
-        "series_length": result.series_length,
-    }
-    return encoded, cams
-
-
-def _decode_study_result(
-    data: dict[str, Any], cams: Mapping[str, np.ndarray], displays: Sequence[np.ndarray | None]
-) -> StudyResult:
-    return StudyResult(
-        series_info=_decode_series_info(data["series_info"]),
-        slice_results=[
-            _decode_slice_result(entry, cams, display)
-            for entry, display in zip(data["slice_results"], displays, strict=True)
-        ],
-        verdict_label=data["verdict_label"],
-        probabilities=_float32_or_none(data["probabilities"]),
-        rule=data["rule"],
-        model_version=data["model_version"],
-        weights_sha256=data["weights_sha256"],
-        model_name=data["model_name"],
-        classes=tuple(data["classes"]),
-        series_length=data.get("series_length"),  # absent in cases saved before it was recorded
-    )
-
-
 # --- Files -------------------------------------------------------------------------------------------------------
 
 
@@ -433,10 +315,6 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(image)
 
 
-def _json_bytes(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
 def _read_case_file(folder: Path) -> dict[str, Any]:
     try:
         document = json.loads((folder / CASE_FILE).read_text(encoding="utf-8"))
@@ -469,7 +347,7 @@ def _write_case_folder(
         _write_png(folder / file_name, image)
     # a ** mapping may hold "allow_pickle" for all mypy knows (typed bool); these keys are "cams_000", ...
     _write_file(folder / CAMS_FILE, lambda file: np.savez_compressed(file, **cams))  # type: ignore[arg-type]
-    _write_file(folder / CASE_FILE, lambda file: file.write(_json_bytes(document)))
+    _write_file(folder / CASE_FILE, lambda file: file.write(json_bytes(document)))
     _fsync_dir(folder)
 
 
@@ -592,7 +470,7 @@ def _case_document(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """case.json's content, and the CAMs to store beside it."""
     info = result.series_info or SeriesInfo()
-    encoded_result, cams = _encode_study_result(result)
+    encoded_result, cams = encode_study_result(result)
     slice_images = [
         f"slice_{position:03d}.png" if copy_slice_images and slice_result.display is not None else None
         for position, slice_result in enumerate(result.slice_results)
@@ -719,7 +597,7 @@ class CaseStore:
         return Case(
             record=record,
             study=StudyReference(**document["study"]),
-            study_result=_decode_study_result(document["study_result"], cams, displays),
+            study_result=decode_study_result(document["study_result"], cams, displays),
             overlay_settings=OverlaySettings(**document["overlay_settings"]),
             notes=self.notes(case_id),
             reports=tuple(self.reports(case_id)),
@@ -803,7 +681,7 @@ class CaseStore:
                 shutil.copytree(record.folder, staged)
                 document = {**_read_case_file(record.folder), "notes": self.notes(case_id),
                             "reports": [f"{REPORTS_DIR_NAME}/{report.file_name}" for report in self.reports(case_id)]}
-                _write_file(staged / CASE_FILE, lambda file: file.write(_json_bytes(document)))
+                _write_file(staged / CASE_FILE, lambda file: file.write(json_bytes(document)))
                 _move_into_place(staged, destination)
             except OSError as error:
                 _remove(staged)

@@ -33,10 +33,7 @@ Both writers are atomic (see `core.output.atomic`). pydicom is imported only whe
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,7 +48,8 @@ from core.analysis.overlay import OverlaySettings, attention_summary, render_ove
 from core.analysis.results import SliceResult, StudyResult
 from core.output.anonymise import UidMap, deidentified, deidentify_dataset, skipped_files, slice_error, slice_name
 from core.output.atomic import write_bytes_atomically
-from core.output.report import format_percent, overlay_class_index
+from core.output.codec import encode_series_info, json_bytes, json_float
+from core.output.wording import format_percent, study_notes
 
 if TYPE_CHECKING:
     from core.io.load import SeriesInfo, SkippedFile
@@ -74,10 +72,6 @@ class StudyExport:
     skipped: list[SkippedFile]
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
 def _by_class(classes: Sequence[str], probabilities: np.ndarray | None) -> dict[str, float] | None:
     return None if probabilities is None else {c: float(p) for c, p in zip(classes, probabilities)}
 
@@ -86,7 +80,7 @@ def _metadata(info: SeriesInfo | None, uids: UidMap | None) -> dict[str, Any] | 
     """The series fields; `uids` given (anonymising) applies the confidentiality profile with those new UIDs."""
     if info is None:
         return None
-    fields = dataclasses.asdict(info if uids is None else deidentified(info, uids))
+    fields = encode_series_info(info if uids is None else deidentified(info, uids)) or {}
     fields = {key: (value or None) if isinstance(value, str) else value for key, value in fields.items()}
     fields["pixel_spacing"] = list(info.pixel_spacing) if info.pixel_spacing else None
     return fields
@@ -112,7 +106,7 @@ def _slice_entry(result: SliceResult, study: StudyResult, anonymise: bool) -> di
         "probabilities": _by_class(study.classes, None if prediction is None else prediction.probabilities),
         "predicted_class": None if prediction is None else prediction.label,
         "ood_reason": "" if prediction is None else prediction.ood_reason,
-        "ood_score": None if prediction is None else _finite_or_none(prediction.ood_score),
+        "ood_score": None if prediction is None else json_float(prediction.ood_score),
         "error": slice_error(result, anonymise),
         "attention": _attention(result, study),
     }
@@ -131,7 +125,7 @@ def _series_entry(study: StudyResult, anonymise: bool, uids: UidMap) -> dict[str
             "counted_slices": len(study.counted_results),
             "slices_disagree": bool(study.disagreeing_results),
             "disagreeing_slices": [result.slice_index for result in study.disagreeing_results],
-            "notes": study.notes(anonymise),
+            "notes": study_notes(study, anonymise),
             "sequence": {"kind": study.sequence_hint.kind, "validated": study.sequence_hint.validated,
                          "note": study.sequence_hint.sentence(anonymise)},
         },
@@ -160,8 +154,7 @@ def json_document(studies: Sequence[StudyExport], manifest: ModelManifest, anony
 
 def write_json(path: Path, studies: Sequence[StudyExport], manifest: ModelManifest, anonymise: bool = False) -> None:
     """Write `json_document(...)` atomically as UTF-8; raises `core.errors.ReportWriteError` on failure."""
-    text = json.dumps(json_document(studies, manifest, anonymise), indent=2, ensure_ascii=False, allow_nan=False)
-    write_bytes_atomically(Path(path), (text + "\n").encode("utf-8"))
+    write_bytes_atomically(Path(path), json_bytes(json_document(studies, manifest, anonymise)) + b"\n")
 
 
 def _captioned(image_rgb: np.ndarray, caption: str) -> np.ndarray:
@@ -206,10 +199,10 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     prediction = result.prediction
     if prediction is None or prediction.label is None or result.display is None:
         raise ValueError("only a slice with an in-distribution prediction has an overlay to export")
-    class_index = overlay_class_index(prediction, settings)
-    class_name = study.display_name(study.classes[class_index])
-    probability = format_percent(float(prediction.probabilities[class_index]))
-    pixels = _captioned(render_overlay(result.display, prediction.cam_for(class_index), settings),
+    explanation = settings.explain(prediction)
+    class_name = study.display_name(study.classes[explanation.class_index])
+    probability = format_percent(explanation.probability)
+    pixels = _captioned(render_overlay(result.display, prediction.cam_for(explanation.class_index), settings),
                         f"Grad-CAM {class_name} {probability} - decision support, not a diagnosis")
     now = now or datetime.now()
     source = _source_dataset(result.source_path)

@@ -52,7 +52,7 @@ from core.analysis.overlay import attention_summary, colormap_lut, render_overla
 from core.analysis.profile import ProbabilityProfile, SliceState, study_profile
 from core.analysis.results import SliceResult, StudyResult
 from core.model.labels import CLASS_COLOURS
-from core.output.anonymise import slice_error, slice_name
+from core.output.anonymise import slice_error
 from core.output.atomic import write_bytes_atomically
 from core.output.report import (
     ANONYMISED,
@@ -67,11 +67,10 @@ from core.output.report import (
     ReportOptions,
     explanation_caption,
     findings_paragraphs,
-    format_percent,
-    overlay_explanation,
     patient_rows,
     skipped_lines,
 )
+from core.output.wording import NO_PREDICTION, capitalised, format_percent, slice_heading, verdict_text
 from core.paths import resources_dir
 
 if TYPE_CHECKING:
@@ -223,12 +222,11 @@ def _patient_block(study: StudyResult, options: ReportOptions) -> Table:
 def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequence[SkippedFile]) -> list[Flowable]:
     section: list[Flowable] = [_para("Study-level result", _Styles.heading)]
     if study.verdict_label is None:
-        section.append(_para("No prediction: no analysed slice passed the out-of-distribution check.",
-                             _Styles.verdict))
+        section.append(_para(f"{capitalised(NO_PREDICTION)}: no analysed slice passed the out-of-distribution "
+                             "check.", _Styles.verdict))
     else:
         assert study.probabilities is not None and study.verdict_probability is not None  # set with the verdict
-        section.append(_para(f"{study.display_name(study.verdict_label)}: "
-                             f"{format_percent(study.verdict_probability, 1)} mean calibrated probability",
+        section.append(_para(f"{verdict_text(study, separator=': ', decimals=1)} mean calibrated probability",
                              _Styles.verdict))
         section.append(_probability_table(study, study.probabilities, study.verdict_index, "Mean probability",
                                           bar_width=50 * mm))
@@ -315,15 +313,8 @@ def _colour_scale(colormap: str, width: float) -> Image:
 
 
 def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions) -> KeepTogether:
-    name = slice_name(result, options.anonymise)
     prediction = result.prediction
-    if prediction is None:
-        title = f"{name}: could not be read"
-    elif prediction.label is None:
-        title = f"{name}: no prediction (out of distribution, not counted)"
-    else:
-        title = (f"{name}: {study.display_name(prediction.label)} "
-                 f"{format_percent(prediction.probabilities[prediction.predicted_index], 1)}")
+    title = slice_heading(result, study.display_name, options.anonymise)
     flowables: list[Flowable] = [_para(title, _Styles.cell_bold), Spacer(1, 1.5 * mm)]
     if prediction is None or result.display is None:  # both or neither (`core.analysis.results.analyse_slice`)
         flowables.append(_para(f"Reason: {slice_error(result, options.anonymise)}", _Styles.cell))
@@ -340,7 +331,7 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
         details_cell = [probabilities]
     else:
         settings = options.overlay
-        explanation = overlay_explanation(prediction, settings)
+        explanation = settings.explain(prediction)
         class_name = study.display_name(study.classes[explanation.class_index])
         cam = prediction.cam_for(explanation.class_index)
         overlay_cell = [

@@ -19,12 +19,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core.analysis.overlay import Explanation, OverlaySettings, attention_summary
-from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_error, slice_name
+from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_name
+from core.output.wording import disagreement, format_percent, slice_outcome
 
 if TYPE_CHECKING:
     from core.analysis.results import SliceResult, StudyResult
     from core.io.load import SeriesInfo, SkippedFile
-    from core.model.classifier import SlicePrediction
 
 PAGE_SIZE_NAMES = ("A4", "Letter")
 REPORT_TITLE = "Brain MRI classification: decision-support report"
@@ -67,12 +67,6 @@ class ReportOptions:
         return self.generated_at or datetime.now().astimezone()
 
 
-def format_percent(probability: float, decimals: int = 0) -> str:
-    if 0.0 < probability < 10.0 ** -(decimals + 2):
-        return f"<{10.0 ** -decimals:g}%"
-    return f"{probability * 100:.{decimals}f}%"
-
-
 def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, str]]:
     """(label, value) pairs of the patient/study block; unknown values read "not available", never a guess, and
     values an anonymised report leaves out read "removed (anonymised)".
@@ -103,17 +97,6 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
         ("Series", value("series_description", series)),
         ("Modality", value("modality", info.modality)),
     ]
-
-
-def overlay_class_index(prediction: SlicePrediction, settings: OverlaySettings) -> int:
-    """The class whose Grad-CAM the overlay shows: the user's choice, else the slice's predicted class."""
-    return settings.explained_class(prediction.predicted_index)
-
-
-def overlay_explanation(prediction: SlicePrediction, settings: OverlaySettings) -> Explanation:
-    """The class a slice's overlay explains (`overlay_class_index`) with the probability the model gave it there."""
-    class_index = overlay_class_index(prediction, settings)
-    return Explanation(class_index, float(prediction.probabilities[class_index]))
 
 
 def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
@@ -196,13 +179,8 @@ def _attention_sentence(study: StudyResult, orientation: str) -> str:
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
     """The slices not counted, grouped by reason, so a reason many slices share is said once."""
     groups: dict[str, list[str]] = {}
-    for result in study.out_of_distribution_results:
-        if result.prediction is None:
-            continue  # out of distribution is a prediction's verdict: every such result has one
-        reason = f"out of distribution ({result.prediction.ood_reason or 'no reason given'})"
-        groups.setdefault(reason, []).append(slice_name(result, anonymise))
-    for result in study.failed_results:
-        groups.setdefault(f"could not be read ({slice_error(result, anonymise)})", []).append(
+    for result in study.out_of_distribution_results + study.failed_results:
+        groups.setdefault(slice_outcome(result, study.display_name, anonymise), []).append(
             slice_name(result, anonymise))
     return " ".join(f"Not counted, {reason}: {'; '.join(names)}." for reason, names in groups.items())
 
@@ -228,7 +206,7 @@ def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[S
             f"({_names(counted, anonymise)}). Next most probable class: "
             f"{study.display_name(study.classes[runner_up])} ({format_percent(probabilities[runner_up])}).",
             _attention_sentence(study, orientation),
-            study.disagreement(anonymise),
+            disagreement(study, anonymise),
         ]
     paragraphs += [_excluded_sentence(study, anonymise), _skipped_sentence(skipped)]
     return [paragraph for paragraph in paragraphs if paragraph]

@@ -26,13 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.output.wording import capitalised, slice_outcome_words, slice_probability, slice_problem, verdict_text
 from desktop import theme
 
 if TYPE_CHECKING:
     from core.analysis.results import SliceResult, StudyResult
 
 DISCLAIMER = "Decision support only — not a diagnosis"
-OUT_OF_DISTRIBUTION = "Out of distribution — no prediction"
 # The splitter's division, verdict part : slice table (the user can drag it): the table shows twelve analysed slices
 # without scrolling at the default window size, the default nine at 1280 × 800.
 SPLIT_WEIGHTS = (40, 60)
@@ -220,15 +220,9 @@ class ResultsPanel(QWidget):
 
     def add_slice_result(self, result: SliceResult) -> None:
         self._slice_results[result.slice_index] = result
-        prediction = result.prediction
-        label = prediction.label if prediction is not None else None
-        if prediction is None:
-            label_text, probability = "Could not be read", "—"
-        elif label is None:
-            label_text, probability = "Out of distribution", "—"
-        else:
-            label_text = self.display_name(label)
-            probability = f"{prediction.probabilities[prediction.predicted_index]:.0%}"
+        label = result.prediction.label if result.prediction is not None else None
+        label_text = capitalised(slice_outcome_words(result, self.display_name))
+        probability = slice_probability(result)
         row = self.table.rowCount()
         self.table.insertRow(row)
         for column, text in enumerate((result.slice_label, label_text, probability)):
@@ -239,11 +233,8 @@ class ResultsPanel(QWidget):
             self.table.setItem(row, column, item)
 
     def show_study_result(self, result: StudyResult) -> None:
-        if result.verdict_label is None:
-            self._set_verdict("No study verdict", None)
-        else:
-            self._set_verdict(f"{self.display_name(result.verdict_label)}  {result.verdict_probability:.0%}",
-                              result.verdict_label)
+        self._set_verdict(verdict_text(result, self.display_name, separator="  ") or "No study verdict",
+                          result.verdict_label)
         self.rule.setText(result.rule)
         hint = result.sequence_hint
         self.sequence_note.setText(hint.sentence())
@@ -260,13 +251,12 @@ class ResultsPanel(QWidget):
             self.slice_verdict.setStyleSheet("color: #8a9099;")
             self.slice_bars.set_probabilities([], [], None)
             return
+        problem = slice_problem(result)
+        if problem is not None:
+            self._show_slice_problem(*problem)
+            return
         prediction = result.prediction
-        if prediction is None:
-            self._show_slice_problem("Could not be read", result.error)
-            return
-        if prediction.label is None:
-            self._show_slice_problem(OUT_OF_DISTRIBUTION, prediction.ood_reason)
-            return
+        assert prediction is not None and prediction.label is not None  # a slice without a problem is counted
         self.slice_verdict.setText(f"<b>{self.display_name(prediction.label)}</b>")
         self.slice_verdict.setStyleSheet(f"color: {theme.class_colour(prediction.label).name()};")
         self.slice_bars.set_probabilities(self._classes, self._names, prediction.probabilities)

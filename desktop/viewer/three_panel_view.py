@@ -31,11 +31,12 @@ from PySide6.QtWidgets import (
 
 from core.analysis.overlay import OverlaySettings, colormap_lut, render_overlay
 from core.model.classifier import SlicePrediction
+from core.output.wording import no_heatmap_reason
 from desktop.viewer.display_options import ContrastToggle, displayed_pixels
 from desktop.viewer.slice_viewer import MAX_ZOOM, MIN_ZOOM, PAN_MARGIN, ZOOM_STEP, configure_image_view, to_qimage
 
 PANEL_TITLES = ("Original", "Grad-CAM heatmap (full range)", "Overlay")
-NOT_ANALYSED = "Not analysed yet — no heatmap"
+NOT_ANALYSED = no_heatmap_reason(None)
 INTERACTION_HINT = "Wheel: zoom · drag: pan — the three panels move together"
 COLOUR_BAR_HEIGHT = 10
 # The floating view's first size, as fractions of the main window's: panels of about 400 × 430 pixels at 1500 × 920.
@@ -288,15 +289,14 @@ class ThreePanelView(QWidget):
     def _cam(self) -> tuple[np.ndarray | None, str]:
         """The CAM to show, or None and why not."""
         prediction = self._prediction
-        if prediction is None:
-            return None, NOT_ANALYSED
-        if prediction.label is None:
-            return None, f"No heatmap: the slice was not classified ({prediction.ood_reason})"
-        return prediction.cam_for(self._settings.explained_class(prediction.predicted_index)), ""
+        why_not = no_heatmap_reason(prediction)
+        if prediction is None or why_not:
+            return None, why_not
+        return prediction.cam_for(self._settings.explain(prediction).class_index), ""
 
     def _explained_class_text(self) -> str:
         assert self._prediction is not None
-        index = self._settings.explained_class(self._prediction.predicted_index)
+        index = self._settings.explain(self._prediction).class_index
         name = self._class_names[index] if index < len(self._class_names) else f"class {index}"
         predicted = " (predicted)" if index == self._prediction.predicted_index else ""
         return f"{name}{predicted}"

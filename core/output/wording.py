@@ -1,0 +1,187 @@
+"""Every sentence a user reads about a result, in one place: the results panel, the three-panel view, the PDF report,
+the JSON notes, the CLI and the case listing all take their words from here, so a slice's outcome or a study's notes
+read the same everywhere.
+
+This module states the shape of the results it words as protocols (`WordedSlice`, `WordedStudy`, as
+`core.analysis.results` has them) rather than importing the analysis, which asks it for the study notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from core.analysis.outcome import SliceOutcome, outcome_of
+from core.output.anonymise import AnalysedSlice, slice_error, slice_name
+
+UNREADABLE = SliceOutcome.UNREADABLE.value  # "could not be read"
+OUT_OF_DISTRIBUTION = SliceOutcome.OUT_OF_DISTRIBUTION.value  # "out of distribution"
+NO_PREDICTION = "no prediction"
+NO_REASON = "no reason given"
+NO_VALUE = "—"
+NO_SLICE_PASSED = "no slice passed the out-of-distribution check"
+
+
+class _Prediction(Protocol):
+    @property
+    def probabilities(self) -> np.ndarray: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def ood_reason(self) -> str: ...
+    @property
+    def predicted_index(self) -> int: ...
+
+
+class WordedSlice(AnalysedSlice, Protocol):
+    """What wording a slice's result needs (`core.analysis.results.SliceResult`)."""
+
+    @property
+    def prediction(self) -> _Prediction | None: ...
+
+
+class WordedStudy(Protocol):
+    """What wording a study's result needs (`core.analysis.results.StudyResult`)."""
+
+    @property
+    def verdict_label(self) -> str | None: ...
+    @property
+    def verdict_probability(self) -> float | None: ...
+    @property
+    def slice_results(self) -> Sequence[WordedSlice]: ...
+    @property
+    def counted_results(self) -> Sequence[WordedSlice]: ...
+    @property
+    def out_of_distribution_results(self) -> Sequence[WordedSlice]: ...
+    @property
+    def failed_results(self) -> Sequence[WordedSlice]: ...
+    @property
+    def disagreeing_results(self) -> Sequence[WordedSlice]: ...
+    def display_name(self, label: str) -> str: ...
+
+
+def format_percent(probability: float, decimals: int = 0) -> str:
+    """A probability as a percentage, "<1%" (or "<0.1%", ...) rather than a misleading "0%" for a tiny non-zero one."""
+    if 0.0 < probability < 10.0 ** -(decimals + 2):
+        return f"<{10.0 ** -decimals:g}%"
+    return f"{probability * 100:.{decimals}f}%"
+
+
+def capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# --- one slice ---------------------------------------------------------------------------------------------------
+
+
+def slice_probability(result: WordedSlice, decimals: int = 0) -> str:
+    """The calibrated probability of the slice's own most probable class, or "—" when it has no class."""
+    prediction = result.prediction
+    if prediction is None or prediction.label is None:
+        return NO_VALUE
+    return format_percent(float(prediction.probabilities[prediction.predicted_index]), decimals)
+
+
+def slice_outcome_words(result: WordedSlice, class_name: Callable[[str], str]) -> str:
+    """The slice's class (named by `class_name`), else "out of distribution" or "could not be read"."""
+    prediction = result.prediction
+    if prediction is None or prediction.label is None:
+        return outcome_of(prediction).value
+    return class_name(prediction.label)
+
+
+def slice_reason(result: WordedSlice, anonymise: bool = False) -> str:
+    """Why the slice has no class: the decoding error (path-free when anonymising) or the OOD gate's reason; ""
+    for a counted slice."""
+    prediction = result.prediction
+    if prediction is None:
+        return slice_error(result, anonymise) or NO_REASON
+    return "" if prediction.label is not None else prediction.ood_reason or NO_REASON
+
+
+def slice_outcome(result: WordedSlice, class_name: Callable[[str], str], anonymise: bool = False,
+                  decimals: int = 0) -> str:
+    """"Glioma (70%)", "out of distribution (<reason>)" or "could not be read (<reason>)"."""
+    detail = slice_reason(result, anonymise) or slice_probability(result, decimals)
+    return f"{slice_outcome_words(result, class_name)} ({detail})"
+
+
+def slice_heading(result: WordedSlice, class_name: Callable[[str], str], anonymise: bool = False) -> str:
+    """A slice's panel title in the report: "<slice>: Glioma 70.0%", "<slice>: no prediction (out of distribution,
+    not counted)" or "<slice>: could not be read"."""
+    name, prediction = slice_name(result, anonymise), result.prediction
+    if prediction is None:
+        return f"{name}: {UNREADABLE}"
+    if prediction.label is None:
+        return f"{name}: {NO_PREDICTION} ({OUT_OF_DISTRIBUTION}, not counted)"
+    return f"{name}: {class_name(prediction.label)} {slice_probability(result, 1)}"
+
+
+def slice_problem(result: WordedSlice) -> tuple[str, str] | None:
+    """For a slice without a class, the results panel's title and the reason; None for a counted slice."""
+    prediction = result.prediction
+    if prediction is None:
+        return capitalised(UNREADABLE), result.error
+    if prediction.label is None:
+        return f"{capitalised(OUT_OF_DISTRIBUTION)} — {NO_PREDICTION}", prediction.ood_reason
+    return None
+
+
+def no_heatmap_reason(prediction: _Prediction | None) -> str:
+    """Why no Grad-CAM can be shown for a slice ("" when one can)."""
+    if prediction is None:
+        return "Not analysed yet — no heatmap"
+    if prediction.label is None:
+        return f"No heatmap: the slice was not classified ({prediction.ood_reason})"
+    return ""
+
+
+# --- a study -----------------------------------------------------------------------------------------------------
+
+
+def verdict_text(study: WordedStudy, class_name: Callable[[str], str] | None = None, separator: str = " ",
+                 decimals: int = 0) -> str:
+    """The study-level class and its mean probability ("Glioma 70%"); "" when there is no study-level result."""
+    label, probability = study.verdict_label, study.verdict_probability
+    if label is None or probability is None:
+        return ""
+    return f"{(class_name or study.display_name)(label)}{separator}{format_percent(probability, decimals)}"
+
+
+def no_verdict_reason(study: WordedStudy) -> str:
+    """Why the study has no study-level result ("" when it has one), e.g. for the CLI's summary line."""
+    if study.verdict_label is not None:
+        return ""
+    analysed = len(study.slice_results)
+    if len(study.failed_results) == analysed:
+        return f"{analysed} slice(s) could not be decoded"
+    return NO_SLICE_PASSED
+
+
+def disagreement(study: WordedStudy, anonymise: bool = False) -> str:
+    """The sentence naming each counted slice whose own most probable class is not the verdict, with that class
+    and its probability ("" when they all agree); the results panel, the JSON notes, the PDF findings and the
+    CLI all say it in these words."""
+    favoured = "; ".join(
+        f"{slice_name(result, anonymise)} favours {study.display_name(result.prediction.label)} "
+        f"({slice_probability(result)})"
+        for result in study.disagreeing_results
+        if result.prediction is not None and result.prediction.label is not None)  # always so when they disagree
+    return f"The slices disagree: {favoured}." if favoured else ""
+
+
+def study_notes(study: WordedStudy, anonymise: bool = False) -> list[str]:
+    """Plain sentences on what was counted and whether the slices agree, for the results panel and exports."""
+    counted, analysed = len(study.counted_results), len(study.slice_results)
+    notes = [f"{counted} of {analysed} analysed slices passed the out-of-distribution check and were counted."]
+    if study.out_of_distribution_results:
+        notes.append(f"{len(study.out_of_distribution_results)} slice(s) were {OUT_OF_DISTRIBUTION}: {NO_PREDICTION}.")
+    if study.failed_results:
+        notes.append(f"{len(study.failed_results)} slice(s) {UNREADABLE}.")
+    if study.verdict_label is None:
+        notes.append(f"No study-level prediction: {NO_SLICE_PASSED}.")
+    elif study.disagreeing_results:
+        notes.append(disagreement(study, anonymise))
+    return notes

@@ -1,0 +1,59 @@
+"""core.output.wording: one set of words for a slice's outcome and a study's notes, whoever shows them."""
+
+from __future__ import annotations
+
+from core.analysis.outcome import SliceOutcome
+from core.analysis.overlay import OverlaySettings
+from core.output.wording import (
+    disagreement,
+    no_heatmap_reason,
+    no_verdict_reason,
+    slice_heading,
+    slice_outcome,
+    slice_outcome_words,
+    slice_probability,
+    slice_problem,
+    study_notes,
+    verdict_text,
+)
+from tests.analysis_doubles import prediction, slice_result, study_result
+
+COUNTED = slice_result(0, prediction([0.1, 0.7, 0.1, 0.1]))
+OUT = slice_result(1, prediction([0.25] * 4, ood_reason="blank image"))
+UNREADABLE = slice_result(2, None, error="pixel data is truncated")
+
+
+def test_each_slice_has_one_outcome() -> None:
+    assert [r.outcome for r in (COUNTED, OUT, UNREADABLE)] == list(SliceOutcome)
+
+
+def test_a_slice_outcome_is_worded_the_same_for_every_reader() -> None:
+    def name(label: str) -> str:
+        return label.capitalize()
+
+    assert [slice_outcome(r, name) for r in (COUNTED, OUT, UNREADABLE)] == [
+        "Meningioma (70%)", "out of distribution (blank image)", "could not be read (pixel data is truncated)"]
+    assert [slice_outcome_words(r, name) for r in (COUNTED, OUT, UNREADABLE)] == [
+        "Meningioma", "out of distribution", "could not be read"]
+    assert [slice_probability(r) for r in (COUNTED, OUT, UNREADABLE)] == ["70%", "—", "—"]
+    assert slice_heading(COUNTED, name) == "slice_000.dcm: Meningioma 70.0%"
+    assert slice_heading(OUT, name, anonymise=True) == "image 2: no prediction (out of distribution, not counted)"
+    assert slice_heading(UNREADABLE, name) == "slice_002.dcm: could not be read"
+    assert slice_problem(COUNTED) is None
+    assert slice_problem(OUT) == ("Out of distribution — no prediction", "blank image")
+    assert slice_problem(UNREADABLE) == ("Could not be read", "pixel data is truncated")
+    assert no_heatmap_reason(COUNTED.prediction) == ""
+    assert no_heatmap_reason(OUT.prediction) == "No heatmap: the slice was not classified (blank image)"
+
+
+def test_study_sentences() -> None:
+    study = study_result([[0.8, 0.1, 0.05, 0.05], [0.2, 0.1, 0.1, 0.6]])
+    assert verdict_text(study) == "Glioma 50%" and no_verdict_reason(study) == ""
+    assert disagreement(study) == "The slices disagree: slice_001.dcm favours Pituitary tumour (60%)."
+    assert study_notes(study)[-1] == disagreement(study) == study.notes()[-1]
+
+
+def test_the_explained_class_is_the_users_choice_else_the_predicted_one() -> None:
+    assert OverlaySettings().explain(COUNTED.prediction).class_index == 1
+    chosen = OverlaySettings(class_index=3).explain(COUNTED.prediction)
+    assert chosen.class_index == 3 and chosen.probability == 0.1 and chosen.weak is False
