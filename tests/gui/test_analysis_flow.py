@@ -88,7 +88,7 @@ def test_overlay_toggles_with_h_and_re_renders_from_the_cached_cam(qtbot, tiny_w
     stronger = overlay_pixels(window)
     assert np.abs(stronger.astype(int) - gray).mean() > np.abs(blended.astype(int) - gray).mean()
 
-    prediction = viewer._predictions[viewer.current_index]
+    prediction = window.session.prediction()
     cam = upsample_cam(prediction.cam_for(prediction.predicted_index), gray.shape[:2])
     controls.threshold.setValue(round(float(np.median(cam)) * 100))  # about half the attention map below it
     thresholded = overlay_pixels(window)

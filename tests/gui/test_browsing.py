@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from core.analysis.selection import DEFAULT_SLICE_COUNT, central_slices
 from core.paths import sample_study_dir
 from desktop.app import apply_app_identity, initial_paths
-from desktop.main_window import read_recent_studies
+from desktop.study_loading import read_recent_studies
 from tests.dicom_factory import phantom, write_mr_series
 from tests.gui.conftest import open_and_wait, wait_for_analysis_set
 
@@ -341,7 +341,7 @@ def test_dropping_a_folder_opens_it_and_recent_lists_it(qtbot, make_window, tmp_
                                                   Qt.KeyboardModifier.NoModifier))
     assert len(window.current_series) == 8
 
-    window._fill_recent_menu()
+    window.fill_recent_menu()
     recent = [action.text() for action in window.recent_menu.actions()]
     assert recent[0] == str((tmp_path / "dropped").resolve())
 
