@@ -9,15 +9,23 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from superqt.utils import GeneratorWorker
 
 from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
-from core.errors import BrainMriError
+from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError
 from core.model.remote import ClassifierProcess
 from core.session import SessionModel
 from desktop.feedback import Feedback
 from desktop.panels.overlay_panel import OverlayPanel
 from desktop.panels.results_panel import ResultsPanel
-from desktop.workers import AnalysisWorker, BackgroundJobs, TaskWorker
+from desktop.workers import (
+    BackgroundJobs,
+    ModelLoading,
+    analysis_steps,
+    describe_error,
+    generator_worker,
+    run_task,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +47,8 @@ class AnalysisControl(QObject):
         super().__init__(parent)
         self._session, self._classifier, self._jobs, self._feedback = session, classifier, jobs, feedback
         self._results_panel = results_panel
-        self._worker: AnalysisWorker | None = None
+        self._worker: GeneratorWorker | None = None
+        self._analysed = self._total = 0
         self._analysing_series = -1
         self.model_problem = ""
         self._preload_pending = preload_model
@@ -80,9 +89,8 @@ class AnalysisControl(QObject):
         if not self._preload_pending or self.model_problem:
             return
         self._preload_pending = False
-        worker = TaskWorker(self._classifier.load)
-        worker.failed.connect(lambda reason: log.warning("Loading the model in the background failed: %s", reason))
-        self._jobs.start(worker)
+        run_task(self._jobs, self._classifier.load,
+                 failed=lambda reason: log.warning("Loading the model in the background failed: %s", reason))
 
     def _disable_model(self, reason: str) -> None:
         self.model_problem = reason
@@ -112,45 +120,54 @@ class AnalysisControl(QObject):
         self._analysing_series = self._session.series_index
         self._session.begin_results(self._analysing_series)
         self._results_panel.show_state("Starting analysis…")
-        worker = AnalysisWorker(self._classifier, [series.slices[index] for index in chosen], series.info,
-                                len(series))
-        worker.modelLoading.connect(self._on_model_loading)
-        worker.modelUnavailable.connect(self._on_model_unavailable)
-        worker.sliceDone.connect(self._on_slice_result)
-        worker.progress.connect(self._on_progress)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.ended.connect(self._on_ended)
-        self._worker = worker
+        worker = generator_worker(analysis_steps, self._classifier, series,
+                                  [series.slices[index] for index in chosen])
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(self._on_finished)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_ended)
+        self._worker, self._analysed, self._total = worker, 0, len(chosen)
         self._jobs.start(worker)
         self.busyChanged.emit()
+        if self._classifier.is_loaded:
+            self._on_progress()
 
     def cancel(self) -> None:
         """No further results of the analysis are shown."""
         if self._worker is not None:
-            self._worker.cancel()
+            self._worker.quit()
             self._feedback.show_status("Cancelling…")
 
-    @Slot()
+    def _on_yielded(self, step: SliceResult | ModelLoading) -> None:
+        if self._worker is None or self._worker.abort_requested:
+            return  # the rest of a batch that was in flight when Cancel came is not shown
+        if isinstance(step, ModelLoading):
+            self._on_progress() if step.ready else self._on_model_loading()
+            return
+        self._analysed += 1
+        self._session.add_slice_result(self._analysing_series, step)
+        self.sliceAnalysed.emit(step)
+        self._on_progress()
+
+    def _on_error(self, error: Exception) -> None:
+        if self._worker is None or self._worker.abort_requested:
+            return  # e.g. the model's helper ended on quit: a consequence of cancelling, no error
+        if isinstance(error, (ModelMissingError, ModelIntegrityError)):
+            self._on_model_unavailable(describe_error(error))  # analysis is disabled for good, not just failed
+        else:
+            self._on_failed(describe_error(error))
+
     def _on_model_loading(self) -> None:
         self._feedback.show_status("Loading model…")
         self._results_panel.show_state("Loading model… (first analysis only)")
         self._feedback.show_busy()
 
-    @Slot(str)
     def _on_model_unavailable(self, reason: str) -> None:
         self._disable_model(reason)
         self._feedback.report_error("The model cannot be used", reason)
 
-    @Slot(object)
-    def _on_slice_result(self, result: SliceResult) -> None:
-        self._session.add_slice_result(self._analysing_series, result)
-        self.sliceAnalysed.emit(result)
-
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
-        self._progress = (done, total)
+    def _on_progress(self) -> None:
+        self._progress = (self._analysed, self._total)
         self._progress_refresh.start()
 
     def _show_progress(self) -> None:
@@ -169,14 +186,12 @@ class AnalysisControl(QObject):
         self._feedback.show_status("Analysis finished")
         self.analysisFinished.emit(result)
 
-    @Slot(str)
     def _on_failed(self, reason: str) -> None:
         self._progress_refresh.stop()
         self._feedback.report_error("The analysis failed", reason)
         self._results_panel.show_state(f"Analysis failed: {reason}")
         self.analysisFailed.emit(reason)
 
-    @Slot()
     def _on_cancelled(self) -> None:
         self._progress_refresh.stop()
         self._feedback.show_status("Analysis cancelled")
@@ -185,6 +200,8 @@ class AnalysisControl(QObject):
 
     @Slot()
     def _on_ended(self) -> None:
+        if self._worker is not None and self._worker.abort_requested:
+            self._on_cancelled()
         self._worker = None
         self._feedback.hide_progress()
         self.busyChanged.emit()

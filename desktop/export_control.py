@@ -8,11 +8,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog, QWidget
+from superqt.utils import FunctionWorker
 
 from core.model.remote import ClassifierProcess
 from core.session import SessionModel
 from desktop.feedback import Feedback
-from desktop.workers import BackgroundJobs, TaskWorker
+from desktop.workers import BackgroundJobs, run_task
 
 EXPORT_FILTERS = {
     "PDF report (*.pdf)": ".pdf",
@@ -45,7 +46,7 @@ class ExportControl(QObject):
             suffix = EXPORT_FILTERS.get(chosen_filter, Path(path_text).suffix or ".pdf")
             self.export(Path(path_text).with_suffix(suffix))
 
-    def export(self, path: Path) -> TaskWorker | None:
+    def export(self, path: Path) -> FunctionWorker | None:
         """Write the export in a worker; the status bar says when it is saved. None when there is nothing to export."""
         from desktop.exporting import ExportRequest, export_task
 
@@ -57,12 +58,9 @@ class ExportControl(QObject):
         slice_result = shown if shown is not None and shown.counted else result.counted_results[0]
         request = ExportRequest(path, result, slice_result, study, self._classifier.manifest, self._session.overlay,
                                 self._anonymise(), self._institution())
-        worker = TaskWorker(export_task(request))
-        worker.done.connect(self._on_done)
-        worker.failed.connect(lambda reason: self._feedback.report_error("The export failed", reason))
         self._feedback.show_status(f"Writing {path.name}…")
-        self._jobs.start(worker)
-        return worker
+        return run_task(self._jobs, export_task(request), done=self._on_done,
+                        failed=lambda reason: self._feedback.report_error("The export failed", reason))
 
     @Slot(object)
     def _on_done(self, path: object) -> None:

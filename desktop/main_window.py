@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import FunctionWorker
 
 from core.analysis.results import StudyResult
 from core.cases.store import Case
@@ -57,7 +58,7 @@ from desktop.viewer.cine import CinePlayer, frame_rate_box
 from desktop.viewer.navigator import SliceNavigator
 from desktop.viewer.slice_viewer import SliceViewer
 from desktop.viewer.three_panel_view import ThreePanelView, open_floating_over
-from desktop.workers import BackgroundJobs, TaskWorker
+from desktop.workers import BackgroundJobs
 
 APP_TITLE = "BrainMRI Assist"
 
@@ -343,7 +344,7 @@ class MainWindow(QMainWindow):
         self.analysis.cancel()
         self.loading.cancel()
 
-    def export(self, path: Path) -> TaskWorker | None:
+    def export(self, path: Path) -> FunctionWorker | None:
         return self.exports.export(path)
 
     def anonymise_requested(self) -> bool:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QMainWindow
+from superqt.utils import GeneratorWorker
 
 from core.analysis.selection import central_slices
 from core.io.load import Study
@@ -20,7 +20,7 @@ from desktop.panels.series_panel import SeriesPanel
 from desktop.panels.skipped_panel import SkippedFilesPanel
 from desktop.settings import SettingsWriter, store_settings
 from desktop.viewer.slice_viewer import SliceViewer
-from desktop.workers import BackgroundJobs, StudyLoadWorker, TaskWorker
+from desktop.workers import BackgroundJobs, SeriesPrepared, describe_error, generator_worker, load_study_steps, run_task
 
 RECENT_KEY = "recent_studies"
 RECENT_LIMIT = 10
@@ -42,6 +42,7 @@ class StudyLoading(QObject):
 
     studyLoaded = Signal(object)
     busyChanged = Signal()
+    _progress = Signal(object, int, int)  # (worker, files read, files found), from the worker's thread
 
     def __init__(self, window: QMainWindow, session: SessionModel, jobs: BackgroundJobs, feedback: Feedback,
                  settings_writer: SettingsWriter, slice_count: Callable[[], int], viewer: SliceViewer,
@@ -50,24 +51,23 @@ class StudyLoading(QObject):
         self._window, self._session, self._jobs, self._feedback = window, session, jobs, feedback
         self._settings_writer, self._slice_count, self._viewer = settings_writer, slice_count, viewer
         self._series_panel, self._skipped_panel, self._skipped_dock = series_panel, skipped_panel, skipped_dock
-        self._worker: StudyLoadWorker | None = None
+        self._worker: GeneratorWorker | None = None
         self._recent = read_recent_studies()
         viewer.placeholder_text = PLACEHOLDER
+        self._progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
 
     @property
     def busy(self) -> bool:
         return self._worker is not None
 
     def open_paths(self, paths: Sequence[Path]) -> None:
-        """Scan files/folders in a worker; the first slice shows when `loaded` arrives."""
-        if self._worker is not None:
-            self._worker.cancel()
-        worker = StudyLoadWorker(paths, self._slice_count())
-        worker.progress.connect(self._on_progress)
-        worker.loaded.connect(self._on_loaded)
-        worker.seriesPrepared.connect(self._on_series_prepared)
-        worker.failed.connect(lambda reason: self._feedback.report_error("The study could not be opened", reason))
-        worker.ended.connect(self._on_ended)
+        """Scan files/folders in a worker; the first slice shows when the study arrives."""
+        self.cancel()
+        worker = generator_worker(load_study_steps, list(paths), self._slice_count(),
+                                  lambda done, total: self._progress.emit(worker, done, total))
+        worker.yielded.connect(lambda step: self._on_step(worker, step))
+        worker.errored.connect(lambda error: self._on_failed(worker, error))
+        worker.finished.connect(lambda: self._on_ended(worker))
         self._worker = worker
         self._remember_recent(paths)
         self._feedback.show_status(f"Opening {', '.join(Path(p).name for p in paths)}…")
@@ -76,19 +76,23 @@ class StudyLoading(QObject):
 
     def cancel(self) -> None:
         if self._worker is not None:
-            self._worker.cancel()
+            self._worker.quit()
 
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
-        if self.sender() is not self._worker:
-            return
-        self._feedback.show_progress(done, total)
-        self._feedback.show_status(f"Reading file headers: {done} of {total}")
+    @Slot(object, int, int)
+    def _on_progress(self, worker: GeneratorWorker, done: int, total: int) -> None:
+        if worker is self._worker:
+            self._feedback.show_progress(done, total)
+            self._feedback.show_status(f"Reading file headers: {done} of {total}")
 
-    @Slot(object)
+    def _on_step(self, worker: GeneratorWorker, step: Study | SeriesPrepared) -> None:
+        if worker is not self._worker or worker.abort_requested:
+            return  # a newer open superseded this one, or Cancel was pressed
+        if isinstance(step, SeriesPrepared):
+            self._on_series_prepared(step)
+        else:
+            self._on_loaded(step)
+
     def _on_loaded(self, study: Study) -> None:
-        if self.sender() is not self._worker:
-            return  # a newer open superseded this one
         register_study_phi(study)  # keeps patient names/IDs out of the log
         self._show_skipped(study)
         slice_count = sum(len(series) for series in study.series)
@@ -100,19 +104,19 @@ class StudyLoading(QObject):
         self._viewer.setFocus()
         self.studyLoaded.emit(study)
 
-    @Slot(int, object, object)
-    def _on_series_prepared(self, series_index: int, chosen: list[int], thumbnail: np.ndarray | None) -> None:
+    def _on_series_prepared(self, prepared: SeriesPrepared) -> None:
         """The worker chose the central slices of a series (and decoded its thumbnail)."""
-        if self.sender() is not self._worker:
-            return
-        if thumbnail is not None:
-            self._series_panel.set_thumbnail(series_index, thumbnail)
-        self._session.offer_analysis_set(series_index, chosen)
+        if prepared.thumbnail is not None:
+            self._series_panel.set_thumbnail(prepared.series_index, prepared.thumbnail)
+        self._session.offer_analysis_set(prepared.series_index, prepared.chosen)
         self.busyChanged.emit()  # Analyse may now be possible
 
-    @Slot()
-    def _on_ended(self) -> None:
-        if self.sender() is self._worker:
+    def _on_failed(self, worker: GeneratorWorker, error: Exception) -> None:
+        if not worker.abort_requested:
+            self._feedback.report_error("The study could not be opened", describe_error(error))
+
+    def _on_ended(self, worker: GeneratorWorker) -> None:
+        if worker is self._worker:
             self._worker = None
             self._feedback.hide_progress()
         self.busyChanged.emit()
@@ -131,12 +135,11 @@ class StudyLoading(QObject):
         study, count = self._session.study, self._slice_count()
         if study is None:
             return
-        worker = TaskWorker(lambda: [[slice_.index for slice_ in central_slices(series, count)]
-                                     for series in study.series])
-        worker.done.connect(lambda chosen: self._replace_analysis_sets(study, chosen, count))
-        worker.failed.connect(
-            lambda reason: self._feedback.report_error("The slices to analyse could not be chosen", reason))
-        self._jobs.start(worker)
+        run_task(self._jobs, lambda: [[slice_.index for slice_ in central_slices(series, count)]
+                                      for series in study.series],
+                 done=lambda chosen: self._replace_analysis_sets(study, chosen, count),
+                 failed=lambda reason: self._feedback.report_error("The slices to analyse could not be chosen",
+                                                                   reason))
 
     def _replace_analysis_sets(self, study: Study, chosen: list[list[int]], count: int) -> None:
         if study is not self._session.study:

@@ -140,11 +140,11 @@ def test_closing_while_the_model_loads_ends_its_helper_and_every_worker(qtbot, t
     window.analyse_action.trigger()
     qtbot.waitUntil(lambda: window.classifier.pid is not None, timeout=60_000)  # the helper is loading the model
     helper = window.classifier.pid
-    threads = list(window.jobs._running)
+    workers = window.jobs.workers()
 
     window.close()
 
-    assert threads and all(thread.isFinished() for thread in threads)
+    assert workers and not window.jobs.workers() and not any(worker.is_running for worker in workers)
     assert window.classifier.pid is None and not window.classifier.is_loaded and not finished
     with pytest.raises(ProcessLookupError):
         os.kill(helper, 0)
