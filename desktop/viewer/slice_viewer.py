@@ -184,7 +184,9 @@ class SliceViewer(ImageAnnotations):
             return
         self._image_item.setTransform(self._aspect_transform(series))
         self._show_slice(self.current_index)
-        self.reset_view()
+        self._fit_to_view = True  # fitted; the series keeps the window it was left with (the session's)
+        self._fit()
+        self.windowChanged.emit(self.current_window())
 
     def _show_slice(self, index: int) -> None:
         self._render()
