@@ -106,7 +106,7 @@ def pipeline_timings(folder: Path, model: Path | None, repeats: int) -> None:
 
 def window_timings(folder: Path, model: Path | None, scratch: Path) -> None:
     from desktop.app import apply_app_identity, start
-    from desktop.main_window import store_recent_studies
+    from desktop.study_loading import store_recent_studies
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
     apply_app_identity(QApplication(sys.argv[:1]))
@@ -114,7 +114,7 @@ def window_timings(folder: Path, model: Path | None, scratch: Path) -> None:
     app, window = start([], model)
     wait_until(app, lambda: window.isVisible(), 10)
     window.open_paths([folder])
-    wait_until(app, lambda: window.study is not None and window._load_worker is None, 120)
+    wait_until(app, lambda: window.study is not None and not window.loading.busy, 120)
     wait_until(app, lambda: window.classifier.is_loaded, 300)  # preloaded once the study showed
     finished: list[object] = []
     window.analysisFinished.connect(finished.append)
@@ -124,7 +124,7 @@ def window_timings(folder: Path, model: Path | None, scratch: Path) -> None:
         heartbeat.start()
         started = time.perf_counter()
         window.analyse_all_action.trigger()
-        wait_until(app, lambda run=run: len(finished) > run and window._analysis_worker is None, 300)
+        wait_until(app, lambda run=run: len(finished) > run and not window.analysis.busy, 300)
         seconds, gap = time.perf_counter() - started, heartbeat.longest_gap_ms()
         label = "first run (traces batch shapes)" if run == 0 else "second run"
         print(f"  {label:32s} {seconds:6.2f} s  {seconds / len(window.current_series) * 1000:6.1f} ms/slice  "

@@ -107,7 +107,7 @@ def model_folder(scratch: Path) -> Path | None:
 
 def main() -> None:
     from desktop.app import apply_app_identity, start
-    from desktop.main_window import store_recent_studies
+    from desktop.study_loading import store_recent_studies
     from tests.dicom_factory import write_mr_series
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_ui_stall_"))
@@ -131,12 +131,12 @@ def main() -> None:
         results.append((name, time.perf_counter() - started, heartbeat.longest_gap_ms()))
 
     phase(f"open {SERIES_SLICES}-slice series", lambda: window.open_paths([scratch / "mr300"]),
-          lambda: window.study is not None and window._load_worker is None, 300)
+          lambda: window.study is not None and not window.loading.busy, 300)
     finished: list[object] = []
     window.analysisFinished.connect(finished.append)
     for run, name in enumerate(("analyse 9 slices (first: model process starts)", "analyse 9 slices (model loaded)")):
         phase(name, window.start_analysis,
-              lambda run=run: len(finished) > run and window._analysis_worker is None, 900)
+              lambda run=run: len(finished) > run and not window.analysis.busy, 900)
     memory = f"resident memory: app {resident_mib('self')}, model helper {resident_mib(window.classifier.pid)}"
     window.close()
     shutil.rmtree(scratch, ignore_errors=True)

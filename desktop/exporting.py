@@ -1,6 +1,6 @@
-"""Which `core` writer an export goes through, chosen by the file's suffix. Returns a call for a TaskWorker, so the
-writing (reportlab layout, DICOM encoding) runs off the UI thread; nothing is laid out here. Also where the Save
-dialog starts (`proposed_export_path`)."""
+"""Which `core` writer an export goes through, chosen by the file's suffix. Returns a call for a worker
+(`desktop.workers.run_task`), so the writing (reportlab layout, DICOM encoding) runs off the UI thread; nothing is
+laid out here. Also where the Save dialog starts (`proposed_export_path`)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QSettings
 
 from core.analysis.selection import DEFAULT_SLICE_COUNT
-from desktop.workers import BackgroundJobs, TaskWorker
+from desktop.workers import BackgroundJobs, run_task
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,4 @@ class SettingsWriter:
             with self._lock:
                 store_settings(values())
 
-        writer = TaskWorker(write)
-        writer.failed.connect(lambda reason: log.warning("Could not store %s: %s", what, reason))
-        self._jobs.start(writer)
+        run_task(self._jobs, write, failed=lambda reason: log.warning("Could not store %s: %s", what, reason))

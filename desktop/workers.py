@@ -1,26 +1,38 @@
-"""Background work, as QObjects moved to QThreads, so the UI thread only paints and reacts.
+"""Background work on superqt's `thread_worker`, so the UI thread only paints and reacts.
 
-Each worker has `run()` (connected to `QThread.started`), a `cancel()` that only sets a thread-safe flag (the worker is
-busy inside `run`, so a queued slot would never be delivered in time), and an `ended` signal emitted last whatever
-happened, which `BackgroundJobs` uses to stop and clean up the thread. Signals carry plain `core` objects.
+Long work is a generator (`GeneratorWorker`): what it yields arrives on the UI thread as `yielded`, what it returns
+as `returned`, an exception as `errored`; `quit()` asks it to stop at its next yield, and the work itself asks
+`should_cancel()` (true once `quit()` was called) where it can stop sooner (between batches of slices). `finished`
+comes last whatever happened. One-off calls (exports, settings, loading the model) are `FunctionWorker`s
+(`run_task`). `BackgroundJobs` starts them and, on quit, asks them all to stop and waits for them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, Slot
+from superqt.utils import FunctionWorker, GeneratorWorker, WorkerBase, thread_worker
 
-from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError
+from core.errors import BrainMriError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.io.load import Series, SeriesInfo, Slice
+    from core.analysis.results import SliceClassifier, SliceResult, StudyResult
+    from core.io.load import Series, Slice, Study
     from core.model.remote import ClassifierProcess
+
+log = logging.getLogger(__name__)
+
+# Workers wait (for the model's helper, the disk) far more than they compute, and a decode for the viewer must not
+# queue behind a model that is loading: more pool threads than the machine's cores (Qt's default).
+MIN_POOL_THREADS = 8
 
 
 def describe_error(error: BaseException) -> str:
@@ -30,74 +42,62 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class _Worker(QObject):
-    failed = Signal(str)
-    cancelled = Signal()
-    ended = Signal()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cancel_requested = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel_requested.set()
-
-    def is_cancel_requested(self) -> bool:
-        return self._cancel_requested.is_set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            self._work()
-        except Exception as error:  # any failure becomes a message; the app must stay usable
-            if self.is_cancel_requested():
-                self.cancelled.emit()  # e.g. the model's helper ended on quit: a consequence of cancelling, no error
-            else:
-                self.failed.emit(describe_error(error))
-        finally:
-            self.ended.emit()
-
-    def _work(self) -> None:
-        raise NotImplementedError
+def generator_worker(function: Callable[..., Generator[Any, Any, Any]], *args: object) -> GeneratorWorker:
+    """A worker over `function(*args, should_cancel=...)`, whose `should_cancel()` is true once the worker's
+    `quit()` was called (not started: `BackgroundJobs.start` it)."""
+    worker: list[WorkerBase] = []
+    created = thread_worker(function, ignore_errors=True)(
+        *args, should_cancel=lambda: bool(worker) and worker[0].abort_requested)
+    worker.append(created)
+    return created
 
 
-class StudyLoadWorker(_Worker):
-    """Scans files or folders with `core.io.load.load_study`, then decodes what the window shows first.
+def run_task(jobs: BackgroundJobs, task: Callable[[], object], done: Callable[[Any], None] | None = None,
+             failed: Callable[[str], None] | None = None) -> FunctionWorker:
+    """Run one call off the UI thread; `done(result)` or `failed(reason)` on the UI thread."""
+    worker = thread_worker(task, ignore_errors=True)()
+    if done is not None:
+        worker.returned.connect(done)
+    if failed is not None:
+        worker.errored.connect(lambda error: failed(describe_error(error)))
+    jobs.start(worker)
+    return worker
 
-    `loaded(Study)` comes as soon as the first series' middle slice is decoded (its pixels are then in the slice
-    cache); then, one series at a time,
-    `seriesPrepared(series_index, chosen slice indices, thumbnail uint8 image)` with the central slices chosen for
-    analysis (`core.analysis.selection.central_slices` decodes them, which is why it runs here rather than on the UI
-    thread).
-    """
 
-    progress = Signal(int, int)
-    loaded = Signal(object)
-    seriesPrepared = Signal(int, object, object)
+# ----- opening a study ---------------------------------------------------------------------------------------------
 
-    def __init__(self, paths: Sequence[Path], analysis_slice_count: int) -> None:
-        super().__init__()
-        self._paths = list(paths)
-        self._analysis_slice_count = analysis_slice_count
 
-    def _work(self) -> None:
-        from core.analysis.selection import central_slices
-        from core.io.load import load_study
-        from core.logging_setup import register_study_phi
+@dataclass(frozen=True)
+class SeriesPrepared:
+    """A series' central slices chosen for analysis, and its thumbnail (None when it cannot be decoded)."""
 
-        study = load_study(self._paths, progress=self.progress.emit, should_cancel=self.is_cancel_requested)
-        register_study_phi(study)  # from here on, any log record naming this patient is redacted
-        if study.cancelled:
-            self.cancelled.emit()
-            return
-        if study.series:
-            _middle_display(study.series[0])
-        self.loaded.emit(study)
-        for series_index, series in enumerate(study.series):
-            if self.is_cancel_requested():
-                return
-            chosen = [slice_.index for slice_ in central_slices(series, self._analysis_slice_count)]
-            self.seriesPrepared.emit(series_index, chosen, _middle_display(series))
+    series_index: int
+    chosen: list[int]
+    thumbnail: np.ndarray | None
+
+
+def load_study_steps(paths: Sequence[Path], analysis_slice_count: int, progress: Callable[[int, int], None],
+                     should_cancel: Callable[[], bool]) -> Generator[Study | SeriesPrepared, None, None]:
+    """Scan files or folders with `core.io.load.load_study`, then decode what the window shows first.
+
+    Yields the `Study` as soon as the first series' middle slice is decoded (its pixels are then in the slice
+    cache); then, one series at a time, `SeriesPrepared` with the central slices chosen for analysis
+    (`core.analysis.selection.central_slices` decodes them, which is why it runs here rather than on the UI
+    thread). Nothing is yielded when the scan was cancelled."""
+    from core.analysis.selection import central_slices
+    from core.io.load import load_study
+    from core.logging_setup import register_study_phi
+
+    study = load_study(list(paths), progress=progress, should_cancel=should_cancel)
+    register_study_phi(study)  # from here on, any log record naming this patient is redacted
+    if study.cancelled:
+        return
+    if study.series:
+        _middle_display(study.series[0])
+    yield study
+    for series_index, series in enumerate(study.series):
+        chosen = [slice_.index for slice_ in central_slices(series, analysis_slice_count)]
+        yield SeriesPrepared(series_index, chosen, _middle_display(series))
 
 
 def _middle_display(series: Series) -> np.ndarray | None:
@@ -108,105 +108,83 @@ def _middle_display(series: Series) -> np.ndarray | None:
         return None
 
 
-class AnalysisWorker(_Worker):
-    """Runs the classifier over the chosen slices (in batches, `core.analysis.results.iter_analysis`), streaming one
-    `SliceResult` at a time.
-
-    The first run starts the model's helper process and loads the model there, announced by `modelLoading`; a
-    missing or tampered model is reported by `modelUnavailable(reason)` rather than `failed`, because the window must
-    then disable analysis for good.
-    """
-
-    modelLoading = Signal()
-    modelReady = Signal()
-    modelUnavailable = Signal(str)
-    sliceDone = Signal(object)
-    progress = Signal(int, int)
-    finished = Signal(object)
-
-    def __init__(self, classifier: ClassifierProcess, slices: Sequence[Slice], series_info: SeriesInfo | None,
-                 series_length: int | None = None) -> None:
-        super().__init__()
-        self._classifier = classifier
-        self._slices = list(slices)
-        self._series_info = series_info
-        self._series_length = series_length
-
-    def _work(self) -> None:
-        from core.analysis.results import aggregate, iter_analysis
-
-        if not self._classifier.is_loaded:
-            self.modelLoading.emit()
-            try:
-                self._classifier.load()
-            except (ModelMissingError, ModelIntegrityError) as error:
-                self.modelUnavailable.emit(describe_error(error))
-                return
-            self.modelReady.emit()
-        total = len(self._slices)
-        self.progress.emit(0, total)
-        results = []
-        for result in iter_analysis(self._slices, self._classifier, should_cancel=self.is_cancel_requested):
-            if self.is_cancel_requested():
-                break  # the rest of a batch that was in flight when Cancel came is not shown
-            results.append(result)
-            self.sliceDone.emit(result)
-            self.progress.emit(len(results), total)
-        if self.is_cancel_requested():
-            self.cancelled.emit()
-            return
-        self.finished.emit(aggregate(results, self._classifier.manifest, self._series_info,
-                                     series_length=self._series_length))
+# ----- analysis ----------------------------------------------------------------------------------------------------
 
 
-class TaskWorker(_Worker):
-    """Runs one call off the UI thread (report and export writing); `done(result)` or `failed(reason)`."""
+def analyse_series(series: Series, classifier: SliceClassifier, slices: Sequence[Slice],
+                   should_cancel: Callable[[], bool]) -> Generator[SliceResult, None, StudyResult]:
+    """Yield one `SliceResult` per slice as the model answers (a batch at a time, stopping between batches once
+    `should_cancel()`), and return the study's result. The shape of `core.analysis.pipeline.analyse_series`, which
+    can replace it."""
+    from core.analysis.results import aggregate, iter_analysis
 
-    done = Signal(object)
+    results = []
+    for result in iter_analysis(slices, classifier, should_cancel=should_cancel):
+        results.append(result)
+        yield result
+    return aggregate(results, classifier.manifest, series.info,  # type: ignore[attr-defined]
+                     series_length=len(series))
 
-    def __init__(self, task: Callable[[], object]) -> None:
-        super().__init__()
-        self._task = task
 
-    def _work(self) -> None:
-        self.done.emit(self._task())
+@dataclass(frozen=True)
+class ModelLoading:
+    """Yielded before the first analysis loads the model in its helper process (seconds), and with `ready` once
+    it is loaded."""
+
+    ready: bool = False
+
+
+def analysis_steps(classifier: ClassifierProcess, series: Series, slices: Sequence[Slice],
+                   should_cancel: Callable[[], bool]) -> Generator[SliceResult | ModelLoading, None, StudyResult]:
+    """The analysis worker's work: load the model if needed (a missing or tampered model raises `ModelMissingError`
+    / `ModelIntegrityError`), then `analyse_series`."""
+    if not classifier.is_loaded:
+        yield ModelLoading()
+        classifier.load()
+        yield ModelLoading(ready=True)
+    return (yield from analyse_series(series, classifier, slices, should_cancel))
+
+
+# ----- running them ------------------------------------------------------------------------------------------------
 
 
 class BackgroundJobs(QObject):
-    """Starts workers in their own QThreads and keeps both alive until the thread has really finished.
-
-    Lives on the UI thread, so `_forget` runs there (queued) rather than in the ending thread itself.
-    """
+    """Starts workers on the thread pool and keeps them until they have finished; on quit, `shutdown` asks them
+    all to stop and waits for them."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._running: dict[QThread, _Worker] = {}
+        pool = QThreadPool.globalInstance()
+        pool.setMaxThreadCount(max(pool.maxThreadCount(), MIN_POOL_THREADS))
+        self._running: dict[WorkerBase, threading.Event] = {}
 
-    def start(self, worker: _Worker) -> QThread:
-        thread = QThread()
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        # Direct: QThread.quit is thread-safe, and a queued call would wait for the UI thread, which may itself be
-        # waiting for this thread in shutdown().
-        worker.ended.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        thread.finished.connect(self._forget)
-        self._running[thread] = worker
-        thread.start()
-        return thread
+    def start(self, worker: WorkerBase) -> WorkerBase:
+        done = threading.Event()
+        # Direct: set in the worker's thread as it finishes, so `shutdown` can wait without the UI thread's events.
+        worker.finished.connect(done.set, Qt.ConnectionType.DirectConnection)
+        worker.finished.connect(self._forget)
+        self._running[worker] = done
+        # Straight to the pool rather than `worker.start()`, which defers the start by a timer on the UI thread when
+        # its event loop runs: a worker still waiting for that timer would keep `shutdown` waiting.
+        QThreadPool.globalInstance().start(worker)
+        return worker
 
     @Slot()
     def _forget(self) -> None:
-        for thread in [thread for thread in self._running if thread.isFinished()]:
-            thread.wait()
-            del self._running[thread]
+        for worker in [worker for worker, done in self._running.items() if done.is_set()]:
+            del self._running[worker]
+
+    def workers(self) -> list[WorkerBase]:
+        return list(self._running)
 
     def cancel_all(self) -> None:
-        for worker in list(self._running.values()):
-            worker.cancel()
+        for worker in list(self._running):
+            worker.quit()
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Cancels every worker and waits for the threads (on quit: the model may be mid-slice)."""
+        """Asks every worker to stop and waits for each (on quit: the model may be mid-slice)."""
         self.cancel_all()
-        for thread in list(self._running):
-            thread.wait(timeout_ms)
+        for worker, done in list(self._running.items()):
+            if not done.wait(timeout_ms / 1000):
+                log.warning("A background worker did not stop within %d ms", timeout_ms)
         self._running.clear()

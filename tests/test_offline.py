@@ -127,7 +127,7 @@ def wait(condition):
 try:
     wait(lambda: bool(window.analysis_set()))
     window.start_analysis()
-    wait(lambda: finished and window._analysis_worker is None)
+    wait(lambda: finished and not window.analysis.busy)
     helper = window.classifier.pid
 finally:
     window.close()  # stops workers and the helper even when a check fails, so the process can exit

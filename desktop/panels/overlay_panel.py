@@ -81,6 +81,20 @@ class OverlayPanel(QWidget):
         self.explanation.setText(text + (" — weak evidence" if explanation.weak else ""))
         self.explanation.setStyleSheet(f"color: {theme.WARNING.name()}; font-weight: bold;" if explanation.weak else "")
 
+    def show_settings(self, settings: OverlaySettings) -> None:
+        """Set the controls to `settings` (the session's) without announcing it back."""
+        controls = (self.visible, self.opacity, self.threshold, self.colormap, self.explained_class)
+        for control in controls:
+            control.blockSignals(True)
+        self.visible.setChecked(settings.visible)
+        self.opacity.setValue(round(settings.opacity * 100))
+        self.threshold.setValue(round(settings.threshold * 100))
+        self.colormap.setCurrentText(settings.colormap)
+        self.explained_class.setCurrentIndex(0 if settings.class_index is None else settings.class_index + 1)
+        for control in controls:
+            control.blockSignals(False)
+        self._show_values()
+
     def toggle_visible(self) -> None:
         self.visible.toggle()
 

@@ -121,7 +121,6 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self._classes: list[str] = []
         self._names: list[str] = []
-        self._slice_results: dict[int, SliceResult] = {}
 
         self.state = QLabel()
         self.state.setWordWrap(True)
@@ -200,7 +199,6 @@ class ResultsPanel(QWidget):
         return self._names[self._classes.index(label)] if label in self._classes else (label or "")
 
     def clear(self, hint: str = "Not analysed yet — press Analyse (Ctrl+R).") -> None:
-        self._slice_results = {}
         self.table.setRowCount(0)
         self._set_verdict("—", None)
         self.rule.setText("")
@@ -219,7 +217,6 @@ class ResultsPanel(QWidget):
         self.state.setText(text)
 
     def add_slice_result(self, result: SliceResult) -> None:
-        self._slice_results[result.slice_index] = result
         label = result.prediction.label if result.prediction is not None else None
         label_text = capitalised(slice_outcome_words(result, self.display_name))
         probability = slice_probability(result)
@@ -241,10 +238,9 @@ class ResultsPanel(QWidget):
         self.sequence_note.setVisible(not hint.validated)
         self.study_bars.set_probabilities(self._classes, self._names, result.probabilities)
 
-    def show_current_slice(self, index: int, chosen: bool) -> None:
+    def show_current_slice(self, index: int, chosen: bool, result: SliceResult | None) -> None:
         """The result of slice `index` of the shown series, or why there is none (`chosen`: in the analysis set)."""
         self.slice_title.setText(f"This slice ({index + 1})")
-        result = self._slice_results.get(index)
         if result is None:
             self.slice_verdict.setText("Chosen for analysis, not analysed yet" if chosen
                                        else "Not in the analysis set — press I to include it")

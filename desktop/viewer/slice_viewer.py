@@ -2,77 +2,53 @@
 
 Mouse and keys follow Weasis / RadiAnt / Horos: wheel and Up/Down/PageUp/PageDown/Home/End move through slices,
 Ctrl+wheel zooms about the cursor, left-drag pans, right-drag adjusts window (horizontal) and level (vertical).
-Over the image, as in those viewers: corner text, orientation letters at the middle of each image edge
-(`core.viewing.orientation`), a calibrated scale bar (`core.viewing.scale_bar`) and the distance tool's line with its
-length
-(`desktop.viewer.measurement`, `core.viewing.measure`), all following zoom and pan.
+Text and markers over the image are drawn by `desktop.viewer.annotations`.
+What is shown (series, slice, window, results, overlay settings, CLAHE) is the `core.session.SessionModel`'s: the
+viewer observes it and calls its methods, and keeps only what it painted.
 Pixels come from `Slice.display(Window)` and `core.analysis.overlay.render_overlay`; this module only shows them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRect, QRectF, QSizeF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QContextMenuEvent,
-    QFont,
-    QFontMetricsF,
     QImage,
     QKeyEvent,
     QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPen,
     QPixmap,
     QResizeEvent,
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import (
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
-    QGridLayout,
-    QLabel,
-    QSlider,
-    QStyle,
-    QStyleOptionSlider,
-    QWidget,
-)
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsView, QWidget
 
-from core.analysis.overlay import Explanation, OverlaySettings, render_overlay
-from core.analysis.profile import ProbabilityProfile, slice_position
+from core.analysis.overlay import Explanation, render_overlay
 from core.errors import BrainMriError
 from core.io.load import Series, Slice
 from core.io.windowing import Window
-from core.model.classifier import SlicePrediction
+from core.session import SessionModel
 from core.viewing.measure import Distance
-from core.viewing.orientation import edge_labels
-from core.viewing.scale_bar import format_length_mm, scale_bar_length_mm
-from desktop import theme
+from desktop.viewer.annotations import ImageAnnotations
 from desktop.viewer.display_options import displayed_pixels
-from desktop.viewer.measurement import DistanceLine
-from desktop.viewer.profile_view import ProfileView
 
-ZOOM_STEP = 1.15
-MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
+# Re-exported: the three-panel view and the series panel import them from here.
+from desktop.viewer.image_view import (
+    MAX_ZOOM,
+    MIN_ZOOM,
+    PAN_MARGIN,
+    ZOOM_STEP,
+    configure_image_view,
+    to_qimage,
+)
+from desktop.viewer.measurement import DistanceLine
+
 # Right-drag: one screen pixel changes width/centre by this fraction of the window width at the drag's start, so the
 # feel is the same for 8-bit pictures (width 256) and 12-bit MR (width in the thousands).
 WINDOW_DRAG_SENSITIVITY = 1.0 / 300.0
-# How far the scene extends beyond the image, in image sizes, so the image can be panned freely.
-PAN_MARGIN = 4.0
-# Text on the image keeps this far (viewport pixels) from the viewport's edges.
-TEXT_MARGIN_X, TEXT_MARGIN_Y = 10, 8
-# Orientation letters sit this far inside the image edge they name.
-MARKER_INSET = 6.0
-# The scale bar's end ticks are this tall, and the bar sits this far above the bottom-right corner text.
-SCALE_BAR_TICK, SCALE_BAR_GAP = 6.0, 8.0
-# The distance line's end marks are this wide (viewport pixels); its length label sits this far from its end.
-MEASURE_END_RADIUS, MEASURE_LABEL_OFFSET = 3.0, 8.0
-SHADOW = QColor(0, 0, 0, 220)  # under text and lines drawn on the image
 
 
 def _page(count: int) -> int:
@@ -99,17 +75,6 @@ MOUSE_GESTURES = (
 )
 
 
-def to_qimage(pixels: np.ndarray) -> QImage:
-    """A QImage owning a copy of an (H, W) gray or (H, W, 3) RGB uint8 array."""
-    pixels = np.ascontiguousarray(pixels)
-    rows, cols = pixels.shape[:2]
-    if pixels.ndim == 2:
-        image = QImage(pixels.data, cols, rows, pixels.strides[0], QImage.Format.Format_Grayscale8)
-    else:
-        image = QImage(pixels.data, cols, rows, pixels.strides[0], QImage.Format.Format_RGB888)
-    return image.copy()  # the array may be freed or reused; the QImage must not point into it
-
-
 def window_presets(slice_: Slice) -> list[Window]:
     """Windows offered for a slice: the file's own, the series' automatic one, and narrower/wider versions of the
     default."""
@@ -120,32 +85,22 @@ def window_presets(slice_: Slice) -> list[Window]:
     return presets
 
 
-def configure_image_view(view: QGraphicsView) -> None:
-    """The set-up every image view shares: dark background, smooth scaling, no scroll bars, drag to pan, zoom about
-    the cursor, and full repaints (text drawn in viewport coordinates would smear in a scrolled, blitted viewport)."""
-    view.setScene(QGraphicsScene(view))
-    view.setBackgroundBrush(theme.IMAGE_BACKGROUND)
-    view.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    view.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-    view.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-    view.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+class SliceViewer(ImageAnnotations):
+    """Shows the session's current slice, with zoom, pan, window/level and the Grad-CAM overlay.
 
-
-class SliceViewer(QGraphicsView):
-    """Shows one slice of a series at a time, with zoom, pan, window/level and the Grad-CAM overlay."""
+    `currentIndexChanged`, `windowChanged` and `explanationChanged` repeat, for widgets, what the viewer shows."""
 
     currentIndexChanged = Signal(int)
     windowChanged = Signal(object)  # the Window in use
     explanationChanged = Signal(object)  # the shown overlay's Explanation, None when no overlay is drawn
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, session: SessionModel | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         configure_image_view(self)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(False)  # drops go to the main window
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.session = session if session is not None else SessionModel()
 
         self._image_item = QGraphicsPixmapItem()
         self._image_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
@@ -154,14 +109,8 @@ class SliceViewer(QGraphicsView):
         self._overlay_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._image_item)
 
-        self._series: Series | None = None
-        self._index = 0
-        self._window: Window | None = None  # None: each slice's default window
-        self._display: np.ndarray | None = None
-        self._contrast_enhanced = False  # CLAHE on what is painted only; `displayed_image` stays unenhanced
+        self._display: np.ndarray | None = None  # the shown slice's display image (window applied, no CLAHE)
         self._painted: np.ndarray | None = None  # what the image item shows; the overlay blends onto it
-        self._predictions: Mapping[int, SlicePrediction] = {}
-        self._overlay_settings = OverlaySettings()
         self._fit_to_view = True
         self._window_drag_origin: tuple[QPoint, Window] | None = None
         self._window_drag_button = Qt.MouseButton.RightButton  # the button that is dragging window/level
@@ -173,19 +122,27 @@ class SliceViewer(QGraphicsView):
         self.placeholder_text = ""
         self.decode_error = ""  # why the current slice cannot be shown, "" when it is
 
+        self.session.series_changed.connect(self._show_series)
+        self.session.slice_changed.connect(self._show_slice)
+        self.session.window_changed.connect(self._on_window_changed)
+        self.session.results_reset.connect(self._on_results_reset)
+        self.session.slice_result_added.connect(self._on_slice_result)
+        self.session.overlay_changed.connect(self._render_overlay)
+        self.session.display_changed.connect(self._render)
+
     # ----- what is shown -------------------------------------------------------------------------------------------
 
     @property
     def series(self) -> Series | None:
-        return self._series
+        return self.session.current_series
 
     @property
     def current_index(self) -> int:
-        return self._index
+        return self.session.slice_index
 
     @property
     def current_slice(self) -> Slice | None:
-        return self._series.slices[self._index] if self._series is not None else None
+        return self.session.current_slice
 
     @property
     def displayed_image(self) -> np.ndarray | None:
@@ -197,7 +154,7 @@ class SliceViewer(QGraphicsView):
         if slice_ is None:
             return None
         try:
-            return self._window or slice_.default_window()
+            return self.session.window() or slice_.default_window()
         except BrainMriError:
             return None
 
@@ -205,14 +162,20 @@ class SliceViewer(QGraphicsView):
         """Screen pixels per image row (the aspect correction stretches columns only)."""
         return self.transform().m22()
 
-    def set_series(self, series: Series | None, index: int = 0) -> None:
-        self._series = series
-        self._predictions = {}
-        self._window = None
-        self._index = -1
+    def set_current_index(self, index: int) -> None:
+        self.session.set_slice(index)
+
+    def step(self, delta: int) -> None:
+        self.session.step(delta)
+
+    def set_window(self, window: Window | None) -> None:
+        """None returns to each slice's default window."""
+        self.session.set_window(window)
+
+    def _show_series(self, _index: int) -> None:
+        series = self.series
         self._distance_line.clear()
         if series is None or not series.slices:
-            self._series = None
             self._display = self._painted = None
             self.decode_error = ""
             self._image_item.setPixmap(QPixmap())
@@ -220,39 +183,28 @@ class SliceViewer(QGraphicsView):
             self.viewport().update()
             return
         self._image_item.setTransform(self._aspect_transform(series))
-        self.set_current_index(index)
-        self.reset_view()
+        self._show_slice(self.current_index)
+        self._fit_to_view = True  # fitted; the series keeps the window it was left with (the session's)
+        self._fit()
+        self.windowChanged.emit(self.current_window())
 
-    def set_current_index(self, index: int) -> None:
-        if self._series is None:
-            return
-        index = max(0, min(index, len(self._series) - 1))
-        if index == self._index:
-            return
-        self._index = index
+    def _show_slice(self, index: int) -> None:
         self._render()
         self.currentIndexChanged.emit(index)
 
-    def step(self, delta: int) -> None:
-        self.set_current_index(self._index + delta)
+    def _on_window_changed(self, series_index: int, _window: Window | None) -> None:
+        if series_index == self.session.series_index:
+            self._render()
+            self.windowChanged.emit(self.current_window())
 
-    def set_window(self, window: Window | None) -> None:
-        """None returns to each slice's default window."""
-        self._window = window
-        self._render()
-        self.windowChanged.emit(self.current_window())
-
-    def set_predictions(self, predictions: Mapping[int, SlicePrediction]) -> None:
-        """Predictions by slice index of the shown series; the overlay is drawn from their cached CAMs (again only
-        when the shown slice's prediction changed: results of other slices stream in while one is shown)."""
-        shown_changed = predictions.get(self._index) is not self._predictions.get(self._index)
-        self._predictions = predictions
-        if shown_changed:
+    def _on_results_reset(self, series_index: int) -> None:
+        if series_index == self.session.series_index:
             self._render_overlay()
 
-    def set_overlay_settings(self, settings: OverlaySettings) -> None:
-        self._overlay_settings = settings
-        self._render_overlay()
+    def _on_slice_result(self, series_index: int, result: object) -> None:
+        """Results of other slices stream in while one is shown: only the shown slice's own result redraws."""
+        if series_index == self.session.series_index and getattr(result, "slice_index", None) == self.current_index:
+            self._render_overlay()
 
     def set_corner_text_visible(self, visible: bool) -> None:
         self.corner_text_visible = visible
@@ -285,9 +237,9 @@ class SliceViewer(QGraphicsView):
 
     def measured_distance(self) -> Distance | None:
         """The length of the distance line on the shown slice; None when there is none."""
-        if self._series is None:
+        if self.series is None:
             return None
-        return self._distance_line.length(self._index, self.current_slice.pixel_spacing)
+        return self._distance_line.length(self.current_index, self.current_slice.pixel_spacing)
 
     def clear_measurement(self) -> None:
         self._distance_line.clear()
@@ -309,7 +261,7 @@ class SliceViewer(QGraphicsView):
         """Fit the image to the view and return to the default window."""
         self._fit_to_view = True
         self._fit()
-        if self._window is not None:
+        if self.session.window() is not None:
             self.set_window(None)
 
     def overlay_shown(self) -> bool:
@@ -329,12 +281,12 @@ class SliceViewer(QGraphicsView):
             return QTransform()
         return QTransform.fromScale(spacing[1] / spacing[0], 1.0)
 
-    def _render(self) -> None:
+    def _render(self, *_changed: object) -> None:
         slice_ = self.current_slice
         if slice_ is None:
             return
         try:
-            self._display = slice_.display(self._window)
+            self._display = slice_.display(self.session.window())
         except BrainMriError as error:  # one broken file in a series must not stop browsing
             self._display = self._painted = None
             self.decode_error = error.reason
@@ -342,26 +294,22 @@ class SliceViewer(QGraphicsView):
             self._render_overlay()
             return
         self.decode_error = ""
-        self._painted = displayed_pixels(self._display, self._contrast_enhanced)
+        self._painted = displayed_pixels(self._display, self.session.display.contrast_enhanced)
         self._image_item.setPixmap(QPixmap.fromImage(to_qimage(self._painted)))
         self._update_scene_rect()
         self._render_overlay()
 
-    def set_contrast_enhanced(self, enhanced: bool) -> None:
-        """Show the slice with CLAHE (display only: analysis always reads the slice's own display image)."""
-        if enhanced != self._contrast_enhanced:
-            self._contrast_enhanced = enhanced
-            self._render()
-
-    def _render_overlay(self) -> None:
+    def _render_overlay(self, *_changed: object) -> None:
         explanation = self._current_explanation()
-        settings = self._overlay_settings
+        settings = self.session.overlay
         if explanation is None or self._painted is None or not settings.visible:
             self._overlay_item.setVisible(False)
             self.viewport().update()
             self.explanationChanged.emit(None)
             return
-        cam = self._predictions[self._index].cam_for(explanation.class_index)
+        prediction = self.session.prediction()
+        assert prediction is not None
+        cam = prediction.cam_for(explanation.class_index)
         blended = render_overlay(self._painted, cam, settings)  # CLAHE is not recomputed on every slider step
         self._overlay_item.setPixmap(QPixmap.fromImage(to_qimage(blended)))
         self._overlay_item.setVisible(True)
@@ -371,10 +319,10 @@ class SliceViewer(QGraphicsView):
     def _current_explanation(self) -> Explanation | None:
         """The class whose CAM to draw (the chosen one, else the predicted one) and its probability on this slice;
         none for an unanalysed or out-of-distribution slice."""
-        prediction = self._predictions.get(self._index)
+        prediction = self.session.prediction()
         if prediction is None or prediction.label is None:
             return None
-        class_index = self._overlay_settings.explained_class(prediction.predicted_index)
+        class_index = self.session.overlay.explained_class(prediction.predicted_index)
         return Explanation(class_index, float(prediction.probabilities[class_index]))
 
     def _update_scene_rect(self) -> None:
@@ -383,7 +331,7 @@ class SliceViewer(QGraphicsView):
         self.setSceneRect(bounds.adjusted(-margin_x, -margin_y, margin_x, margin_y))
 
     def _fit(self) -> None:
-        if self._series is None:
+        if self.series is None:
             return
         self.fitInView(self._image_item.sceneBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
@@ -421,14 +369,14 @@ class SliceViewer(QGraphicsView):
             self.clear_measurement()
             event.accept()
             return
-        if self._series is None:
+        if self.series is None:
             super().keyPressEvent(event)
             return
         move = SLICE_KEYS.get(Qt.Key(event.key()))
         if move is None:
             super().keyPressEvent(event)
             return
-        self.set_current_index(move[1](self._index, len(self._series)))
+        self.set_current_index(move[1](self.current_index, len(self.series)))
         event.accept()
 
     def _drags_window(self, button: Qt.MouseButton) -> bool:
@@ -443,7 +391,7 @@ class SliceViewer(QGraphicsView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self._measuring and event.button() == Qt.MouseButton.LeftButton and self._display is not None:
-            self._distance_line.begin(self._image_point(event.position()), self._index)
+            self._distance_line.begin(self._image_point(event.position()), self.current_index)
             self.viewport().update()
             event.accept()
             return
@@ -494,261 +442,3 @@ class SliceViewer(QGraphicsView):
         if self._fit_to_view:
             self._fit()
 
-    # ----- text and markers on the image ---------------------------------------------------------------------------
-
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        super().drawForeground(painter, rect)
-        painter.save()
-        painter.resetTransform()  # draw in viewport pixels
-        painter.setFont(self._text_font())
-        area = self._text_area()
-        if self._series is None or self.decode_error:
-            message = self.decode_error and f"This slice cannot be shown: {self.decode_error}"
-            painter.setPen(theme.WARNING if message else QColor("#8a9099"))
-            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             message or self.placeholder_text)
-        if self._series is not None and self.corner_text_visible:  # T hides all of it, for an unobstructed image
-            for alignment, lines in self._corner_lines().items():
-                self._draw_shadowed_text(painter, QRectF(area), alignment, "\n".join(line for line in lines if line))
-            self._draw_scale_bar(painter)
-            painter.setFont(self._marker_font())
-            for text, box in self.orientation_markers():
-                self._draw_shadowed_text(painter, box, Qt.AlignmentFlag.AlignCenter, text)
-        self._draw_distance_line(painter)  # drawn by the user: shown even when T hides the annotations
-        painter.restore()
-
-    def _text_font(self) -> QFont:
-        font = QFont(self.font())
-        font.setPointSizeF(max(8.0, font.pointSizeF()))
-        return font
-
-    def _marker_font(self) -> QFont:
-        """Orientation letters are bold and a little larger than the corner text, as in PACS viewers."""
-        font = self._text_font()
-        font.setPointSizeF(font.pointSizeF() + 2.0)
-        font.setBold(True)
-        return font
-
-    def _text_area(self) -> QRect:
-        return self.viewport().rect().adjusted(TEXT_MARGIN_X, TEXT_MARGIN_Y, -TEXT_MARGIN_X, -TEXT_MARGIN_Y)
-
-    def orientation_markers(self) -> list[tuple[str, QRectF]]:
-        """The orientation letters of the left, right, top and bottom image edges, each with the box (viewport
-        pixels) it is drawn centred in: at the middle of the edge's visible part, just inside the image and the
-        viewport, so the letters follow zoom and pan and stay on screen. Empty when the orientation is unknown
-        (pictures) or the image is not on screen."""
-        labels = edge_labels(self.current_slice.orientation) if self._series is not None else None
-        if labels is None or self.decode_error:
-            return []
-        image = QRectF(self.mapFromScene(self._image_item.sceneBoundingRect()).boundingRect())
-        visible = image.intersected(QRectF(self._text_area()))
-        if visible.isEmpty():
-            return []
-        metrics = QFontMetricsF(self._marker_font())
-        centre = visible.center()
-
-        def box(text: str, edge: QPointF, inward: QPointF) -> tuple[str, QRectF]:
-            # The box touching the edge point from inside, MARKER_INSET away; `inward` is a unit step (±1 or 0).
-            rect = QRectF(QPointF(), QSizeF(metrics.horizontalAdvance(text), metrics.height()))
-            rect.moveCenter(edge + QPointF(inward.x() * (rect.width() / 2 + MARKER_INSET),
-                                           inward.y() * (rect.height() / 2 + MARKER_INSET)))
-            return text, rect
-
-        return [
-            box(labels.left, QPointF(visible.left(), centre.y()), QPointF(1, 0)),
-            box(labels.right, QPointF(visible.right(), centre.y()), QPointF(-1, 0)),
-            box(labels.top, QPointF(centre.x(), visible.top()), QPointF(0, 1)),
-            box(labels.bottom, QPointF(centre.x(), visible.bottom()), QPointF(0, -1)),
-        ]
-
-    def scale_bar(self) -> tuple[float, QLineF] | None:
-        """The scale bar's length in mm and where it lies (viewport pixels): bottom right, above the corner text,
-        at most a fifth of the view's width. None when the slice has no PixelSpacing."""
-        spacing = self.current_slice.pixel_spacing if self._series is not None and not self.decode_error else None
-        if not spacing or spacing[0] <= 0:
-            return None
-        # One screen pixel is the same length across and down: the aspect transform makes a column as wide in
-        # screen pixels as its spacing is in mm relative to the row spacing.
-        mm_per_pixel = spacing[0] / self.zoom()
-        length_mm = scale_bar_length_mm(mm_per_pixel, self.viewport().width())
-        if length_mm is None:
-            return None
-        area = self._text_area()
-        corner = self._corner_lines()[Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight]
-        text_height = QFontMetricsF(self._text_font()).lineSpacing() * sum(1 for line in corner if line)
-        y = area.bottom() - text_height - SCALE_BAR_GAP
-        return length_mm, QLineF(area.right() - length_mm / mm_per_pixel, y, area.right(), y)
-
-    def _draw_scale_bar(self, painter: QPainter) -> None:
-        bar = self.scale_bar()
-        if bar is None:
-            return
-        length_mm, line = bar
-        ticks = [QLineF(x, line.y1(), x, line.y1() - SCALE_BAR_TICK) for x in (line.x1(), line.x2())]
-        self._draw_shadowed_lines(painter, [line, *ticks], theme.TEXT_ON_IMAGE)
-        label_height = QFontMetricsF(painter.font()).lineSpacing()
-        label = QRectF(line.x1(), line.y1() - SCALE_BAR_TICK - label_height, line.length(), label_height)
-        self._draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                                 format_length_mm(length_mm))
-
-    def distance_line_on_screen(self) -> QLineF | None:
-        """The distance line of the shown slice in viewport pixels; None when there is none."""
-        line = self._distance_line.on_slice(self._index) if self._series is not None else None
-        if line is None:
-            return None
-        ends = (self.mapFromScene(self._image_item.mapToScene(point)) for point in (line.p1(), line.p2()))
-        return QLineF(*(QPointF(end) for end in ends))
-
-    def _draw_distance_line(self, painter: QPainter) -> None:
-        line, length = self.distance_line_on_screen(), self.measured_distance()
-        if line is None or length is None or line.length() == 0:  # nothing to draw until the drag moves
-            return
-        normal = line.normalVector().unitVector()
-        tick = QPointF(normal.dx(), normal.dy()) * MEASURE_END_RADIUS
-        ends = [QLineF(end - tick, end + tick) for end in (line.p1(), line.p2())]
-        self._draw_shadowed_lines(painter, [line, *ends], theme.MEASUREMENT)
-        painter.setFont(self._text_font())
-        metrics = QFontMetricsF(painter.font())
-        text = length.text()
-        label = QRectF(QPointF(), QSizeF(metrics.horizontalAdvance(text) + 2, metrics.height()))
-        label.moveBottomLeft(line.p2() + QPointF(MEASURE_LABEL_OFFSET, -MEASURE_LABEL_OFFSET))
-        area = QRectF(self._text_area())  # a line ending at the view's edge keeps its label on screen
-        label.moveTo(min(max(label.left(), area.left()), area.right() - label.width()),
-                     min(max(label.top(), area.top()), area.bottom() - label.height()))
-        self._draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text,
-                                 theme.MEASUREMENT)
-
-    def _corner_lines(self) -> dict[Qt.AlignmentFlag, list[str]]:
-        assert self._series is not None
-        info = self._series.info
-        slice_ = self._series.slices[self._index]
-        window = self.current_window()
-        patient = [text for text in (info.patient_name, info.patient_id and f"ID {info.patient_id}") if text]
-        study = [text for text in (info.study_description, info.study_date) if text]
-        series = [text for text in (info.series_description or slice_.path.parent.name, info.modality) if text]
-        top_left = patient + study
-        top_right = series + ([info.orientation] if info.orientation else [])
-        bottom_left = [f"Slice {self._index + 1} / {len(self._series)}", slice_.label, slice_.geometry_problem]
-        bottom_right = [f"W {window.width:.0f}  L {window.center:.0f}" if window else "", f"Zoom {self.zoom():.0%}"]
-        align = Qt.AlignmentFlag
-        return {
-            align.AlignTop | align.AlignLeft: top_left,
-            align.AlignTop | align.AlignRight: top_right,
-            align.AlignBottom | align.AlignLeft: bottom_left,
-            align.AlignBottom | align.AlignRight: bottom_right,
-        }
-
-    @staticmethod
-    def _draw_shadowed_text(painter: QPainter, box: QRectF, alignment: Qt.AlignmentFlag, text: str,
-                            colour: QColor = theme.TEXT_ON_IMAGE) -> None:
-        # A one-pixel dark shadow keeps the text readable over bright anatomy and over the heatmap.
-        painter.setPen(SHADOW)
-        painter.drawText(box.translated(1, 1), alignment, text)
-        painter.setPen(colour)
-        painter.drawText(box, alignment, text)
-
-    @staticmethod
-    def _draw_shadowed_lines(painter: QPainter, lines: list[QLineF], colour: QColor) -> None:
-        """Two-pixel lines with the text's dark shadow (scale bar, distance line)."""
-        for pen_colour, offset in ((SHADOW, QPointF(1, 1)), (colour, QPointF(0, 0))):
-            painter.setPen(QPen(pen_colour, 2))
-            painter.drawLines([line.translated(offset) for line in lines])
-
-
-class MarkedSlider(QSlider):
-    """A horizontal slider that draws ticks at marked values (the slices chosen for analysis) and coloured ticks at
-    values that have a result."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
-        self._marks: dict[int, QColor] = {}
-        self.setMinimumHeight(26)
-
-    def set_marks(self, marks: Mapping[int, QColor]) -> None:
-        self._marks = dict(marks)
-        self.update()
-
-    def marks(self) -> dict[int, QColor]:
-        return dict(self._marks)
-
-    def value_span(self) -> tuple[float, float]:
-        """Where the handle's centre is (x, in this widget) at the minimum and at the maximum value."""
-        option = QStyleOptionSlider()
-        self.initStyleOption(option)
-        groove = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                             QStyle.SubControl.SC_SliderGroove, self)
-        handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                             QStyle.SubControl.SC_SliderHandle, self)
-        first = groove.x() + handle.width() / 2
-        return first, first + groove.width() - handle.width()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._marks or self.maximum() <= self.minimum():
-            return
-        first, last = self.value_span()
-        count = self.maximum() - self.minimum() + 1
-        painter = QPainter(self)
-        for value, colour in self._marks.items():
-            x = slice_position(value - self.minimum(), count, first, last)
-            painter.setPen(QPen(colour, 3))
-            painter.drawLine(QPointF(x, 1), QPointF(x, 6))
-            painter.drawLine(QPointF(x, self.height() - 6), QPointF(x, self.height() - 1))
-        painter.end()
-
-
-class SliceNavigator(QWidget):
-    """The slider under the viewer with its "slice k / n" label, kept in step with a SliceViewer, and above the
-    slider, once the series has results, the probability profile (`ProfileView`) on the slider's own scale."""
-
-    def __init__(self, viewer: SliceViewer, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._viewer = viewer
-        self.slider = MarkedSlider(self)
-        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the viewer
-        self.profile = ProfileView(self._profile_span, self)
-        self.profile.hide()
-        self.label = QLabel(self)
-        self.label.setMinimumWidth(110)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        layout = QGridLayout(self)
-        layout.setContentsMargins(8, 2, 8, 2)
-        layout.setVerticalSpacing(0)
-        layout.addWidget(self.profile, 0, 0)  # the slider's column: one slice lies at one x in both
-        layout.addWidget(self.slider, 1, 0)
-        layout.addWidget(self.label, 1, 1)
-        layout.setColumnStretch(0, 1)
-        self.slider.valueChanged.connect(viewer.set_current_index)
-        self.profile.sliceClicked.connect(viewer.set_current_index)
-        viewer.currentIndexChanged.connect(self._show_index)
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Take the range from the viewer's series (call after `SliceViewer.set_series`)."""
-        series = self._viewer.series
-        count = len(series) if series is not None else 0
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, count - 1))
-        self.slider.setPageStep(max(1, count // 10))
-        self.slider.blockSignals(False)
-        self.slider.setEnabled(count > 1)
-        self._show_index(self._viewer.current_index if count else 0)
-
-    def _profile_span(self) -> tuple[float, float]:
-        """The slider's value span in the profile's coordinates (they share this widget's column)."""
-        first, last = self.slider.value_span()
-        offset = self.slider.x() - self.profile.x()
-        return first + offset, last + offset
-
-    def show_profile(self, profile: ProbabilityProfile | None) -> None:
-        """The shown series' probability profile; None hides it (no analysis of this series yet)."""
-        self.profile.set_profile(profile)
-        self.profile.setVisible(profile is not None)
-
-    def _show_index(self, index: int) -> None:
-        series = self._viewer.series
-        self.slider.blockSignals(True)
-        self.slider.setValue(index)
-        self.slider.blockSignals(False)
-        self.profile.set_current(index)
-        self.label.setText(f"slice {index + 1} / {len(series)}" if series is not None else "no study")

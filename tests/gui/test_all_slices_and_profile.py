@@ -172,20 +172,25 @@ def test_a_damaged_slice_count_setting_falls_back_to_the_default(qtbot) -> None:
 def test_the_overlay_is_redrawn_only_when_the_shown_slices_result_arrives(qtbot, series_folder: Path) -> None:
     """Results of other slices stream in while one slice is shown: they leave its overlay alone."""
     from core.io.load import load_study
+    from core.session import SessionModel
     from desktop.viewer.slice_viewer import SliceViewer
-    from tests.analysis_doubles import prediction
+    from tests.analysis_doubles import prediction, slice_result
 
-    viewer = SliceViewer()
+    session = SessionModel()
+    viewer = SliceViewer(session)
     qtbot.addWidget(viewer)
-    viewer.set_series(load_study(series_folder).series[0], 10)
+    session.open_study(load_study(series_folder))
+    session.set_slice(10)
     drawn = []
     viewer.explanationChanged.connect(drawn.append)
     other, shown = prediction([0.1, 0.7, 0.1, 0.1]), prediction([0.7, 0.1, 0.1, 0.1])
-    viewer.set_predictions({9: other})
+    session.begin_results(0)
+    drawn.clear()  # a new analysis clears the shown overlay
+    session.add_slice_result(0, slice_result(9, other))
     assert drawn == [] and not viewer.overlay_shown()
-    viewer.set_predictions({9: other, 10: shown})
+    session.add_slice_result(0, slice_result(10, shown))
     assert len(drawn) == 1 and drawn[0].class_index == 0 and viewer.overlay_shown()
-    viewer.set_predictions({9: other, 10: shown, 11: other})
+    session.add_slice_result(0, slice_result(11, other))
     assert len(drawn) == 1
-    viewer.set_predictions({})
+    session.begin_results(0)
     assert drawn[-1] is None and not viewer.overlay_shown()

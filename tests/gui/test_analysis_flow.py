@@ -88,7 +88,7 @@ def test_overlay_toggles_with_h_and_re_renders_from_the_cached_cam(qtbot, tiny_w
     stronger = overlay_pixels(window)
     assert np.abs(stronger.astype(int) - gray).mean() > np.abs(blended.astype(int) - gray).mean()
 
-    prediction = viewer._predictions[viewer.current_index]
+    prediction = window.session.prediction()
     cam = upsample_cam(prediction.cam_for(prediction.predicted_index), gray.shape[:2])
     controls.threshold.setValue(round(float(np.median(cam)) * 100))  # about half the attention map below it
     thresholded = overlay_pixels(window)
@@ -140,11 +140,11 @@ def test_closing_while_the_model_loads_ends_its_helper_and_every_worker(qtbot, t
     window.analyse_action.trigger()
     qtbot.waitUntil(lambda: window.classifier.pid is not None, timeout=60_000)  # the helper is loading the model
     helper = window.classifier.pid
-    threads = list(window.jobs._running)
+    workers = window.jobs.workers()
 
     window.close()
 
-    assert threads and all(thread.isFinished() for thread in threads)
+    assert workers and not window.jobs.workers() and not any(worker.is_running for worker in workers)
     assert window.classifier.pid is None and not window.classifier.is_loaded and not finished
     with pytest.raises(ProcessLookupError):
         os.kill(helper, 0)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from core.analysis.selection import DEFAULT_SLICE_COUNT, central_slices
 from core.paths import sample_study_dir
 from desktop.app import apply_app_identity, initial_paths
-from desktop.main_window import read_recent_studies
+from desktop.study_loading import read_recent_studies
 from tests.dicom_factory import phantom, write_mr_series
 from tests.gui.conftest import open_and_wait, wait_for_analysis_set
 
@@ -341,7 +341,7 @@ def test_dropping_a_folder_opens_it_and_recent_lists_it(qtbot, make_window, tmp_
                                                   Qt.KeyboardModifier.NoModifier))
     assert len(window.current_series) == 8
 
-    window._fill_recent_menu()
+    window.fill_recent_menu()
     recent = [action.text() for action in window.recent_menu.actions()]
     assert recent[0] == str((tmp_path / "dropped").resolve())
 
@@ -375,3 +375,24 @@ def test_clahe_key_changes_what_is_shown_but_not_the_display_image_analysed(qtbo
     window.three_panel.set_contrast_enhanced(False)  # the three-panel toggle and the View action stay in step
     assert not window.contrast_action.isChecked()
     assert np.array_equal(viewport_pixels(window), plain_screen)
+
+
+def test_each_series_keeps_the_window_it_was_left_with(qtbot, make_window, tmp_path: Path) -> None:
+    for number, name in ((1, "ax"), (2, "cor")):
+        write_mr_series(tmp_path / "study" / name, n_slices=6, rows=64, cols=64, seed=number,
+                        StudyInstanceUID="1.2.3", SeriesNumber=number)
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "study")
+    viewer, presets = window.viewer, window.window_presets
+    default = viewer.current_window()
+    presets.setCurrentIndex(presets.count() - 1)
+    presets.activated.emit(presets.count() - 1)  # "Low contrast"
+    chosen = viewer.current_window()
+    assert chosen != default and window.session.window(0) == chosen
+
+    window.show_series(1)
+    assert window.session.window() is None and presets.currentText() == "Default"
+    window.show_series(0)
+    assert viewer.current_window() == chosen and presets.currentIndex() == -1
+    window.reset_view_action.trigger()  # R returns to the default window
+    assert viewer.current_window() == default and window.session.window(0) is None

@@ -46,8 +46,8 @@ def test_reopen_restores_study_results_and_overlay(qtbot, make_window, store, sa
     restored = window.current_study_result()
     assert restored is not None and restored.verdict_label == "notumor"
     assert window.overlay_panel.settings() == SAVED_OVERLAY
-    assert set(window._predictions(window._series_index)) == {0, 1, 2}
-    assert all(result.display is not None for result in window._slice_results[window._series_index].values())
+    assert set(window.session.predictions()) == {0, 1, 2}
+    assert all(result.display is not None for result in window.session.slice_results().values())
 
     window.three_panel_dock.show()
     window.viewer.set_current_index(1)
@@ -64,7 +64,6 @@ def test_save_case_action_saves_the_shown_analysis(qtbot, make_window, store, sa
     case_id = save_sample_case(store, sample_copy)
     window.restore_case(store.get(case_id))
     qtbot.waitUntil(lambda: window.current_study_result() is not None, timeout=60_000)
-    window._update_actions()
     assert window.save_case_action.isEnabled()
     monkeypatch.setattr(cases_panel, "ask_case_details",
                         lambda parent, suggested: CaseDetails("Second look", "", False, False))

@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolBar
 
+from core.analysis.results import SliceResult
 from core.model.classifier import SlicePrediction
 from desktop import theme
 from tests.dicom_factory import write_mr_series
@@ -185,7 +186,8 @@ def test_explaining_an_unlikely_class_is_flagged_as_weak_evidence(qtbot, make_wi
     panel.set_class_names(["Glioma", "Meningioma", "No tumour", "Pituitary"])
     cams = np.random.default_rng(0).random((4, 8, 8), dtype=np.float32)
     prediction = SlicePrediction(np.array([0.898, 0.012, 0.05, 0.04], np.float32), "glioma", "", 0.1, cams)
-    viewer.set_predictions({viewer.current_index: prediction})
+    window.session.add_slice_result(window.session.series_index, SliceResult(
+        "shown", viewer.current_index, viewer.displayed_image, prediction))
     assert viewer.overlay_shown()
     assert panel.explanation.text() == "Explaining Glioma (probability 90%)"  # the predicted class: no warning
     assert panel.explanation.styleSheet() == ""

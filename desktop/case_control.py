@@ -1,0 +1,108 @@
+"""The case history from the window: the Cases panel (opened on first use), saving the shown analysis as a case and
+reopening a case's study with its saved results and overlay settings (the model is not run)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QDockWidget
+
+from core.analysis.results import SliceResult
+from core.cases.store import Case, CaseStore, CaseStoreError
+from core.errors import BrainMriError
+from core.io.load import Series, Study
+from core.model.remote import ClassifierProcess
+from core.session import SessionModel
+from desktop.feedback import Feedback
+from desktop.panels.cases_panel import CasesPanel
+from desktop.panels.overlay_panel import OverlayPanel
+from desktop.panels.results_panel import ResultsPanel
+
+
+class CaseControl(QObject):
+    def __init__(self, parent: QObject, session: SessionModel, classifier: ClassifierProcess, dock: QDockWidget,
+                 feedback: Feedback, results_panel: ResultsPanel, overlay_panel: OverlayPanel,
+                 open_paths: Callable[[list[Path]], None]) -> None:
+        super().__init__(parent)
+        self._session, self._classifier, self._dock, self._feedback = session, classifier, dock, feedback
+        self._results_panel, self._overlay_panel, self._open_paths = results_panel, overlay_panel, open_paths
+        self._case_to_restore: Case | None = None  # a reopened case waiting for its study to load
+        dock.visibilityChanged.connect(lambda visible: visible and self.cases_panel())
+
+    def cases_panel(self) -> CasesPanel | None:
+        """The Cases panel, opening the case store on first use; None (with the reason shown) if it cannot open."""
+        panel = self._dock.widget()
+        if isinstance(panel, CasesPanel):
+            return panel
+        try:
+            store = CaseStore()
+        except CaseStoreError as error:
+            self._feedback.report_error("The case history cannot be opened", error.reason)
+            return None
+        panel = CasesPanel(store)
+        try:
+            manifest = self._classifier.manifest
+            panel.set_class_names(manifest.classes, manifest.display_names)
+        except BrainMriError:
+            pass  # results are then listed by their class keys
+        panel.caseReopened.connect(self.restore_case)
+        self._dock.setWidget(panel)
+        return panel
+
+    def save_case(self) -> None:
+        result, study = self._session.study_result(), self._session.study
+        if result is None or study is None:
+            return
+        panel = self.cases_panel()
+        if panel is not None and panel.save_case(result, study.source, self._session.overlay):
+            self._dock.show()
+            self._feedback.show_status("Case saved")
+
+    @Slot(object)
+    def restore_case(self, case: Case) -> None:
+        """Reopen the case's study and show it with the saved results and overlay settings; the model is not run."""
+        source = case.study.source_path
+        if not source or not Path(source).exists():
+            self._feedback.report_error("The case's study cannot be opened",
+                                        f"The study is no longer at {source}." if source
+                                        else "An anonymised case does not record where its study was.")
+            return
+        self._case_to_restore = case
+        self._open_paths([Path(source)])
+
+    @Slot(object)
+    def restore_pending_case(self, study: Study) -> None:
+        case, self._case_to_restore = self._case_to_restore, None
+        if case is None or study.source != Path(case.study.source_path):
+            return  # the user opened something else meanwhile
+        wanted = case.study.series_instance_uid
+        index = next((n for n, series in enumerate(study.series) if series.info.series_instance_uid == wanted), None)
+        if index is None:
+            self._feedback.report_error("The case's series was not found", f"No series {wanted} in {study.source}.")
+            return
+        series = study.series[index]
+        # Exports of the reopened case need the display images, which cases saved without copies get back here.
+        saved = dataclasses.replace(case.study_result, slice_results=[
+            _with_display(result, series) for result in case.study_result.slice_results])
+        if saved.classes:  # name the classes as the model that made the case did (also when no model is installed)
+            names = saved.display_names or saved.classes
+            self._results_panel.set_classes(saved.classes, names)
+            self._overlay_panel.set_class_names(names)
+        self._session.restore_results(index, saved)
+        self._session.set_overlay(case.overlay_settings)
+        self._session.select_series(index, force=True)  # shown afresh even when this series is already shown
+        self._feedback.show_status(
+            f"Case “{case.record.name}” reopened as saved (model {case.study_result.model_version})")
+
+
+def _with_display(result: SliceResult, series: Series) -> SliceResult:
+    """Cases saved without slice copies get the display image back from the study (reports need it)."""
+    if result.display is not None or result.error or not 0 <= result.slice_index < len(series):
+        return result
+    try:
+        return dataclasses.replace(result, display=series.slices[result.slice_index].display())
+    except BrainMriError:
+        return result

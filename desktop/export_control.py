@@ -1,0 +1,68 @@
+"""Export from the window: the Save dialog, and writing the shown series' report (.pdf), overlay Secondary Capture
+(.dcm) or results (.json) off the UI thread (`desktop.exporting` chooses the writer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QFileDialog, QWidget
+from superqt.utils import FunctionWorker
+
+from core.model.remote import ClassifierProcess
+from core.session import SessionModel
+from desktop.feedback import Feedback
+from desktop.workers import BackgroundJobs, run_task
+
+EXPORT_FILTERS = {
+    "PDF report (*.pdf)": ".pdf",
+    "DICOM Secondary Capture (*.dcm)": ".dcm",
+    "JSON results (*.json)": ".json",
+}
+
+
+class ExportControl(QObject):
+    """`anonymise()` and `institution()` read the window's current choices; `saved(path)` is called after a write."""
+
+    def __init__(self, parent: QWidget, session: SessionModel, classifier: ClassifierProcess, jobs: BackgroundJobs,
+                 feedback: Feedback, anonymise: Callable[[], bool], institution: Callable[[], str],
+                 export_folder: Callable[[], str], saved: Callable[[Path], None]) -> None:
+        super().__init__(parent)
+        self._parent, self._session, self._classifier, self._jobs = parent, session, classifier, jobs
+        self._feedback, self._anonymise, self._institution = feedback, anonymise, institution
+        self._export_folder, self._saved = export_folder, saved
+
+    def choose(self) -> None:
+        result = self._session.study_result()
+        if result is None:
+            return
+        from desktop.exporting import proposed_export_path
+
+        proposed = proposed_export_path(result, self._anonymise(), self._export_folder())
+        path_text, chosen_filter = QFileDialog.getSaveFileName(self._parent, "Export report", str(proposed),
+                                                               ";;".join(EXPORT_FILTERS))
+        if path_text:
+            suffix = EXPORT_FILTERS.get(chosen_filter, Path(path_text).suffix or ".pdf")
+            self.export(Path(path_text).with_suffix(suffix))
+
+    def export(self, path: Path) -> FunctionWorker | None:
+        """Write the export in a worker; the status bar says when it is saved. None when there is nothing to export."""
+        from desktop.exporting import ExportRequest, export_task
+
+        result, study = self._session.study_result(), self._session.study
+        if result is None or study is None or not result.counted_results:
+            return None
+        shown = self._session.slice_result()
+        # The Secondary Capture shows the slice on screen when it was analysed, else the first counted slice.
+        slice_result = shown if shown is not None and shown.counted else result.counted_results[0]
+        request = ExportRequest(path, result, slice_result, study, self._classifier.manifest, self._session.overlay,
+                                self._anonymise(), self._institution())
+        self._feedback.show_status(f"Writing {path.name}…")
+        return run_task(self._jobs, export_task(request), done=self._on_done,
+                        failed=lambda reason: self._feedback.report_error("The export failed", reason))
+
+    @Slot(object)
+    def _on_done(self, path: object) -> None:
+        self._feedback.show_status(f"Saved {path}")
+        self._saved(Path(str(path)))

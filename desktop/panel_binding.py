@@ -1,0 +1,197 @@
+"""The panels follow the session model: each function here subscribes one panel (or toolbar control) to the
+`core.session.SessionModel` events it shows and sends the user's changes back as session method calls. The panels
+themselves keep no copy of the session's state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QComboBox, QDockWidget
+
+from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
+from core.errors import BrainMriError
+from core.io.windowing import Window
+from core.session import SessionModel
+from desktop.feedback import Feedback
+from desktop.panels.metadata_panel import MetadataPanel
+from desktop.panels.overlay_panel import OverlayPanel
+from desktop.panels.results_panel import ResultsPanel
+from desktop.panels.series_panel import SeriesPanel
+from desktop.viewer.slice_viewer import SliceViewer, window_presets
+from desktop.viewer.three_panel_view import ThreePanelView
+
+TAG_REFRESH_MS = 150  # tag tables can be long: refresh them once scrolling pauses, not on every slice
+
+
+def _blocked(action: QAction, checked: bool) -> None:
+    action.blockSignals(True)
+    action.setChecked(checked)
+    action.blockSignals(False)
+
+
+def bind_results_panel(session: SessionModel, panel: ResultsPanel, model_problem: Callable[[], str]) -> None:
+    """The shown series' results, verdict and current slice; why it cannot be analysed (`model_problem()` is the
+    model's reason, "" when it is usable)."""
+
+    def show_series(_index: int = -1) -> None:
+        panel.clear()
+        for result in session.slice_results().values():
+            panel.add_slice_result(result)
+        if (study_result := session.study_result()) is not None:
+            panel.show_study_result(study_result)
+        series = session.current_series
+        if model_problem():
+            panel.show_model_problem(model_problem())
+        elif series is not None and not_analysable_reason(series.info):
+            panel.show_state(f"<b>Analysis unavailable.</b> {not_analysable_reason(series.info)}.")
+        show_slice()
+
+    def show_slice(*_changed: object) -> None:
+        if session.current_series is not None:
+            panel.show_current_slice(session.slice_index, session.is_chosen(), session.slice_result())
+
+    def on_results_reset(series_index: int) -> None:
+        if series_index == session.series_index:
+            show_series()
+
+    def on_slice_result(series_index: int, result: SliceResult) -> None:
+        if series_index == session.series_index:
+            panel.add_slice_result(result)
+            show_slice()
+
+    def on_study_result(series_index: int, result: StudyResult | None) -> None:
+        if series_index == session.series_index and result is not None:
+            panel.show_study_result(result)
+
+    def on_analysis_set(series_index: int) -> None:
+        if series_index == session.series_index:
+            show_slice()
+
+    session.series_changed.connect(show_series)
+    session.slice_changed.connect(show_slice)
+    session.analysis_set_changed.connect(on_analysis_set)
+    session.results_reset.connect(on_results_reset)
+    session.slice_result_added.connect(on_slice_result)
+    session.study_result_changed.connect(on_study_result)
+    panel.sliceActivated.connect(session.set_slice)
+
+
+def bind_overlay_panel(session: SessionModel, panel: OverlayPanel, viewer: SliceViewer, action: QAction) -> None:
+    """The overlay controls and the toolbar's Show overlay (H) both show and change the session's settings."""
+
+    def show(settings: object) -> None:
+        panel.show_settings(session.overlay)
+        _blocked(action, session.overlay.visible)
+
+    panel.settingsChanged.connect(session.set_overlay)
+    action.toggled.connect(lambda visible: session.update_overlay(visible=visible))
+    session.overlay_changed.connect(show)
+    viewer.explanationChanged.connect(panel.show_explanation)
+    show(session.overlay)
+
+
+def bind_series_panel(session: SessionModel, panel: SeriesPanel, viewer: SliceViewer) -> None:
+    def on_study(study: object) -> None:
+        panel.set_series(session.study.series if session.study is not None else [])
+
+    def on_series(index: int) -> None:
+        if index >= 0:
+            panel.select(index)
+
+    def on_analysis_set(series_index: int) -> None:
+        panel.set_chosen_count(series_index, len(session.analysis_set(series_index)))
+
+    session.study_changed.connect(on_study)
+    session.series_changed.connect(on_series)
+    session.analysis_set_changed.connect(on_analysis_set)
+    panel.seriesSelected.connect(session.select_series)
+    panel.seriesSelected.connect(lambda _index: viewer.setFocus())
+
+
+def bind_include_action(session: SessionModel, action: QAction, feedback: Feedback) -> None:
+    """Include this slice (I): checked when the shown slice is in the analysis set; toggling edits the set."""
+
+    def show(*_changed: object) -> None:
+        _blocked(action, session.is_chosen())
+
+    def include(included: bool) -> None:
+        session.set_included(included)
+        feedback.show_status(f"{len(session.analysis_set())} slice(s) chosen for analysis")
+
+    action.toggled.connect(include)
+    for signal in (session.series_changed, session.slice_changed, session.analysis_set_changed):
+        signal.connect(show)
+
+
+def bind_metadata_panel(session: SessionModel, panel: MetadataPanel, dock: QDockWidget) -> None:
+    """Series fields when the series changes; the slice's tags once scrolling pauses, and only while shown."""
+    refresh = QTimer(panel)
+    refresh.setSingleShot(True)
+    refresh.setInterval(TAG_REFRESH_MS)
+    refresh.timeout.connect(lambda: panel.show_tags(session.current_slice))
+
+    def on_series(_index: int) -> None:
+        series = session.current_series
+        if series is not None:
+            panel.show_series(series.info)
+            on_slice()
+
+    def on_slice(*_changed: object) -> None:
+        if dock.isVisible():
+            refresh.start()
+
+    session.series_changed.connect(on_series)
+    session.slice_changed.connect(on_slice)
+    dock.visibilityChanged.connect(lambda visible: visible and refresh.start())
+
+
+def bind_window_presets(session: SessionModel, box: QComboBox, viewer: SliceViewer, feedback: Feedback) -> None:
+    """The toolbar's W/L presets of the shown series; choosing one sets the session's window, and a dragged window
+    (no preset) empties the choice."""
+
+    def fill(_index: int) -> None:
+        box.clear()
+        slice_ = session.current_slice
+        if slice_ is None:
+            return
+        box.addItem("Default", None)
+        try:
+            presets = window_presets(slice_)
+        except BrainMriError as error:
+            feedback.show_status(str(error))
+            return
+        for window in presets:
+            box.addItem(f"{window.name or 'Window'}  (W {window.width:.0f} / L {window.center:.0f})", window)
+        if session.window() is not None:
+            box.setCurrentIndex(-1)  # the series keeps a window of its own
+
+    def on_window(window: Window | None) -> None:
+        if window is not None and box.currentIndex() > 0 and box.currentData() != window:
+            box.setCurrentIndex(-1)  # a dragged window is no preset
+
+    session.series_changed.connect(fill)
+    box.activated.connect(lambda row: session.set_window(box.itemData(row)))
+    viewer.windowChanged.connect(on_window)
+
+
+def bind_three_panel(session: SessionModel, view: ThreePanelView, dock: QDockWidget, viewer: SliceViewer,
+                     display_names: Callable[[], list[str]]) -> None:
+    """Original | heatmap | overlay of the slice the viewer shows, redrawn only while its dock is visible."""
+
+    def refresh(*_changed: object) -> None:
+        if not dock.isVisible():
+            return  # redrawn when the dock is shown
+        series, slice_ = session.current_series, session.current_slice
+        view.set_slice(viewer.displayed_image, session.prediction(), session.overlay, display_names(),
+                       slice_.label if slice_ is not None else "",
+                       series.info.pixel_spacing if series is not None else None)
+
+    # The viewer's own signals come after it has painted, so `displayed_image` is the new one.
+    for signal in (viewer.currentIndexChanged, viewer.windowChanged, dock.visibilityChanged):
+        signal.connect(refresh)
+    for event in (session.overlay_changed, session.slice_result_added, session.results_reset):
+        event.connect(refresh)
+    view.contrast_toggle.toggled.connect(session.set_contrast_enhanced)
+    session.display_changed.connect(lambda options: view.set_contrast_enhanced(options.contrast_enhanced))
