@@ -14,6 +14,7 @@ from superqt.utils import GeneratorWorker
 from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
 from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError
 from core.model.remote import ClassifierProcess
+from core.output.wording import study_notes
 from core.session import SessionModel
 from desktop.feedback import Feedback
 from desktop.panels.overlay_panel import OverlayPanel
@@ -178,11 +179,13 @@ class AnalysisControl(QObject):
         self._results_panel.show_state(message)
 
     @Slot(object)
-    def _on_finished(self, result: StudyResult) -> None:
+    def _on_finished(self, result: StudyResult | None) -> None:
+        if result is None:
+            return  # cancelled between batches: `_on_ended` says so
         self._progress_refresh.stop()  # a count still waiting to be shown would cover the verdict's notes
         self._session.set_study_result(self._analysing_series, result)
         if self._analysing_series == self._session.series_index:
-            self._results_panel.show_state(" ".join(result.notes()))
+            self._results_panel.show_state(" ".join(study_notes(result)))
         self._feedback.show_status("Analysis finished")
         self.analysisFinished.emit(result)
 

@@ -13,7 +13,6 @@ from superqt.utils import GeneratorWorker
 
 from core.analysis.selection import central_slices
 from core.io.load import Study
-from core.logging_setup import register_study_phi
 from core.session import SessionModel
 from desktop.feedback import Feedback
 from desktop.panels.series_panel import SeriesPanel
@@ -93,7 +92,6 @@ class StudyLoading(QObject):
             self._on_loaded(step)
 
     def _on_loaded(self, study: Study) -> None:
-        register_study_phi(study)  # keeps patient names/IDs out of the log
         self._show_skipped(study)
         slice_count = sum(len(series) for series in study.series)
         self._feedback.show_status(f"{len(study.series)} series, {slice_count} slices"

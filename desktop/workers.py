@@ -24,7 +24,7 @@ from core.errors import BrainMriError
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.analysis.results import SliceClassifier, SliceResult, StudyResult
+    from core.analysis.results import SliceResult, StudyResult
     from core.io.load import Series, Slice, Study
     from core.model.remote import ClassifierProcess
 
@@ -78,18 +78,16 @@ class SeriesPrepared:
 
 def load_study_steps(paths: Sequence[Path], analysis_slice_count: int, progress: Callable[[int, int], None],
                      should_cancel: Callable[[], bool]) -> Generator[Study | SeriesPrepared, None, None]:
-    """Scan files or folders with `core.io.load.load_study`, then decode what the window shows first.
+    """Open files or folders with `core.analysis.pipeline.open_study`, then decode what the window shows first.
 
     Yields the `Study` as soon as the first series' middle slice is decoded (its pixels are then in the slice
     cache); then, one series at a time, `SeriesPrepared` with the central slices chosen for analysis
     (`core.analysis.selection.central_slices` decodes them, which is why it runs here rather than on the UI
     thread). Nothing is yielded when the scan was cancelled."""
+    from core.analysis.pipeline import open_study
     from core.analysis.selection import central_slices
-    from core.io.load import load_study
-    from core.logging_setup import register_study_phi
 
-    study = load_study(list(paths), progress=progress, should_cancel=should_cancel)
-    register_study_phi(study)  # from here on, any log record naming this patient is redacted
+    study = open_study(list(paths), progress=progress, should_cancel=should_cancel)  # registers the patient's PHI
     if study.cancelled:
         return
     if study.series:
@@ -111,21 +109,6 @@ def _middle_display(series: Series) -> np.ndarray | None:
 # ----- analysis ----------------------------------------------------------------------------------------------------
 
 
-def analyse_series(series: Series, classifier: SliceClassifier, slices: Sequence[Slice],
-                   should_cancel: Callable[[], bool]) -> Generator[SliceResult, None, StudyResult]:
-    """Yield one `SliceResult` per slice as the model answers (a batch at a time, stopping between batches once
-    `should_cancel()`), and return the study's result. The shape of `core.analysis.pipeline.analyse_series`, which
-    can replace it."""
-    from core.analysis.results import aggregate, iter_analysis
-
-    results = []
-    for result in iter_analysis(slices, classifier, should_cancel=should_cancel):
-        results.append(result)
-        yield result
-    return aggregate(results, classifier.manifest, series.info,  # type: ignore[attr-defined]
-                     series_length=len(series))
-
-
 @dataclass(frozen=True)
 class ModelLoading:
     """Yielded before the first analysis loads the model in its helper process (seconds), and with `ready` once
@@ -134,10 +117,13 @@ class ModelLoading:
     ready: bool = False
 
 
-def analysis_steps(classifier: ClassifierProcess, series: Series, slices: Sequence[Slice],
-                   should_cancel: Callable[[], bool]) -> Generator[SliceResult | ModelLoading, None, StudyResult]:
+def analysis_steps(
+    classifier: ClassifierProcess, series: Series, slices: Sequence[Slice], should_cancel: Callable[[], bool],
+) -> Generator[SliceResult | ModelLoading, None, StudyResult | None]:
     """The analysis worker's work: load the model if needed (a missing or tampered model raises `ModelMissingError`
-    / `ModelIntegrityError`), then `analyse_series`."""
+    / `ModelIntegrityError`), then `core.analysis.pipeline.analyse_series` (None when cancelled)."""
+    from core.analysis.pipeline import analyse_series
+
     if not classifier.is_loaded:
         yield ModelLoading()
         classifier.load()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core.analysis.results import AGGREGATION_RULE, ANALYSIS_BATCH, aggregate, iter_analysis
+from core.output.wording import study_notes
 from tests.analysis_doubles import (
     CLASSES,
     ClassifierDouble,
@@ -111,7 +112,7 @@ def test_out_of_distribution_and_unreadable_slices_are_not_counted() -> None:
     assert [r.slice_index for r in study.counted_results] == [0]
     assert [r.slice_index for r in study.out_of_distribution_results] == [1]
     assert [r.slice_index for r in study.failed_results] == [2]
-    notes = " ".join(study.notes())
+    notes = " ".join(study_notes(study))
     assert "1 of 3 analysed slices" in notes and "out of distribution" in notes and "could not be read" in notes
 
 
@@ -120,7 +121,7 @@ def test_no_prediction_when_every_slice_is_out_of_distribution() -> None:
     study = aggregate(results, ManifestDouble())
     assert study.verdict_label is None and study.probabilities is None
     assert study.verdict_probability is None and study.disagreeing_results == []
-    assert any("No study-level prediction" in note for note in study.notes())
+    assert any("No study-level prediction" in note for note in study_notes(study))
 
 
 def test_disagreeing_slices_are_flagged() -> None:
@@ -128,14 +129,14 @@ def test_disagreeing_slices_are_flagged() -> None:
     study = aggregate([slice_result(i, prediction(row)) for i, row in enumerate(rows)], ManifestDouble())
     assert study.verdict_label == "glioma"
     assert [r.slice_index for r in study.disagreeing_results] == [2]
-    assert any("disagree" in note and "slice_002.dcm" in note for note in study.notes())
+    assert any("disagree" in note and "slice_002.dcm" in note for note in study_notes(study))
 
 
 def test_agreeing_slices_are_not_flagged() -> None:
     rows = [[0.8, 0.1, 0.05, 0.05], [0.6, 0.2, 0.1, 0.1]]
     study = aggregate([slice_result(i, prediction(row)) for i, row in enumerate(rows)], ManifestDouble())
     assert study.disagreeing_results == []
-    assert not any("disagree" in note for note in study.notes())
+    assert not any("disagree" in note for note in study_notes(study))
 
 
 def test_display_names_come_from_the_manifest() -> None:

@@ -17,6 +17,7 @@ from core.cases.store import CaseStore
 from core.io.load import load_study
 from core.output.export import StudyExport, json_document
 from core.output.report import findings_paragraphs
+from core.output.wording import study_notes
 from core.paths import sample_study_dir
 from tests.analysis_doubles import ClassifierDouble, ManifestDouble, prediction
 from tests.dicom_factory import write_mr_series
@@ -88,7 +89,7 @@ def test_every_output_names_a_dicom_slice_the_same_way_anonymised_too(tmp_path: 
 
     for anonymise in (False, True):
         assert study.slice_results[2].slice_label == "Se 6 Im 3, z = -27.0 mm"
-        assert disagreement in study.notes(anonymise)
+        assert disagreement in study_notes(study, anonymise)
         findings = " ".join(findings_paragraphs(study, anonymise))
         assert disagreement in findings and "Se 6 Im 1, z = -30.0 mm; Se 6 Im 2, z = -28.5 mm" in findings
         document = json_document([StudyExport(tmp_path, [study], [])], ManifestDouble(), anonymise=anonymise)
@@ -100,8 +101,8 @@ def test_every_output_names_a_dicom_slice_the_same_way_anonymised_too(tmp_path: 
 def test_anonymised_outputs_name_a_picture_image_k() -> None:
     series = load_study(sorted(sample_study_dir().glob("*.jpg"))[:2]).series[0]
     study = analysed(series, [GLIOMA, NO_TUMOUR])
-    assert "The slices disagree: image 2 favours No tumour (70%)." in study.notes(anonymise=True)
-    assert f"The slices disagree: {series.slices[1].path.name} favours No tumour (70%)." in study.notes()
+    assert "The slices disagree: image 2 favours No tumour (70%)." in study_notes(study, anonymise=True)
+    assert f"The slices disagree: {series.slices[1].path.name} favours No tumour (70%)." in study_notes(study)
 
 
 def test_a_reopened_case_keeps_the_names_and_says_class_names_not_ids(tmp_path: Path) -> None:
@@ -112,5 +113,5 @@ def test_a_reopened_case_keeps_the_names_and_says_class_names_not_ids(tmp_path: 
 
     reopened = store.get(record.case_id).study_result
     assert not reopened.display_names  # a case stores the class ids only
-    assert reopened.notes()[-1] == "The slices disagree: Se 6 Im 2, z = -28.5 mm favours No tumour (70%)."
-    assert "notumor" not in " ".join(reopened.notes() + findings_paragraphs(reopened, anonymise=True))
+    assert study_notes(reopened)[-1] == "The slices disagree: Se 6 Im 2, z = -28.5 mm favours No tumour (70%)."
+    assert "notumor" not in " ".join(study_notes(reopened) + findings_paragraphs(reopened, anonymise=True))

@@ -143,12 +143,6 @@ class StudyResult:
         index, probabilities = self.verdict_index, self.probabilities
         return None if index is None or probabilities is None else float(probabilities[index])
 
-    def notes(self, anonymise: bool = False) -> list[str]:
-        """`core.output.wording.study_notes`: kept for the desktop window, which has yet to call wording itself."""
-        from core.output.wording import study_notes
-
-        return study_notes(self, anonymise)
-
 
 def slice_result(slice_: Slice, display: np.ndarray | None, prediction: SlicePrediction | None,
                  error: str = "") -> SliceResult:
