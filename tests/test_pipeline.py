@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.analysis.pipeline import analyse_series, collect, open_study
+from core.analysis.results import ANALYSIS_BATCH
 from core.analysis.selection import DEFAULT_SLICE_COUNT, SlicePolicy, SliceSelection, select_slices
 from core.errors import NotAnalysableError
 from core.io.load import SeriesInfo
@@ -32,17 +33,18 @@ def _series(count: int, unreadable: tuple[int, ...] = ()) -> SeriesDouble:
 
 
 def test_results_stream_in_order_and_the_study_result_is_returned() -> None:
-    series = _series(5)
-    classifier = ClassifierDouble([prediction(row) for row in (GLIOMA, GLIOMA, MENINGIOMA, GLIOMA)])
+    series = _series(ANALYSIS_BATCH + 3)  # the analysed slices 1.. fill one batch and part of a second
+    analysed = range(1, len(series))
+    classifier = ClassifierDouble([prediction(MENINGIOMA if index == 3 else GLIOMA) for index in analysed])
     analysis = analyse_series(series, classifier, series.slices[1:])
     first = next(analysis)
-    assert first.slice_index == 1 and classifier.batch_sizes == [2]  # streamed before the next batch ran
+    assert first.slice_index == 1 and classifier.batch_sizes == [ANALYSIS_BATCH]  # streamed before the next batch
     streamed, study = collect(analysis)
-    assert [first.slice_index] + [r.slice_index for r in streamed] == [1, 2, 3, 4]
+    assert [first.slice_index] + [r.slice_index for r in streamed] == list(analysed)
     assert study is not None and study.verdict_label == "glioma"
-    assert [r.slice_index for r in study.slice_results] == [1, 2, 3, 4]
-    assert study.series_length == 5 and study.series_info is series.info
-    assert study.disagreeing_results[0].slice_index == 3
+    assert [r.slice_index for r in study.slice_results] == list(analysed)
+    assert study.series_length == len(series) and study.series_info is series.info
+    assert [r.slice_index for r in study.disagreeing_results] == [3]
 
 
 def test_an_unreadable_slice_is_reported_in_its_place_and_the_analysis_goes_on() -> None:
@@ -64,15 +66,15 @@ def test_slices_found_unreadable_while_choosing_come_first_and_the_result_is_in_
 
 
 def test_cancel_stops_between_batches_and_returns_no_study_result() -> None:
-    series = _series(6)
-    classifier = ClassifierDouble([prediction(GLIOMA)] * 6)
+    series = _series(2 * ANALYSIS_BATCH)
+    classifier = ClassifierDouble([prediction(GLIOMA)] * len(series))
     cancel = False
     analysis = analyse_series(series, classifier, series.slices, should_cancel=lambda: cancel)
     assert next(analysis).slice_index == 0
-    cancel = True  # while the first batch's second result is still to come: it is not reported
+    cancel = True  # while the first batch's other results are still to come: they are not reported
     streamed, study = collect(analysis)
     assert streamed == [] and study is None
-    assert classifier.batch_sizes == [2]
+    assert classifier.batch_sizes == [ANALYSIS_BATCH]
 
 
 def test_a_series_of_another_modality_is_refused_before_the_model_runs() -> None:
