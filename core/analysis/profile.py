@@ -65,8 +65,12 @@ def _runs(indices: list[int]) -> list[range]:
     return runs
 
 
-def _state(result: SliceResult) -> SliceState:
-    return SliceState[result.outcome.name]  # the outcomes' names are those of the analysed states
+def slice_entry(result: SliceResult) -> tuple[SliceState, np.ndarray | None]:
+    """What the profile holds for one analysed slice: its state, and its probabilities when it is counted (None
+    otherwise). The window updates its profile one streamed result at a time with it."""
+    state = SliceState[result.outcome.name]  # the outcomes' names are those of the analysed states
+    counted = state is SliceState.COUNTED and result.prediction is not None  # counted implies a prediction
+    return state, result.prediction.probabilities if counted and result.prediction is not None else None
 
 
 def probability_profile(slice_results: Iterable[SliceResult], series_length: int, class_count: int
@@ -77,9 +81,9 @@ def probability_profile(slice_results: Iterable[SliceResult], series_length: int
     for result in slice_results:
         if not 0 <= result.slice_index < series_length:
             continue  # a result from another series length (e.g. a case reopened on a changed folder) has no place
-        states[result.slice_index] = _state(result)
-        if result.counted and result.prediction is not None:  # counted implies a prediction; mypy needs it said
-            probabilities[result.slice_index] = result.prediction.probabilities
+        states[result.slice_index], values = slice_entry(result)
+        if values is not None:
+            probabilities[result.slice_index] = values
     return ProbabilityProfile(probabilities, tuple(states))
 
 

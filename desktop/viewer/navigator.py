@@ -4,16 +4,20 @@ result) and the probability profile above it, all following the session model.""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QStyle, QStyleOptionSlider, QWidget
 
-from core.analysis.profile import probability_profile, slice_position
+from core.analysis.profile import probability_profile, slice_entry, slice_position
 from core.model.labels import CLASSES
 from core.session import SessionModel, marks
 from desktop import theme
 from desktop.viewer.profile_view import ProfileView
+
+if TYPE_CHECKING:
+    from core.analysis.results import SliceResult
 
 
 class MarkedSlider(QSlider):
@@ -87,7 +91,7 @@ class SliceNavigator(QWidget):
         session.slice_changed.connect(self._show_index)
         session.analysis_set_changed.connect(self._on_series_state)
         session.results_reset.connect(self._on_results)
-        session.slice_result_added.connect(self._on_results)
+        session.slice_result_added.connect(self._on_slice_result)
         self.refresh()
 
     def refresh(self, *_changed: object) -> None:
@@ -110,6 +114,15 @@ class SliceNavigator(QWidget):
     def _on_results(self, series_index: int, *_result: object) -> None:
         if series_index == self._session.series_index:
             self._update_marks()
+            self._update_profile()
+
+    def _on_slice_result(self, series_index: int, result: SliceResult) -> None:
+        """One streamed result changes one slice: its mark, and its place in the profile when one is shown (rebuilding
+        the whole profile for every result cost O(n²) over a series of n slices)."""
+        if series_index != self._session.series_index:
+            return
+        self._update_marks()
+        if not self.profile.set_slice(result.slice_index, *slice_entry(result)):
             self._update_profile()
 
     def _update_marks(self) -> None:
