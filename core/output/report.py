@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.analysis.overlay import Explanation, OverlaySettings, attention_summary
 from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_name
-from core.output.wording import disagreement, format_percent, slice_outcome
+from core.output.wording import disagreement, explained_class_words, format_percent, slice_outcome
 
 if TYPE_CHECKING:
     from core.analysis.results import SliceResult, StudyResult
@@ -102,9 +102,8 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
 def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
     """What a Grad-CAM panel shows, e.g. "Grad-CAM for Meningioma (probability 1.0%, weak evidence)": Grad-CAM
     draws a map for any class, so the reader must see which class and how probable the model found it."""
-    name = study.display_name(study.classes[explanation.class_index])
-    weak = ", weak evidence" if explanation.weak else ""
-    return f"Grad-CAM for {name} (probability {format_percent(explanation.probability, 1)}{weak})"
+    return "Grad-CAM for " + explained_class_words(study.display_name(study.classes[explanation.class_index]),
+                                                   explanation, decimals=1)
 
 
 def _names(results: list[SliceResult], anonymise: bool) -> str:

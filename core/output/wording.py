@@ -129,6 +129,23 @@ def slice_problem(result: WordedSlice) -> tuple[str, str] | None:
     return None
 
 
+class _Explanation(Protocol):
+    """What a drawn Grad-CAM explains, as `core.analysis.overlay.Explanation` has it."""
+
+    @property
+    def probability(self) -> float: ...
+    @property
+    def weak(self) -> bool: ...
+
+
+def explained_class_words(class_name: str, explanation: _Explanation, decimals: int = 0) -> str:
+    """Which class a drawn Grad-CAM explains and how probable the model found it on that slice, e.g. "Meningioma
+    (probability 1%, weak evidence)": Grad-CAM draws a map for any class, so the reader must see which class and how
+    likely, wherever a map is shown (the overlay panel, the report's panels)."""
+    weak = ", weak evidence" if explanation.weak else ""
+    return f"{class_name} (probability {format_percent(explanation.probability, decimals)}{weak})"
+
+
 def no_heatmap_reason(prediction: _Prediction | None) -> str:
     """Why no Grad-CAM can be shown for a slice ("" when one can)."""
     if prediction is None:

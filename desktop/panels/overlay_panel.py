@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QSlider, QWidget
 
 from core.analysis.overlay import COLORMAPS, Explanation, OverlaySettings
-from core.output.report import format_percent
+from core.output.wording import explained_class_words
 from desktop import theme
 
 PREDICTED_CLASS = "Predicted class"
@@ -77,8 +77,7 @@ class OverlayPanel(QWidget):
             self.explanation.clear()
             return
         name = self.explained_class.itemText(explanation.class_index + 1) or f"class {explanation.class_index}"
-        text = f"Explaining {name} (probability {format_percent(explanation.probability)})"
-        self.explanation.setText(text + (" — weak evidence" if explanation.weak else ""))
+        self.explanation.setText("Explaining " + explained_class_words(name, explanation))
         self.explanation.setStyleSheet(f"color: {theme.WARNING.name()}; font-weight: bold;" if explanation.weak else "")
 
     def show_settings(self, settings: OverlaySettings) -> None:

@@ -194,7 +194,7 @@ def test_explaining_an_unlikely_class_is_flagged_as_weak_evidence(qtbot, make_wi
 
     panel.explained_class.setCurrentIndex(2)  # Meningioma, which the model gave 1.2 %
     assert viewer.overlay_shown()
-    assert panel.explanation.text() == "Explaining Meningioma (probability 1%) — weak evidence"
+    assert panel.explanation.text() == "Explaining Meningioma (probability 1%, weak evidence)"
     label = panel.explanation.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     rows = np.array(label.constBits(), dtype=np.uint8).reshape(label.height(), label.bytesPerLine())
     rgb = rows[:, : label.width() * 3].reshape(-1, 3).astype(int)
@@ -202,7 +202,7 @@ def test_explaining_an_unlikely_class_is_flagged_as_weak_evidence(qtbot, make_wi
     assert (np.abs(rgb - warning).max(axis=1) < 30).sum() > 20  # written in the warning colour
 
     panel.explained_class.setCurrentIndex(3)  # No tumour, 5 %
-    assert panel.explanation.text().endswith("(probability 5%) — weak evidence")
+    assert panel.explanation.text().endswith("(probability 5%, weak evidence)")
     panel.explained_class.setCurrentIndex(0)  # back to the predicted class
     assert panel.explanation.text() == "Explaining Glioma (probability 90%)" and panel.explanation.styleSheet() == ""
 
