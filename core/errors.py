@@ -44,3 +44,19 @@ class ClassifierProcessError(BrainMriError):
 
 class NotAnalysableError(BrainMriError):
     """The model must not classify this series (today: DICOM of another modality than MR); `reason` says why."""
+
+
+class CaseStoreError(BrainMriError):
+    """The case store could not do what was asked; nothing partial was left behind."""
+
+
+class CaseNotFoundError(CaseStoreError):
+    """No case has the given id (it may have been deleted)."""
+
+
+class CaseDatabaseError(CaseStoreError):
+    """A file of the case store (the database or its lock) is damaged or cannot be opened; its reason names the file
+    and tells the user what to do.
+
+    A `CaseStoreError`, so the desktop and the CLI report it as they report every store error (a message, no
+    traceback)."""

@@ -11,8 +11,8 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QDockWidget
 
 from core.analysis.results import SliceResult
-from core.cases.store import Case, CaseStore, CaseStoreError
-from core.errors import BrainMriError
+from core.cases.store import Case, CaseStore
+from core.errors import BrainMriError, CaseStoreError
 from core.io.load import Series, Study
 from core.model.remote import ClassifierProcess
 from core.session import SessionModel

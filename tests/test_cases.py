@@ -19,8 +19,12 @@ import pytest
 
 from core.analysis.overlay import OverlaySettings
 from core.analysis.results import AGGREGATION_RULE, SliceResult, StudyResult
+from core.cases import files as case_files
+from core.cases import schema as case_schema
 from core.cases import store as case_store
-from core.cases.store import CaseDatabaseError, CaseNotFoundError, CaseStore, CaseStoreError, safe_file_name, safe_name
+from core.cases.files import safe_file_name, safe_name
+from core.cases.store import CaseStore
+from core.errors import CaseDatabaseError, CaseNotFoundError, CaseStoreError
 from core.io.load import SeriesInfo
 from core.model.classifier import SlicePrediction
 from tests.conftest import REPO_ROOT
@@ -96,7 +100,7 @@ def store(tmp_path: Path) -> CaseStore:
     return CaseStore(tmp_path / "data", clock=SteppingClock())
 
 
-def save_sample(store: CaseStore, name: str = "Follow-up", **kwargs) -> case_store.CaseRecord:
+def save_sample(store: CaseStore, name: str = "Follow-up", **kwargs) -> case_schema.CaseRecord:
     kwargs.setdefault("study_result", make_study_result())
     return store.save(name, study_source=STUDY_SOURCE, overlay_settings=OVERLAY, **kwargs)
 
@@ -128,7 +132,7 @@ def test_get_returns_the_case_exactly_as_saved_including_images_and_overlay(stor
     assert_same(case.study_result, result)
     assert case.overlay_settings == OVERLAY
     assert case.notes == "compare with 2023"
-    assert case.study == case_store.StudyReference(str(STUDY_SOURCE), "1.2.3.4", "1.2.3.4.5")
+    assert case.study == case_files.StudyReference(str(STUDY_SOURCE), "1.2.3.4", "1.2.3.4.5")
     assert case.record == record
     assert record.name == "Follow-up glioma"
     assert (record.patient_id, record.study_date, record.verdict_label, record.anonymised) == (
@@ -256,7 +260,7 @@ def test_delete_removes_the_row_the_reports_and_the_folder(store: CaseStore, tmp
 def test_delete_that_fails_in_the_database_restores_the_folder(store: CaseStore, monkeypatch) -> None:
     record = save_sample(store, copy_slice_images=True)
     before = snapshot(store.root)
-    monkeypatch.setattr(case_store, "_transaction", _failing_transaction)
+    monkeypatch.setattr(case_schema, "transaction", _failing_transaction)
     with pytest.raises(OSError):
         store.delete(record.case_id)
     assert snapshot(store.root) == before
@@ -275,11 +279,11 @@ HOSTILE_NAMES = ["../../etc", "..", ".", "CON", "con.txt", "lpt9", "a/b", "a\\b"
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_safe_name_is_a_harmless_portable_file_name(name: str) -> None:
     result = safe_name(name)
-    assert 0 < len(result) <= case_store.MAX_NAME_CHARS
+    assert 0 < len(result) <= case_files.MAX_NAME_CHARS
     assert not set(result) & set('/\\:*?"<>|')
     assert all(ch.isprintable() for ch in result)
     assert not result.startswith(".") and not result.endswith((".", " "))
-    assert result.split(".")[0].strip().upper() not in case_store._WINDOWS_RESERVED_NAMES
+    assert result.split(".")[0].strip().upper() not in case_files._WINDOWS_RESERVED_NAMES
     assert result not in (".", "..")
 
 
@@ -322,20 +326,21 @@ def _raise_instead(*args, **kwargs):
 
 
 @pytest.mark.parametrize(
-    ("function", "make_failure"),
+    ("module", "function", "make_failure"),
     [
-        ("_write_png", lambda original: _raise_after(original)),  # a slice image half way through the folder
-        ("_write_file", lambda original: _raise_instead),  # the first file of the folder
-        ("_fsync_dir", lambda original: _raise_instead),  # folder complete, not yet durable
-        ("_insert_case_row", lambda original: _raise_after(original)),  # row inserted, commit not reached
-        ("_move_into_place", lambda original: _raise_instead),  # committed, rename of the folder fails
+        (case_files, "write_png", lambda original: _raise_after(original)),  # a slice image half way through the folder
+        (case_files, "write_file", lambda original: _raise_instead),  # the first file of the folder
+        (case_files, "fsync_dir", lambda original: _raise_instead),  # folder complete, not yet durable
+        (case_schema, "insert_case_row", lambda original: _raise_after(original)),  # row inserted, commit not reached
+        (case_files, "move_into_place", lambda original: _raise_instead),  # committed, rename of the folder fails
     ],
 )
-def test_a_save_failing_at_any_step_leaves_the_previous_state(store, monkeypatch, function, make_failure) -> None:
+def test_a_save_failing_at_any_step_leaves_the_previous_state(store, monkeypatch, module, function,
+                                                              make_failure) -> None:
     save_sample(store, "existing", copy_slice_images=True)
     before = snapshot(store.root)
 
-    monkeypatch.setattr(case_store, function, make_failure(getattr(case_store, function)))
+    monkeypatch.setattr(module, function, make_failure(getattr(module, function)))
     with pytest.raises(OSError, match="injected"):
         save_sample(store, "new", copy_slice_images=True)
     monkeypatch.undo()
@@ -348,7 +353,7 @@ def test_a_report_attach_failing_after_the_commit_leaves_the_previous_state(stor
     record = save_sample(store)
     (tmp_path / "r.pdf").write_bytes(b"%PDF")
     before = snapshot(store.root)
-    monkeypatch.setattr(case_store, "_move_into_place", _raise_instead)
+    monkeypatch.setattr(case_files, "move_into_place", _raise_instead)
     with pytest.raises(OSError):
         store.attach_report(record.case_id, tmp_path / "r.pdf")
     assert snapshot(store.root) == before
@@ -358,7 +363,7 @@ def test_a_report_attach_failing_after_the_commit_leaves_the_previous_state(stor
 _CRASHING_PROCESS = """
 import os, sys
 from pathlib import Path
-from core.cases import store as case_store
+from core.cases import files as case_files, schema as case_schema, store as case_store
 from tests import test_cases
 
 step, root, report = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
@@ -374,13 +379,13 @@ def die(*args, **kwargs):
     os._exit(17)
 
 if step == "writing-folder":
-    case_store._write_png = die_after(case_store._write_png)
+    case_files.write_png = die_after(case_files.write_png)
 elif step == "row-inserted":
-    case_store._insert_case_row = die_after(case_store._insert_case_row)
+    case_schema.insert_case_row = die_after(case_schema.insert_case_row)
 elif step in ("save-committed", "attach-committed"):
-    case_store._move_into_place = die
+    case_files.move_into_place = die
 elif step == "delete-folder-moved":
-    case_store._move_into_place = die_after(case_store._move_into_place)
+    case_files.move_into_place = die_after(case_files.move_into_place)
 
 if step.startswith("delete"):
     store.delete(store.list()[0].case_id)
@@ -446,7 +451,7 @@ def test_opening_a_store_leaves_folders_it_did_not_stage_alone(store) -> None:
 
 # --- schema --------------------------------------------------------------------------------------------------------
 
-_V1_SCHEMA = (  # written out here, not taken from case_store.MIGRATIONS, so the fixture stays what v1 really was
+_V1_SCHEMA = (  # written out here, not taken from case_schema.MIGRATIONS, so the fixture stays what v1 really was
     """CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL, folder TEXT NOT NULL UNIQUE,
        created_at TEXT NOT NULL, patient_id TEXT NOT NULL DEFAULT '', study_date TEXT NOT NULL DEFAULT '',
        verdict_label TEXT, notes TEXT NOT NULL DEFAULT '')""",
@@ -485,11 +490,11 @@ def _user_version(root: Path) -> int:
 
 
 def test_a_v1_database_is_migrated_to_the_current_schema_keeping_its_cases(v1_store_root: Path) -> None:
-    assert case_store.SCHEMA_VERSION == 2 and _user_version(v1_store_root) == 1
+    assert case_schema.SCHEMA_VERSION == 2 and _user_version(v1_store_root) == 1
 
     store = CaseStore(v1_store_root)
 
-    assert _user_version(v1_store_root) == case_store.SCHEMA_VERSION
+    assert _user_version(v1_store_root) == case_schema.SCHEMA_VERSION
     (record,) = store.list("from v1")
     assert (record.case_id, record.anonymised, record.verdict_label) == (7, False, "glioma")
     case = store.get(7)
@@ -500,12 +505,12 @@ def test_a_v1_database_is_migrated_to_the_current_schema_keeping_its_cases(v1_st
 
 
 def test_a_new_store_is_created_at_the_current_schema_version(store: CaseStore) -> None:
-    assert _user_version(store.root) == case_store.SCHEMA_VERSION
+    assert _user_version(store.root) == case_schema.SCHEMA_VERSION
 
 
 def test_a_database_from_a_newer_version_is_refused(store: CaseStore) -> None:
     connection = sqlite3.connect(store.database_path)
-    connection.execute(f"PRAGMA user_version = {case_store.SCHEMA_VERSION + 1}")
+    connection.execute(f"PRAGMA user_version = {case_schema.SCHEMA_VERSION + 1}")
     connection.close()
     with pytest.raises(CaseStoreError, match="newer version"):
         CaseStore(store.root)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from core.analysis.overlay import OverlaySettings
-    from core.cases.store import Case, CaseRecord, CaseStore
+    from core.cases.schema import CaseRecord
+    from core.cases.store import Case, CaseStore
 
 Command = Callable[["CaseStore", argparse.Namespace], None]
 

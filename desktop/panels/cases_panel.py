@@ -36,7 +36,9 @@ from PySide6.QtWidgets import (
 
 from core.analysis.overlay import OverlaySettings
 from core.analysis.results import StudyResult
-from core.cases.store import Case, CaseRecord, CaseStore, CaseStoreError
+from core.cases.schema import CaseRecord
+from core.cases.store import Case, CaseStore
+from core.errors import CaseStoreError
 from core.io.load import SeriesInfo
 from desktop import theme
 
@@ -158,7 +160,7 @@ class CasesPanel(QWidget):
     """Saved cases, newest first, filtered by the search box."""
 
     caseReopened = Signal(object)  # core.cases.store.Case
-    caseSaved = Signal(object)  # core.cases.store.CaseRecord
+    caseSaved = Signal(object)  # core.cases.schema.CaseRecord
 
     def __init__(self, store: CaseStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
