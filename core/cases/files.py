@@ -32,7 +32,7 @@ from core.analysis.overlay import OverlaySettings
 from core.analysis.results import StudyResult
 from core.errors import CaseStoreError
 from core.io.load import SeriesInfo
-from core.output.codec import encode_study_result, json_bytes
+from core.output.codec import decode_study_result, encode_study_result, json_bytes
 
 CASE_FILE = "case.json"
 CAMS_FILE = "cams.npz"
@@ -212,8 +212,12 @@ def write_case_folder(
         write_png(folder / file_name, image)
     # a ** mapping may hold "allow_pickle" for all mypy knows (typed bool); these keys are "cams_000", ...
     write_file(folder / CAMS_FILE, lambda file: np.savez_compressed(file, **cams))  # type: ignore[arg-type]
-    write_file(folder / CASE_FILE, lambda file: file.write(json_bytes(document)))
+    write_case_file(folder, document)
     fsync_dir(folder)
+
+
+def write_case_file(folder: Path, document: Mapping[str, Any]) -> None:
+    write_file(folder / CASE_FILE, lambda file: file.write(json_bytes(document)))
 
 
 def read_case_file(folder: Path) -> dict[str, Any]:
@@ -226,7 +230,15 @@ def read_case_file(folder: Path) -> dict[str, Any]:
     return document
 
 
-def load_case_folder(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], list[np.ndarray | None]]:
+def read_case_folder(folder: Path) -> tuple[StudyReference, StudyResult, OverlaySettings]:
+    """What the case folder holds: where the study came from, the result exactly as analysed (CAMs and any copied
+    slice images included) and the overlay settings."""
+    document, cams, displays = _load_case_folder(folder)
+    return (StudyReference(**document["study"]), decode_study_result(document["study_result"], cams, displays),
+            OverlaySettings(**document["overlay_settings"]))
+
+
+def _load_case_folder(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], list[np.ndarray | None]]:
     """case.json, the CAMs by key, and each slice's copied image (None where none was kept)."""
     document = read_case_file(folder)
     try:

@@ -38,19 +38,11 @@ import platformdirs
 from core.analysis.overlay import OverlaySettings
 from core.analysis.results import StudyResult
 from core.cases import files, schema
-from core.cases.files import (
-    CASE_FILE,
-    PRIVATE_DIR_MODE,
-    REPORTS_DIR_NAME,
-    STAGED_PREFIX,
-    TRASH_PREFIX,
-    StudyReference,
-)
+from core.cases.files import PRIVATE_DIR_MODE, REPORTS_DIR_NAME, STAGED_PREFIX, TRASH_PREFIX, StudyReference
 from core.cases.schema import RECORD_COLUMNS, AttachedReport, CaseRecord
 from core.errors import CaseNotFoundError, CaseStoreError
 from core.io.load import SeriesInfo
 from core.output.anonymise import IDENTIFYING_FIELDS, slice_error, slice_name, without_identifiers
-from core.output.codec import decode_study_result, json_bytes
 
 APP_NAME = "BrainMRIAssist"
 DATA_DIR_ENV = "BRAINMRI_DATA_DIR"
@@ -216,12 +208,12 @@ class CaseStore:
     def get(self, case_id: int) -> Case:
         """The case exactly as it was analysed: results, CAMs, overlay settings, (copied) images, notes, reports."""
         record = self.record(case_id)
-        document, cams, displays = files.load_case_folder(record.folder)
+        study, study_result, overlay_settings = files.read_case_folder(record.folder)
         return Case(
             record=record,
-            study=StudyReference(**document["study"]),
-            study_result=decode_study_result(document["study_result"], cams, displays),
-            overlay_settings=OverlaySettings(**document["overlay_settings"]),
+            study=study,
+            study_result=study_result,
+            overlay_settings=overlay_settings,
             notes=self.notes(case_id),
             reports=tuple(self.reports(case_id)),
         )
@@ -304,7 +296,7 @@ class CaseStore:
                 shutil.copytree(record.folder, staged)
                 document = {**files.read_case_file(record.folder), "notes": self.notes(case_id),
                             "reports": [f"{REPORTS_DIR_NAME}/{report.file_name}" for report in self.reports(case_id)]}
-                files.write_file(staged / CASE_FILE, lambda file: file.write(json_bytes(document)))
+                files.write_case_file(staged, document)
                 files.move_into_place(staged, destination)
             except OSError as error:
                 files.remove(staged)

@@ -1,7 +1,7 @@
 """The one encoding of results as JSON-ready data: `StudyResult` ↔ dict (+ the Grad-CAM arrays beside it), and the one
 float and document encoders that every JSON file we write goes through.
 
-Used by the case store (`core.cases.store`: case.json + cams.npz, which must reopen a case exactly as analysed, so
+Used by the case store (`core.cases.files`: case.json + cams.npz, which must reopen a case exactly as analysed, so
 the format below is frozen: cases saved by earlier versions must keep opening) and by the JSON export
 (`core.output.export`, a one-way document for other programs in its own schema, which shares the float and series
 encoders). Keys read with a default are absent from cases saved by earlier versions.
