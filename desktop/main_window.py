@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self._settings_writer = SettingsWriter(self.jobs)
         self.feedback = Feedback(self)
 
-        self.viewer = SliceViewer(self.session)
+        self.viewer = SliceViewer(self.session, jobs=self.jobs)
         self.navigator = SliceNavigator(self.session)
         self.cine = CinePlayer(self.viewer, self)
         central = QWidget()
@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
         bind_overlay_panel(session, self.overlay_panel, self.viewer, self.overlay_action)
         bind_include_action(session, self.include_action, self.feedback)
         bind_metadata_panel(session, self.metadata_panel, self.metadata_dock)
-        bind_window_presets(session, self.window_presets, self.viewer, self.feedback)
+        bind_window_presets(session, self.window_presets, self.viewer)
         bind_three_panel(session, self.three_panel, self.three_panel_dock, self.viewer, self.analysis.display_names)
         session.display_changed.connect(lambda options: _set_checked(self.contrast_action,
                                                                      options.contrast_enhanced))

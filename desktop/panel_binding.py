@@ -11,7 +11,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QDockWidget
 
 from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
-from core.errors import BrainMriError
 from core.io.windowing import Window
 from core.session import SessionModel
 from desktop.feedback import Feedback
@@ -19,7 +18,8 @@ from desktop.panels.metadata_panel import MetadataPanel
 from desktop.panels.overlay_panel import OverlayPanel
 from desktop.panels.results_panel import ResultsPanel
 from desktop.panels.series_panel import SeriesPanel
-from desktop.viewer.slice_viewer import SliceViewer, window_presets
+from desktop.viewer.slice_loading import window_presets
+from desktop.viewer.slice_viewer import SliceViewer
 from desktop.viewer.three_panel_view import ThreePanelView
 
 TAG_REFRESH_MS = 150  # tag tables can be long: refresh them once scrolling pauses, not on every slice
@@ -147,9 +147,11 @@ def bind_metadata_panel(session: SessionModel, panel: MetadataPanel, dock: QDock
     dock.visibilityChanged.connect(lambda visible: visible and refresh.start())
 
 
-def bind_window_presets(session: SessionModel, box: QComboBox, viewer: SliceViewer, feedback: Feedback) -> None:
+def bind_window_presets(session: SessionModel, box: QComboBox, viewer: SliceViewer) -> None:
     """The toolbar's W/L presets of the shown series; choosing one sets the session's window, and a dragged window
-    (no preset) empties the choice."""
+    (no preset) empties the choice. The series' automatic window is computed by the viewer's worker: until then it
+    is left out, and the list is filled again once the viewer has shown a slice."""
+    complete = [True]  # whether the last fill knew the automatic window
 
     def fill(_index: int) -> None:
         box.clear()
@@ -157,21 +159,25 @@ def bind_window_presets(session: SessionModel, box: QComboBox, viewer: SliceView
         if slice_ is None:
             return
         box.addItem("Default", None)
-        try:
-            presets = window_presets(slice_)
-        except BrainMriError as error:
-            feedback.show_status(str(error))
-            return
-        for window in presets:
+        complete[0] = slice_.known_automatic_window() is not None
+        for window in window_presets(slice_):
             box.addItem(f"{window.name or 'Window'}  (W {window.width:.0f} / L {window.center:.0f})", window)
         if session.window() is not None:
             box.setCurrentIndex(-1)  # the series keeps a window of its own
+
+    def on_shown(_index: int) -> None:
+        if not complete[0]:
+            row, chosen = box.currentIndex(), box.currentData()
+            fill(session.series_index)
+            if row >= 0:  # a preset chosen before the list was complete stays chosen
+                box.setCurrentIndex(next((row for row in range(box.count()) if box.itemData(row) == chosen), -1))
 
     def on_window(window: Window | None) -> None:
         if window is not None and box.currentIndex() > 0 and box.currentData() != window:
             box.setCurrentIndex(-1)  # a dragged window is no preset
 
     session.series_changed.connect(fill)
+    viewer.sliceShown.connect(on_shown)
     box.activated.connect(lambda row: session.set_window(box.itemData(row)))
     viewer.windowChanged.connect(on_window)
 
@@ -181,15 +187,15 @@ def bind_three_panel(session: SessionModel, view: ThreePanelView, dock: QDockWid
     """Original | heatmap | overlay of the slice the viewer shows, redrawn only while its dock is visible."""
 
     def refresh(*_changed: object) -> None:
-        if not dock.isVisible():
-            return  # redrawn when the dock is shown
+        if not dock.isVisible() or viewer.slice_loading:
+            return  # redrawn when the dock is shown, or the viewer has shown the slice
         series, slice_ = session.current_series, session.current_slice
         view.set_slice(viewer.displayed_image, session.prediction(), session.overlay, display_names(),
                        slice_.label if slice_ is not None else "",
                        series.info.pixel_spacing if series is not None else None)
 
-    # The viewer's own signals come after it has painted, so `displayed_image` is the new one.
-    for signal in (viewer.currentIndexChanged, viewer.windowChanged, dock.visibilityChanged):
+    # `sliceShown` comes after the viewer has painted the slice (moved to, new window), so `displayed_image` is new.
+    for signal in (viewer.sliceShown, dock.visibilityChanged):
         signal.connect(refresh)
     for event in (session.overlay_changed, session.slice_result_added, session.results_reset):
         event.connect(refresh)

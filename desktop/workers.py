@@ -80,8 +80,8 @@ def load_study_steps(paths: Sequence[Path], analysis_slice_count: int, progress:
                      should_cancel: Callable[[], bool]) -> Generator[Study | SeriesPrepared, None, None]:
     """Open files or folders with `core.analysis.pipeline.open_study`, then decode what the window shows first.
 
-    Yields the `Study` as soon as the first series' middle slice is decoded (its pixels are then in the slice
-    cache); then, one series at a time, `SeriesPrepared` with the central slices chosen for analysis
+    Yields the `Study` as soon as the first series' middle slice and automatic window are decoded (its pixels are
+    then in the slice cache); then, one series at a time, `SeriesPrepared` with the central slices chosen for analysis
     (`core.analysis.selection.central_slices` decodes them, which is why it runs here rather than on the UI
     thread). Nothing is yielded when the scan was cancelled."""
     from core.analysis.pipeline import open_study
@@ -99,9 +99,12 @@ def load_study_steps(paths: Sequence[Path], analysis_slice_count: int, progress:
 
 
 def _middle_display(series: Series) -> np.ndarray | None:
-    """The middle slice's display image (the one the viewer opens on), None when it cannot be decoded."""
+    """The middle slice's display image (the one the viewer opens on), None when it cannot be decoded; and the
+    series' automatic window, which the viewer's presets offer (here rather than on the UI thread: it decodes)."""
+    middle = series.slices[len(series.slices) // 2]
     try:
-        return series.slices[len(series.slices) // 2].display()
+        middle.automatic_window()
+        return middle.display()
     except BrainMriError:
         return None
 
@@ -143,6 +146,7 @@ class BackgroundJobs(QObject):
         pool = QThreadPool.globalInstance()
         pool.setMaxThreadCount(max(pool.maxThreadCount(), MIN_POOL_THREADS))
         self._running: dict[WorkerBase, threading.Event] = {}
+        self.closed = False  # set by `shutdown`: nothing more should start (the window is closing)
 
     def start(self, worker: WorkerBase) -> WorkerBase:
         done = threading.Event()
@@ -169,6 +173,7 @@ class BackgroundJobs(QObject):
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:
         """Asks every worker to stop and waits for each (on quit: the model may be mid-slice)."""
+        self.closed = True
         self.cancel_all()
         for worker, done in list(self._running.items()):
             if not done.wait(timeout_ms / 1000):

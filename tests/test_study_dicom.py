@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from pathlib import Path
@@ -333,6 +334,52 @@ def test_load_reads_headers_only(tmp_path, monkeypatch):
     first = list(decoded)  # the slice, and the slices sampled once for the series' automatic window
     series.slices[2].display()
     assert first.count(series.slices[2].path) == 1 and decoded == first  # decoded once, then served from the cache
+
+
+def test_cached_display_never_decodes(tmp_path, monkeypatch):
+    """The viewer asks `cached_display` on the UI thread: an image when nothing needs decoding, else None."""
+    write_mr_series(tmp_path, n_slices=10, per_slice=_intensity_grows_tenfold)
+    decoded = []
+    original = dicom.DicomPixelSource._decode_stored_values
+    monkeypatch.setattr(dicom.DicomPixelSource, "_decode_stored_values",
+                        lambda self: decoded.append(self.path) or original(self))
+    (series,) = load_study(tmp_path).series
+    shown, other = series.slices[4], series.slices[6]
+    narrow = Window(500.0, 300.0)
+    # Nothing decoded yet: not even the series' automatic window (no window in these files) is known.
+    assert shown.cached_display() is None and shown.cached_display(narrow) is None
+    assert shown.known_default_window() is None and shown.known_automatic_window() is None
+    assert decoded == []
+
+    expected = shown.display()
+    assert shown.cached_display() is expected  # the cached display image itself
+    assert shown.known_default_window() == shown.automatic_window() == other.known_automatic_window()
+    decoded.clear()
+    # Another window of cached pixels is rendered (a W/L drag), without decoding; another slice is not.
+    np.testing.assert_array_equal(shown.cached_display(narrow), shown.display(narrow))
+    assert other.cached_display() is None
+    assert decoded == []
+    np.testing.assert_array_equal(other.display(), series.slices[6].cached_display())
+
+
+def test_cached_display_of_a_slice_alone_and_with_its_own_window(tmp_path):
+    paths = write_mr_series(tmp_path / "alone", n_slices=3, per_slice=_intensity_grows_tenfold)
+    alone = load_study(paths[1]).series[0].slices[0]  # a series of one
+    assert alone.cached_display() is None and alone.known_automatic_window() is None
+    alone.modality_pixels()
+    assert alone.known_automatic_window() is None  # the series' window is computed by whoever decodes
+    assert alone.automatic_window() == alone.known_automatic_window()
+    np.testing.assert_array_equal(alone.cached_display(), alone.display())
+    bare = dataclasses.replace(alone, series_window=None)  # outside any series: its own window, from its pixels
+    assert bare.known_automatic_window() == windowing.auto_window(alone.modality_pixels())
+    io_types.PIXEL_CACHE.clear()
+    assert bare.known_automatic_window() is None and bare.cached_display() is None
+
+    write_mr_series(tmp_path / "own", n_slices=3, WindowCenter=900, WindowWidth=1600)
+    own = load_study(tmp_path / "own").series[0].slices[1]
+    assert own.known_default_window() == Window(900.0, 1600.0) and own.cached_display() is None
+    own.modality_pixels()  # the file's window needs no automatic one
+    np.testing.assert_array_equal(own.cached_display(), own.display())
 
 
 def test_pixel_cache_stays_within_its_byte_bound(tmp_path, monkeypatch):

@@ -4,7 +4,9 @@
 which
 implement `PixelSource`; `core.io.load` re-exports the types, so callers import everything about a study from there.
 A slice's pixels are decoded on first use (`Slice.modality_pixels()` / `Slice.display()`) and kept in a
-process-wide, byte-bounded LRU cache that worker threads and the UI thread share.
+process-wide, byte-bounded LRU cache that worker threads and the UI thread share (each cache holds a lock for its
+bookkeeping only, never while decoding). `Slice.cached_display()` answers from the caches without decoding, for the
+UI thread; workers fill them.
 """
 
 from __future__ import annotations
@@ -156,9 +158,26 @@ class Slice:
         automatic = self.automatic_window() if window is None and not self.windows else None
         key = (self.source.cache_key, window, automatic)
         cached = DISPLAY_CACHE.get(key)
+        return cached if cached is not None else self._store_display(key, self.modality_pixels(), window)
+
+    def cached_display(self, window: Window | None = None) -> np.ndarray | None:
+        """`display(window)` when it needs no decoding (the display image or the pixels are cached, and so is the
+        automatic window where it is needed), else None: the viewer asks this on the UI thread and leaves a miss
+        to a worker. Windowing cached pixels is done here (a W/L drag re-renders the shown slice)."""
+        automatic = None
+        if window is None and not self.windows:
+            automatic = self.known_automatic_window()
+            if automatic is None:
+                return None
+        key = (self.source.cache_key, window, automatic)
+        cached = DISPLAY_CACHE.get(key)
         if cached is not None:
             return cached
-        image = self._render(self.modality_pixels(), window)
+        pixels = PIXEL_CACHE.get(self.source.cache_key)
+        return self._store_display(key, pixels, window) if pixels is not None else None
+
+    def _store_display(self, key: Hashable, pixels: np.ndarray, window: Window | None) -> np.ndarray:
+        image = self._render(pixels, window)
         image.setflags(write=False)
         DISPLAY_CACHE.put(key, image)
         return image
@@ -167,11 +186,27 @@ class Slice:
         """The window `display(None)` uses when the file has no VOI LUT: the first listed, else automatic."""
         return self.windows[0] if self.windows else self.automatic_window()
 
+    def known_default_window(self) -> Window | None:
+        """`default_window()` when it needs no decoding, else None (see `known_automatic_window`)."""
+        return self.windows[0] if self.windows else self.known_automatic_window()
+
     def automatic_window(self) -> Window:
         """The series' automatic window (one for all its slices, so browsing keeps the same window/level); a slice
         on its own, or in a series none of whose sampled slices decodes, gets its own."""
         shared = self.series_window.get() if self.series_window is not None else None
         return shared or auto_window(self.modality_pixels())
+
+    def known_automatic_window(self) -> Window | None:
+        """`automatic_window()` when it needs no decoding: the series' window once computed, a slice's own from its
+        cached pixels; None until then."""
+        if self.series_window is not None:
+            computed, shared = self.series_window.peek()
+            if not computed:
+                return None
+            if shared is not None:
+                return shared
+        pixels = PIXEL_CACHE.get(self.source.cache_key)
+        return auto_window(pixels) if pixels is not None else None
 
     def tags(self) -> list[tuple[str, str, str]]:
         return self.source.tags()
@@ -200,8 +235,14 @@ class SeriesWindow:
     def get(self) -> Window | None:
         """The window; None when none of the sampled slices could be decoded."""
         if not self._computed:
-            self._window, self._computed = self._compute(), True
+            self._window = self._compute()
+            self._computed = True  # after the window: a thread that sees it set reads the window computed
         return self._window
+
+    def peek(self) -> tuple[bool, Window | None]:
+        """(whether the window has been computed, the window), without computing it."""
+        computed = self._computed
+        return computed, self._window if computed else None
 
     def _compute(self) -> Window | None:
         count = len(self._slices)

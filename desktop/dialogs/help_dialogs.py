@@ -1,8 +1,9 @@
 """Help → Keyboard shortcuts and Help → About.
 
-The shortcuts list is generated from the window's actions and the viewer's own key table (`viewer.SLICE_KEYS`), so it
-always names the keys that actually work. The About box reads versions from the running interpreter and Qt, and the
-model's identity from its manifest (plain JSON: TensorFlow is never imported for it).
+The shortcuts list is generated from the window's actions and the viewer's own key table
+(`viewer.slice_keys.SLICE_KEYS`), so it always names the keys that actually work. The About box reads versions from
+the running interpreter and Qt, and the model's identity from its manifest (plain JSON: TensorFlow is never imported
+for it).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import core
 from core.errors import BrainMriError
 from core.model.classifier import ModelManifest
 from desktop.panels.results_panel import DISCLAIMER
-from desktop.viewer.slice_viewer import MOUSE_GESTURES, SLICE_KEYS
+from desktop.viewer.slice_keys import MOUSE_GESTURES, SLICE_KEYS
 
 #: How much of the weights' sha256 the About box shows: enough to tell releases apart at a glance.
 SHA256_PREFIX_CHARS = 12

@@ -8,7 +8,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from core.io.load import Series
-from desktop.viewer.slice_viewer import to_qimage
+from desktop.viewer.image_view import to_qimage
 
 THUMBNAIL_SIZE = 96
 

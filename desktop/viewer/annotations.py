@@ -38,6 +38,7 @@ class ImageAnnotations(QGraphicsView):
     _image_item: QGraphicsPixmapItem
     _distance_line: DistanceLine
     decode_error: str
+    slice_loading: bool
     placeholder_text: str
     corner_text_visible: bool
     series: Series | None
@@ -186,7 +187,8 @@ class ImageAnnotations(QGraphicsView):
         series = [text for text in (info.series_description or slice_.path.parent.name, info.modality) if text]
         top_left = patient + study
         top_right = series + ([info.orientation] if info.orientation else [])
-        bottom_left = [f"Slice {self.current_index + 1} / {len(self.series)}", slice_.label, slice_.geometry_problem]
+        bottom_left = ["Loading…" if self.slice_loading else "",  # above the rest, which stays where it was
+                       f"Slice {self.current_index + 1} / {len(self.series)}", slice_.label, slice_.geometry_problem]
         bottom_right = [f"W {window.width:.0f}  L {window.center:.0f}" if window else "", f"Zoom {self.zoom():.0%}"]
         align = Qt.AlignmentFlag
         return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
 from desktop import theme
@@ -25,6 +25,13 @@ def to_qimage(pixels: np.ndarray) -> QImage:
         image = QImage(pixels.data, cols, rows, pixels.strides[0], QImage.Format.Format_RGB888)
     return image.copy()  # the array may be freed or reused; the QImage must not point into it
 
+
+
+def aspect_transform(pixel_spacing: tuple[float, float] | None) -> QTransform:
+    """Stretch columns by column spacing / row spacing so anatomy keeps its true proportions."""
+    if not pixel_spacing or min(pixel_spacing) <= 0:
+        return QTransform()
+    return QTransform.fromScale(pixel_spacing[1] / pixel_spacing[0], 1.0)
 
 
 def configure_image_view(view: QGraphicsView) -> None:

@@ -5,12 +5,11 @@ Ctrl+wheel zooms about the cursor, left-drag pans, right-drag adjusts window (ho
 Text and markers over the image are drawn by `desktop.viewer.annotations`.
 What is shown (series, slice, window, results, overlay settings, CLAHE) is the `core.session.SessionModel`'s: the
 viewer observes it and calls its methods, and keeps only what it painted.
-Pixels come from `Slice.display(Window)` and `core.analysis.overlay.render_overlay`; this module only shows them.
+Pixels come from `Slice.cached_display(Window)`, else from a worker (`desktop.viewer.slice_loading`), and from
+`core.analysis.overlay.render_overlay`; this module only shows them: nothing here decodes.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
@@ -21,80 +20,51 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPixmap,
     QResizeEvent,
-    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsView, QWidget
 
 from core.analysis.overlay import Explanation, render_overlay
-from core.errors import BrainMriError
 from core.io.load import Series, Slice
 from core.io.windowing import Window
 from core.session import SessionModel
 from core.viewing.measure import Distance
 from desktop.viewer.annotations import ImageAnnotations
 from desktop.viewer.display_options import displayed_pixels
-
-# Re-exported: the three-panel view and the series panel import them from here.
 from desktop.viewer.image_view import (
     MAX_ZOOM,
     MIN_ZOOM,
     PAN_MARGIN,
     ZOOM_STEP,
+    aspect_transform,
     configure_image_view,
     to_qimage,
 )
 from desktop.viewer.measurement import DistanceLine
+from desktop.viewer.slice_keys import SLICE_KEYS
+from desktop.viewer.slice_loading import SliceDecoded, SliceLoader, SliceRequest
+from desktop.workers import BackgroundJobs
 
 # Right-drag: one screen pixel changes width/centre by this fraction of the window width at the drag's start, so the
 # feel is the same for 8-bit pictures (width 256) and 12-bit MR (width in the thousands).
 WINDOW_DRAG_SENSITIVITY = 1.0 / 300.0
 
 
-def _page(count: int) -> int:
-    """PageUp/PageDown move a tenth of the series."""
-    return max(1, count // 10)
-
-
-#: Keys the viewer handles itself, with what they do and the slice index they go to from (index, slice count). The
-#: one table drives `SliceViewer.keyPressEvent` and the Help → Keyboard shortcuts dialog.
-SLICE_KEYS: dict[Qt.Key, tuple[str, Callable[[int, int], int]]] = {
-    Qt.Key.Key_Up: ("Previous slice", lambda index, count: index - 1),
-    Qt.Key.Key_Down: ("Next slice", lambda index, count: index + 1),
-    Qt.Key.Key_PageUp: ("Back a tenth of the series", lambda index, count: index - _page(count)),
-    Qt.Key.Key_PageDown: ("Forward a tenth of the series", lambda index, count: index + _page(count)),
-    Qt.Key.Key_Home: ("First slice", lambda index, count: 0),
-    Qt.Key.Key_End: ("Last slice", lambda index, count: count - 1),
-}
-#: What the mouse does in the viewer (wheelEvent and the mouse handlers below), for the shortcuts dialog.
-MOUSE_GESTURES = (
-    ("Wheel", "Previous / next slice"),
-    ("Ctrl+Wheel", "Zoom about the cursor"),
-    ("Left-drag", "Pan (window/level in W/L drag mode; a distance line in Measure mode)"),
-    ("Right-drag", "Window (sideways) and level (up and down)"),
-)
-
-
-def window_presets(slice_: Slice) -> list[Window]:
-    """Windows offered for a slice: the file's own, the series' automatic one, and narrower/wider versions of the
-    default."""
-    default = slice_.default_window()
-    presets = list(slice_.windows) + [slice_.automatic_window()]
-    presets.append(default.adjusted(default.center, default.width * 0.6, "High contrast"))
-    presets.append(default.adjusted(default.center, default.width * 1.6, "Low contrast"))
-    return presets
-
-
 class SliceViewer(ImageAnnotations):
     """Shows the session's current slice, with zoom, pan, window/level and the Grad-CAM overlay.
 
-    `currentIndexChanged`, `windowChanged` and `explanationChanged` repeat, for widgets, what the viewer shows."""
+    `currentIndexChanged`, `windowChanged` and `explanationChanged` repeat, for widgets, what the viewer shows;
+    `sliceShown` comes once the current slice's image (or why it cannot be shown) is painted, which on a cache miss
+    is after a worker has decoded it. Until then the previous image stays, without overlay, under the new slice's
+    corner text and a "Loading" line (`slice_loading`)."""
 
     currentIndexChanged = Signal(int)
+    sliceShown = Signal(int)
     windowChanged = Signal(object)  # the Window in use
     explanationChanged = Signal(object)  # the shown overlay's Explanation, None when no overlay is drawn
 
-    def __init__(self, session: SessionModel | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, session: SessionModel | None = None, parent: QWidget | None = None,
+                 jobs: BackgroundJobs | None = None) -> None:
         super().__init__(parent)
         configure_image_view(self)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -121,6 +91,10 @@ class SliceViewer(ImageAnnotations):
         self.corner_text_visible = True
         self.placeholder_text = ""
         self.decode_error = ""  # why the current slice cannot be shown, "" when it is
+        self.slice_loading = False  # the current slice is being decoded; the image shown is the one before
+        self._window_unknown = False  # while loading: the window in use was unknown (`windowChanged` said None)
+        self._loader = SliceLoader(jobs if jobs is not None else BackgroundJobs(self), self)
+        self._loader.decoded.connect(self._on_decoded)
 
         self.session.series_changed.connect(self._show_series)
         self.session.slice_changed.connect(self._show_slice)
@@ -146,17 +120,19 @@ class SliceViewer(ImageAnnotations):
 
     @property
     def displayed_image(self) -> np.ndarray | None:
-        """The gray image currently shown (after window/level), without overlay."""
+        """The current slice's gray image (after window/level), without overlay; None while it is decoded."""
         return self._display
+
+    @property
+    def decoding(self) -> bool:
+        """Whether a worker is decoding for the viewer: the shown slice, or its neighbours ahead of scrolling."""
+        return self._loader.busy
 
     def current_window(self) -> Window | None:
         slice_ = self.current_slice
         if slice_ is None:
             return None
-        try:
-            return self.session.window() or slice_.default_window()
-        except BrainMriError:
-            return None
+        return self.session.window() or slice_.known_default_window()  # None until the series' is computed
 
     def zoom(self) -> float:
         """Screen pixels per image row (the aspect correction stretches columns only)."""
@@ -176,13 +152,14 @@ class SliceViewer(ImageAnnotations):
         series = self.series
         self._distance_line.clear()
         if series is None or not series.slices:
+            self._loader.cancel()
             self._display = self._painted = None
-            self.decode_error = ""
+            self.decode_error, self.slice_loading = "", False
             self._image_item.setPixmap(QPixmap())
             self._overlay_item.setPixmap(QPixmap())
             self.viewport().update()
             return
-        self._image_item.setTransform(self._aspect_transform(series))
+        self._image_item.setTransform(aspect_transform(series.info.pixel_spacing))
         self._show_slice(self.current_index)
         self._fit_to_view = True  # fitted; the series keeps the window it was left with (the session's)
         self._fit()
@@ -273,31 +250,47 @@ class SliceViewer(ImageAnnotations):
 
     # ----- rendering -----------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _aspect_transform(series: Series) -> QTransform:
-        """Stretch columns by column spacing / row spacing so anatomy keeps its true proportions."""
-        spacing = series.info.pixel_spacing
-        if not spacing or spacing[0] <= 0 or spacing[1] <= 0:
-            return QTransform()
-        return QTransform.fromScale(spacing[1] / spacing[0], 1.0)
-
     def _render(self, *_changed: object) -> None:
-        slice_ = self.current_slice
-        if slice_ is None:
+        """Paint the current slice if it needs no decoding, else keep the image before until a worker has decoded
+        it; either way prefetch its neighbours."""
+        series, slice_ = self.series, self.current_slice
+        if series is None or slice_ is None:
             return
-        try:
-            self._display = slice_.display(self.session.window())
-        except BrainMriError as error:  # one broken file in a series must not stop browsing
-            self._display = self._painted = None
-            self.decode_error = error.reason
+        request = SliceRequest(series, self.current_index, self.session.window())
+        image = slice_.cached_display(request.window)
+        self._loader.load(request, shown_needed=image is None)
+        if image is not None:
+            self._paint(SliceDecoded(request, image))
+            return
+        self._window_unknown = (self.slice_loading and self._window_unknown) or self.current_window() is None
+        self._display = self._painted = None  # no overlay, measurement or three-panel view on the image before
+        self.decode_error, self.slice_loading = "", True
+        self._render_overlay()  # and the corner text of the slice asked for
+
+    def _on_decoded(self, decoded: SliceDecoded) -> None:
+        series = self.series
+        if self.slice_loading and series is not None and decoded.request == SliceRequest(
+                series, self.current_index, self.session.window()):
+            self._paint(decoded)  # else the user has moved on: that slice is not painted
+            if self._window_unknown:  # the worker has computed the series' automatic window
+                self.windowChanged.emit(self.current_window())
+
+    def _paint(self, decoded: SliceDecoded) -> None:
+        self.slice_loading = False
+        self.decode_error = decoded.error  # one broken file in a series must not stop browsing
+        self._display = decoded.image
+        if decoded.image is None:
+            self._painted = None
             self._image_item.setPixmap(QPixmap())
-            self._render_overlay()
-            return
-        self.decode_error = ""
-        self._painted = displayed_pixels(self._display, self.session.display.contrast_enhanced)
-        self._image_item.setPixmap(QPixmap.fromImage(to_qimage(self._painted)))
-        self._update_scene_rect()
+        else:
+            size = self._image_item.pixmap().size()
+            self._painted = displayed_pixels(decoded.image, self.session.display.contrast_enhanced)
+            self._image_item.setPixmap(QPixmap.fromImage(to_qimage(self._painted)))
+            self._update_scene_rect()
+            if self._fit_to_view and size != self._image_item.pixmap().size():
+                self._fit()  # shown after the series was fitted, on the size of the image before
         self._render_overlay()
+        self.sliceShown.emit(decoded.request.index)
 
     def _render_overlay(self, *_changed: object) -> None:
         explanation = self._current_explanation()

@@ -33,7 +33,15 @@ from core.analysis.overlay import OverlaySettings, colormap_lut, render_overlay
 from core.model.classifier import SlicePrediction
 from core.output.wording import no_heatmap_reason
 from desktop.viewer.display_options import ContrastToggle, displayed_pixels
-from desktop.viewer.slice_viewer import MAX_ZOOM, MIN_ZOOM, PAN_MARGIN, ZOOM_STEP, configure_image_view, to_qimage
+from desktop.viewer.image_view import (
+    MAX_ZOOM,
+    MIN_ZOOM,
+    PAN_MARGIN,
+    ZOOM_STEP,
+    aspect_transform,
+    configure_image_view,
+    to_qimage,
+)
 
 PANEL_TITLES = ("Original", "Grad-CAM heatmap (full range)", "Overlay")
 NOT_ANALYSED = no_heatmap_reason(None)
@@ -233,8 +241,7 @@ class ThreePanelView(QWidget):
         self._prediction = prediction
         self._settings = settings
         self._class_names = class_names
-        self._aspect = (QTransform.fromScale(pixel_spacing[1] / pixel_spacing[0], 1.0)
-                        if pixel_spacing and min(pixel_spacing) > 0 else QTransform())
+        self._aspect = aspect_transform(pixel_spacing)
         self.slice_caption.setText(f"Slice: {slice_label}" if slice_label else "")
         self._render()
         if not same_size or self.original_pane.fit_to_view:

@@ -79,3 +79,8 @@ def sample_copy(tmp_path: Path) -> Path:
     for jpeg in sorted(sample_study_dir().glob("*.jpg")):
         shutil.copy(jpeg, folder / jpeg.name)
     return folder
+
+
+def wait_shown(qtbot, viewer) -> None:
+    """Until the viewer has painted its current slice: on a cache miss a worker decodes it first (`sliceShown`)."""
+    qtbot.waitUntil(lambda: not viewer.slice_loading, timeout=LOAD_TIMEOUT_MS)

@@ -19,7 +19,7 @@ from desktop.dialogs.preferences_dialog import PreferencesDialog
 from desktop.settings import MAX_SLICE_COUNT, SLICE_COUNT_KEY, read_preferences, store_settings
 from desktop.viewer import profile_view
 from tests.dicom_factory import write_mr_series
-from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set
+from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set, wait_shown
 from tests.gui.test_help_dialogs import open_dialog_of_type
 
 pytest_plugins = ["tests.model_fixtures"]
@@ -181,6 +181,7 @@ def test_the_overlay_is_redrawn_only_when_the_shown_slices_result_arrives(qtbot,
     qtbot.addWidget(viewer)
     session.open_study(load_study(series_folder))
     session.set_slice(10)
+    wait_shown(qtbot, viewer)  # decoded by a worker: the overlay is drawn on the slice's own image
     drawn = []
     viewer.explanationChanged.connect(drawn.append)
     other, shown = prediction([0.1, 0.7, 0.1, 0.1]), prediction([0.7, 0.1, 0.1, 0.1])

@@ -23,7 +23,7 @@ from core.model.classifier import MANIFEST_NAME
 from core.paths import models_dir, sample_study_dir
 from desktop.panels.results_panel import DISCLAIMER
 from tests.dicom_factory import write_mr_series
-from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set
+from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set, wait_shown
 
 pytest_plugins = ["tests.model_fixtures"]
 
@@ -106,6 +106,7 @@ def test_overlay_toggles_with_h_and_re_renders_from_the_cached_cam(qtbot, tiny_w
 
     # Moving to another analysed slice draws that slice's CAM over that slice.
     QTest.keyClick(viewer, Qt.Key.Key_Up)
+    wait_shown(qtbot, viewer)
     assert viewer.overlay_shown() and overlay_pixels(window).shape[:2] == viewer.displayed_image.shape
 
 
@@ -180,6 +181,7 @@ def test_shipped_model_analyses_the_sample_study(qtbot, make_window) -> None:
     assert result.verdict_label == "glioma"
     assert window.results_panel.verdict.text().startswith(window.results_panel.display_name("glioma"))
     window.viewer.set_current_index(next(r.slice_index for r in result.counted_results))
+    wait_shown(qtbot, window.viewer)
     assert window.viewer.overlay_shown()
 
 

@@ -17,7 +17,7 @@ from core.paths import sample_study_dir
 from desktop.app import apply_app_identity, initial_paths
 from desktop.study_loading import read_recent_studies
 from tests.dicom_factory import phantom, write_mr_series
-from tests.gui.conftest import open_and_wait, wait_for_analysis_set
+from tests.gui.conftest import open_and_wait, wait_for_analysis_set, wait_shown
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,6 +60,7 @@ def test_dicom_series_opens_and_keys_move_through_slices(qtbot, make_window, tmp
     assert viewer.current_index == 0 and window.navigator.slider.value() == 0
     send_wheel(viewer.viewport(), -2)
     assert viewer.current_index == 2  # wheel down: next slices, one per notch
+    wait_shown(qtbot, viewer)  # decoded by a worker unless prefetched
     # The slice shown is the slice's own display image (geometric order from core.io.load).
     assert np.array_equal(viewer.displayed_image, window.current_series.slices[2].display())
 

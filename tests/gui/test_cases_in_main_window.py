@@ -16,6 +16,7 @@ from desktop.dialogs.model_info_dialog import ModelInfoDialog
 from desktop.panels import cases_panel
 from desktop.panels.cases_panel import CaseDetails
 from tests.analysis_doubles import ManifestDouble, prediction
+from tests.gui.conftest import wait_shown
 
 SAVED_OVERLAY = OverlaySettings(visible=True, opacity=0.7, threshold=0.35, colormap="inferno", class_index=2)
 
@@ -51,9 +52,11 @@ def test_reopen_restores_study_results_and_overlay(qtbot, make_window, store, sa
 
     window.three_panel_dock.show()
     window.viewer.set_current_index(1)
+    wait_shown(qtbot, window.viewer)
     heatmap = window.three_panel.heatmap_pane.image()
     assert not heatmap.isNull() and window.three_panel.titles[2].text().startswith("Overlay — opacity 70%")
     window.viewer.set_current_index(5)  # not analysed
+    wait_shown(qtbot, window.viewer)  # the three-panel view follows once the viewer has shown the slice
     assert window.three_panel.heatmap_pane.image().isNull()
 
 
