@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
         self.loading.studyLoaded.connect(self.studyLoaded)
         for controller in (self.loading, self.analysis):
             controller.busyChanged.connect(self._update_actions)
+        self.loading.busyChanged.connect(lambda: self.viewer.pause_prefetch(self.loading.busy))
         self.analysis.sliceAnalysed.connect(self.sliceAnalysed)
         self.analysis.analysisFinished.connect(self.analysisFinished)
         self.analysis.analysisCancelled.connect(self.analysisCancelled)

@@ -123,6 +123,10 @@ class SliceViewer(ImageAnnotations):
         """The current slice's gray image (after window/level), without overlay; None while it is decoded."""
         return self._display
 
+    def pause_prefetch(self, paused: bool) -> None:
+        """No neighbours are decoded ahead while `paused` (a study is being opened: its worker decodes already)."""
+        self._loader.prefetch_paused = paused
+
     @property
     def decoding(self) -> bool:
         """Whether a worker is decoding for the viewer: the shown slice, or its neighbours ahead of scrolling."""

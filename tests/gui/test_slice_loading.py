@@ -11,7 +11,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from core.analysis.selection import DEFAULT_SLICE_COUNT, central_slices
 from core.io import dicom
+from core.io import types as io_types
 from core.io.load import load_study
 from core.session import SessionModel
 from desktop.viewer.slice_loading import PREFETCH_AHEAD, PREFETCH_BEHIND, neighbours
@@ -151,6 +153,33 @@ def test_after_a_slice_is_shown_its_neighbours_are_decoded_in_the_scroll_directi
     assert not viewer.slice_loading and np.array_equal(viewer.displayed_image, slices[16].display())
     qtbot.waitUntil(lambda: not viewer.decoding, timeout=LOAD_TIMEOUT_MS)
     assert threading.main_thread() not in spy.threads and len(spy.decoded) == decoded + 1  # 14, two ahead
+
+
+def test_no_neighbours_are_prefetched_while_a_study_is_being_opened(qtbot, make_window, spy, tmp_path: Path) -> None:
+    """The load worker decodes slices itself while it opens a study (the central slices it chooses); a second
+    decoding thread then cost the UI thread. Held inside its first central slice, the load is still busy."""
+    write_mr_series(tmp_path / "mr", n_slices=SLICES, rows=64, cols=64)
+    series = load_study(tmp_path / "mr").series[0]
+    first_central = min(slice_.index for slice_ in central_slices(series, DEFAULT_SLICE_COUNT))
+    spy.hold = series.slices[first_central].path
+    io_types.PIXEL_CACHE.clear()  # choosing decoded them here; the window's load worker must decode them again
+    io_types.DISPLAY_CACHE.clear()
+    window = make_window()
+    window.open_paths([tmp_path / "mr"])
+    assert spy.entered.wait(LOAD_TIMEOUT_MS / 1000)
+    qtbot.waitUntil(lambda: window.viewer.series is not None, timeout=LOAD_TIMEOUT_MS)
+    assert window.loading.busy
+
+    window.viewer.set_current_index(7)  # scrolling up from the middle: 6 and 5 ahead, 8 behind
+    wait_shown(qtbot, window.viewer)
+    qtbot.waitUntil(lambda: not window.viewer.decoding, timeout=LOAD_TIMEOUT_MS)
+    assert [window.viewer.series.slices[index].cached_display() for index in (5, 6, 8)] == [None] * 3
+
+    spy.release.set()
+    qtbot.waitUntil(lambda: not window.loading.busy, timeout=LOAD_TIMEOUT_MS)
+    window.viewer.set_current_index(9)  # the study is open: prefetching again
+    qtbot.waitUntil(lambda: not window.viewer.decoding, timeout=LOAD_TIMEOUT_MS)
+    assert window.viewer.series.slices[10].cached_display() is not None
 
 
 def test_a_slice_that_cannot_be_decoded_still_says_why(qtbot, viewer, spy, tmp_path: Path) -> None:
