@@ -7,10 +7,10 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QDockWidget
 
-from core.analysis.results import SliceResult
+from core.analysis.results import SliceResult, StudyResult
 from core.cases.store import Case, CaseStore
 from core.errors import BrainMriError, CaseStoreError
 from core.io.load import Series, Study
@@ -20,14 +20,20 @@ from desktop.feedback import Feedback
 from desktop.panels.cases_panel import CasesPanel
 from desktop.panels.overlay_panel import OverlayPanel
 from desktop.panels.results_panel import ResultsPanel
+from desktop.workers import BackgroundJobs, run_task
 
 
 class CaseControl(QObject):
-    def __init__(self, parent: QObject, session: SessionModel, classifier: ClassifierProcess, dock: QDockWidget,
-                 feedback: Feedback, results_panel: ResultsPanel, overlay_panel: OverlayPanel,
+    """`caseRestored(StudyResult)` once a reopened case's results are shown."""
+
+    caseRestored = Signal(object)
+
+    def __init__(self, parent: QObject, session: SessionModel, classifier: ClassifierProcess, jobs: BackgroundJobs,
+                 dock: QDockWidget, feedback: Feedback, results_panel: ResultsPanel, overlay_panel: OverlayPanel,
                  open_paths: Callable[[list[Path]], None]) -> None:
         super().__init__(parent)
         self._session, self._classifier, self._dock, self._feedback = session, classifier, dock, feedback
+        self._jobs = jobs
         self._results_panel, self._overlay_panel, self._open_paths = results_panel, overlay_panel, open_paths
         self._case_to_restore: Case | None = None  # a reopened case waiting for its study to load
         dock.visibilityChanged.connect(lambda visible: visible and self.cases_panel())
@@ -84,9 +90,16 @@ class CaseControl(QObject):
             self._feedback.report_error("The case's series was not found", f"No series {wanted} in {study.source}.")
             return
         series = study.series[index]
-        # Exports of the reopened case need the display images, which cases saved without copies get back here.
-        saved = dataclasses.replace(case.study_result, slice_results=[
-            _with_display(result, series) for result in case.study_result.slice_results])
+        # Exports of the reopened case need the display images, which cases saved without copies get back from the
+        # study: decoded in a worker, as the UI thread only paints.
+        run_task(self._jobs, lambda: dataclasses.replace(case.study_result, slice_results=[
+                     _with_display(result, series) for result in case.study_result.slice_results]),
+                 done=lambda saved: self._show_restored(study, index, case, saved),
+                 failed=lambda reason: self._feedback.report_error("The case could not be reopened", reason))
+
+    def _show_restored(self, study: Study, index: int, case: Case, saved: StudyResult) -> None:
+        if self._session.study is not study:
+            return  # the user opened something else meanwhile
         if saved.classes:  # name the classes as the model that made the case did (also when no model is installed)
             names = saved.display_names or saved.classes
             self._results_panel.set_classes(saved.classes, names)
@@ -96,6 +109,7 @@ class CaseControl(QObject):
         self._session.select_series(index, force=True)  # shown afresh even when this series is already shown
         self._feedback.show_status(
             f"Case “{case.record.name}” reopened as saved (model {case.study_result.model_version})")
+        self.caseRestored.emit(saved)
 
 
 def _with_display(result: SliceResult, series: Series) -> SliceResult:

@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
     analysisFinished = Signal(object)  # StudyResult
     analysisCancelled = Signal()
     analysisFailed = Signal(str)
+    caseRestored = Signal(object)  # StudyResult of a reopened case, once shown
 
     def __init__(self, model_dir: Path | None = None, preload_model: bool = True) -> None:
         super().__init__()
@@ -121,7 +122,7 @@ class MainWindow(QMainWindow):
         self.exports = ExportControl(self, self.session, self.classifier, self.jobs, self.feedback,
                                      self.anonymise_requested, lambda: self.preferences.institution,
                                      lambda: self.preferences.export_folder, self._on_exported)
-        self.cases = CaseControl(self, self.session, self.classifier, self.cases_dock, self.feedback,
+        self.cases = CaseControl(self, self.session, self.classifier, self.jobs, self.cases_dock, self.feedback,
                                  self.results_panel, self.overlay_panel, self.open_paths)
         self._create_actions()
         self._create_menus_and_toolbar()
@@ -300,6 +301,7 @@ class MainWindow(QMainWindow):
         self.skipped_panel.dismissed.connect(self.skipped_dock.hide)
         self.cine.playingChanged.connect(self.cine_action.setChecked)  # also when playing stops by itself
         self.loading.studyLoaded.connect(self.cases.restore_pending_case)
+        self.cases.caseRestored.connect(self.caseRestored)
         self.loading.studyLoaded.connect(self.analysis.preload_model)
         self.loading.studyLoaded.connect(self.studyLoaded)
         for controller in (self.loading, self.analysis):

@@ -42,7 +42,7 @@ def test_reopen_restores_study_results_and_overlay(qtbot, make_window, store, sa
     panel = window.cases_panel()
     assert [record.case_id for record in panel.records] == [case_id]
     panel.select_case(case_id)
-    with qtbot.waitSignal(window.studyLoaded, timeout=60_000):
+    with qtbot.waitSignal(window.caseRestored, timeout=60_000):
         panel.reopen_button.click()
     restored = window.current_study_result()
     assert restored is not None and restored.verdict_label == "notumor"

@@ -44,7 +44,7 @@ def reopened(qtbot, make_window, tiny_model_dir: Path, tmp_path: Path, monkeypat
     window.cases_dock.show()
     panel = window.cases_panel()
     panel.select_case(case_id)
-    with qtbot.waitSignal(window.studyLoaded, timeout=60_000):
+    with qtbot.waitSignal(window.caseRestored, timeout=60_000):
         panel.reopen_button.click()
     assert window.current_study_result() is not None and window.export_action.isEnabled()
     window.cases_dock.hide()
