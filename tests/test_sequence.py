@@ -1,5 +1,5 @@
 """The sequence hint: from the series description first, then contrast agent and TR/TE/TI; unknown for pictures.
-The header fields are read once, when the study is opened (`core.io.dicom`), and carried in `SeriesInfo`."""
+The header fields are read once, when the study is opened (`core.io.dicom.header`), and carried in `SeriesInfo`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.dicom_factory import write_mr_series
 
 def header(description: str = "", contrast: str = "", tr: float | None = None, te: float | None = None,
            ti: float | None = None) -> SeriesInfo:
-    """The fields an MR header gives, as `core.io.dicom` reads them."""
+    """The fields an MR header gives, as `core.io.dicom.header` reads them."""
     return SeriesInfo(modality="MR", series_description=description, contrast_agent_recorded=bool(contrast.strip()),
                       repetition_time=tr, echo_time=te, inversion_time=ti)
 

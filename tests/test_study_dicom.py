@@ -14,8 +14,11 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
-from core.io import dicom, windowing
 from core.io import types as io_types
+from core.io import windowing
+from core.io.dicom import geometry as dicom_geometry
+from core.io.dicom import pixels as dicom_pixels
+from core.io.dicom import text as dicom_text
 from core.io.load import Window, load_study
 from tests.dicom_factory import (
     BRAIN_BASE,
@@ -99,7 +102,7 @@ def test_natural_file_name_orders_when_geometry_and_instance_numbers_are_missing
     ],
 )
 def test_orientation_label(orientation, label):
-    assert dicom.orientation_label(tuple(float(v) for v in orientation)) == label
+    assert dicom_geometry.orientation_label(tuple(float(v) for v in orientation)) == label
 
 
 def test_series_metadata_is_formatted_and_never_invented(tmp_path):
@@ -122,7 +125,7 @@ def test_series_metadata_is_formatted_and_never_invented(tmp_path):
                                                 ("Doe^John^^Dr", "Doe, John"),
                                                 ("Yamada^Tarou=山田^太郎", "Yamada, Tarou")])
 def test_person_name_format(written, shown):
-    assert dicom.format_person_name(written) == shown
+    assert dicom_text.format_person_name(written) == shown
 
 
 def test_mixed_series_in_one_folder_are_separated(tmp_path):
@@ -291,7 +294,7 @@ def test_lossy_jpeg_variants_decode(tmp_path):
 
 def test_compressed_file_without_an_installed_decoder_is_skipped(tmp_path, monkeypatch):
     write_mr_series(tmp_path, n_slices=2, transfer_syntax=RLELossless)
-    monkeypatch.setattr(dicom, "decoder_available", lambda syntax: False)
+    monkeypatch.setattr(dicom_pixels, "decoder_available", lambda syntax: False)
     loaded = load_study(tmp_path)
     assert loaded.series == []
     assert [s.reason for s in loaded.skipped] == [
@@ -300,9 +303,9 @@ def test_compressed_file_without_an_installed_decoder_is_skipped(tmp_path, monke
 
 
 def test_decoder_availability_reflects_installed_plugins():
-    assert dicom.decoder_available(RLELossless)
-    assert dicom.decoder_available(JPEG2000Lossless)
-    assert not dicom.decoder_available(pydicom.uid.MPEG2MPML)  # video: pydicom has no decoder at all
+    assert dicom_pixels.decoder_available(RLELossless)
+    assert dicom_pixels.decoder_available(JPEG2000Lossless)
+    assert not dicom_pixels.decoder_available(pydicom.uid.MPEG2MPML)  # video: pydicom has no decoder at all
 
 
 def test_dicomdir_opens_the_files_it_references():
@@ -318,15 +321,15 @@ def test_tags_rows_leave_out_pixel_data_and_shorten_long_values(tmp_path):
     tags = {tag: (name, value) for tag, name, value in rows}
     assert tags["(0010,0010)"] == ("PatientName", "Test^Phantom")
     assert "(7FE0,0010)" not in tags
-    assert len(tags["(0020,4000)"][1]) == dicom.TAG_VALUE_MAX_CHARS
+    assert len(tags["(0020,4000)"][1]) == dicom_text.TAG_VALUE_MAX_CHARS
     assert tags["(0020,4000)"][1].endswith("…")
 
 
 def test_load_reads_headers_only(tmp_path, monkeypatch):
     write_mr_series(tmp_path, n_slices=5)
     decoded = []
-    original = dicom.DicomPixelSource._decode_stored_values
-    monkeypatch.setattr(dicom.DicomPixelSource, "_decode_stored_values",
+    original = dicom_pixels.DicomPixelSource._decode_stored_values
+    monkeypatch.setattr(dicom_pixels.DicomPixelSource, "_decode_stored_values",
                         lambda self: decoded.append(self.path) or original(self))
     (series,) = load_study(tmp_path).series
     assert decoded == [] and io_types.PIXEL_CACHE.current_bytes == 0

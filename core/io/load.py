@@ -1,10 +1,9 @@
 """`load_study`, the one entry point for opening files and folders, and the study model it returns.
 
 `load_study` reads headers only; the pixels are decoded when a slice is first shown or analysed. Format specifics
-live in `core.io.dicom` (pydicom) and `core.io.pictures` (JPEG/PNG/BMP/TIFF); the format-neutral types they build live
-in
-`core.io.types` and `core.io.windowing`, beneath both, and are re-exported here so callers import a study's types
-from the module that opens it.
+live in the `core.io.dicom` package (pydicom: `header.read_file`, `series.build_series`) and `core.io.pictures`
+(JPEG/PNG/BMP/TIFF); the format-neutral types they build live in `core.io.types` and `core.io.windowing`, beneath
+both, and are re-exported here so callers import a study's types from the module that opens it.
 """
 
 from __future__ import annotations
@@ -39,13 +38,16 @@ def load_study(
     Every file that cannot be used becomes a `SkippedFile` with a reason. `progress(done, total)` is called once per
     file; `should_cancel()` is checked before each file and stops the scan (the Study then has `cancelled=True`).
     """
-    from core.io import dicom, pictures  # pydicom and Pillow load with the first study, not with the application
+    # pydicom and Pillow load with the first study, not with the application
+    from core.io import pictures
+    from core.io.dicom import header as dicom_header
+    from core.io.dicom import series as dicom_series
 
     roots = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     skipped: list[SkippedFile] = []
     files = list(dict.fromkeys(_expand(roots, skipped)))
     seen = {_real_path(file) for file in files}
-    dicom_frames: list[dicom.FrameHeader] = []
+    dicom_frames: list[dicom_header.FrameHeader] = []
     image_headers: list[pictures.ImageHeader] = []
     cancelled = False
     for done, file in enumerate(files):  # grows while iterating when a DICOMDIR references further files
@@ -54,10 +56,10 @@ def load_study(
             break
         try:
             _check_readable(file)
-            if not dicom.is_dicom_file(file) and pictures.is_image_file(file):
+            if not dicom_header.is_dicom_file(file) and pictures.is_image_file(file):
                 image_headers.append(pictures.read_header(file))
             else:
-                contents = dicom.read_file(file)
+                contents = dicom_header.read_file(file)
                 dicom_frames.extend(contents.frames)
                 new_files = [f for f in contents.referenced_files if _real_path(f) not in seen]
                 seen.update(_real_path(f) for f in new_files)
@@ -69,7 +71,7 @@ def load_study(
             skipped.append(SkippedFile(file, reason))
         if progress is not None:
             progress(done + 1, len(files))
-    series = dicom.build_series(dicom_frames) + pictures.build_series(image_headers)
+    series = dicom_series.build_series(dicom_frames) + pictures.build_series(image_headers)
     source = roots[0] if len(roots) == 1 else Path(os.path.commonpath(roots)) if roots else Path()
     return Study(source=source, series=series, skipped=skipped, cancelled=cancelled)
 

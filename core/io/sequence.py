@@ -2,8 +2,8 @@
 
 The model learned tumours almost only from contrast-enhanced T1 slices; no training tumour is on T2 or FLAIR, so a
 negative answer on those sequences means little (measured: gliomas on T2 are rarely found). The hint is derived from
-the DICOM header fields `core.io.dicom` reads into the series' `SeriesInfo` when the study is opened (no file is read
-again), in this order of trust:
+the DICOM header fields `core.io.dicom.header` reads into the series' `SeriesInfo` when the study is opened (no file
+is read again), in this order of trust:
 
 1. Series Description (0008,103E), the radiographer's own name for the sequence ("AX T2 FLAIR", "T1 +C", ...).
 2. Contrast/Bolus Agent (0018,0010): any value means contrast was given.

@@ -22,7 +22,7 @@ import numpy as np
 _AXIS_LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
 #: An edge more than 30° away from its nearest patient axis gets a second letter for the next nearest axis, e.g.
 #: "LP" for an edge rotated 45° between Left and Posterior. 30° is the same rule that names a plane "oblique" in
-#: `core.io.dicom.orientation_label`, so single letters and a non-oblique plane name go together.
+#: `core.io.dicom.geometry.orientation_label`, so single letters and a non-oblique plane name go together.
 OBLIQUE_COSINE = math.cos(math.radians(30))
 
 

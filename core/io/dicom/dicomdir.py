@@ -1,0 +1,27 @@
+"""DICOMDIR (Media Storage Directory, PS3.10 §8; Basic Directory IOD, PS3.3 F.3): the files its records reference.
+
+A DICOMDIR has no pixels of its own; `core.io.dicom.header.read_file` recognises one by its SOP Class and hands back
+the files listed here, which the loader then reads like any other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
+from core.errors import UnreadableFileError
+
+
+def dicomdir_references(path: Path, dicomdir: Dataset) -> list[Path]:
+    """Files referenced by a DICOMDIR's directory records (PS3.10 §8, PS3.3 F.3), relative to its folder."""
+    referenced = []
+    for record in dicomdir.get("DirectoryRecordSequence", []):
+        file_id = record.get("ReferencedFileID")
+        if file_id:
+            parts = list(file_id) if isinstance(file_id, MultiValue) else [file_id]
+            referenced.append(path.parent.joinpath(*parts))
+    if not referenced:
+        raise UnreadableFileError(path, "the DICOMDIR lists no files")
+    return referenced

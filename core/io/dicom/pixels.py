@@ -1,0 +1,136 @@
+"""The pixel data: whether it can be decoded, checked when the header is read, and decoding one frame on demand.
+
+At header time: the transfer syntax (PS3.5 §10; native encodings PS3.5 §8, encapsulated/compressed ones PS3.5 A.4)
+must have an installed decoder, and native pixel data must be as long as the image it describes, so truncated files
+are caught before anyone tries to display them. At display time `DicomPixelSource` decodes one frame through
+pydicom and its plugins (pylibjpeg, openjpeg, libjpeg, rle, pillow), applies the Modality LUT / rescale (PS3.3
+C.11.1) or converts colour to gray (`core.io.colour.luma`; palette colour through its LUT, PS3.3 C.7.6.3.1.5), and
+applies the file's VOI LUT when asked (PS3.3 C.11.2.1.1).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi, get_decoder, pixel_array
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from core.errors import UnreadableFileError
+from core.io.colour import luma
+from core.io.dicom.text import tag_rows
+
+PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float Pixel Data, Double Float Pixel Data
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+_NATIVE_SYNTAXES = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
+
+
+@dataclass(frozen=True, eq=False)
+class DicomPixelSource:
+    """Decodes one frame on demand and applies the modality LUT (PS3.3 C.11.1) or converts colour to gray."""
+
+    path: Path
+    frame: int | None
+    cache_key: tuple
+    header: Dataset = field(repr=False)
+    #: Dataset holding this frame's RescaleSlope/Intercept or Modality LUT (a functional-group item when enhanced).
+    modality: Dataset = field(repr=False)
+    #: Dataset holding this frame's VOI LUT Sequence, if any.
+    voi: Dataset = field(repr=False)
+    #: Set when the file has no transfer syntax but its encoding was recognised while reading (native pixels only).
+    transfer_syntax: UID | None = None
+
+    def decode(self) -> np.ndarray:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # padding / VR oddities pydicom copes with; real failures raise
+                pixels = self._decode_stored_values()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        # pydicom and its decoder plugins raise many unrelated types; the Rust decoders (pylibjpeg-rle) report
+        # damaged data by panicking, which pyo3 raises as PanicException, a BaseException (found by fuzzing).
+        except BaseException as error:
+            detail = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+            raise UnreadableFileError(self.path, f"the pixel data could not be decoded ({detail})") from error
+        if pixels.ndim == 3:
+            return luma(pixels)
+        return apply_modality_lut(pixels, self.modality).astype(np.float32)
+
+    def _decode_stored_values(self) -> np.ndarray:
+        dataset = pydicom.dcmread(self.path, force=True)
+        if self.transfer_syntax is not None:
+            dataset.file_meta.TransferSyntaxUID = self.transfer_syntax
+        # index= decodes only the requested frame; colour data comes back as RGB (YBR converted by pydicom).
+        pixels = pixel_array(dataset, index=self.frame)
+        if dataset.get("PhotometricInterpretation") == "PALETTE COLOR":
+            pixels = apply_color_lut(pixels, dataset)
+        return pixels
+
+    def voi_lut(self, pixels: np.ndarray) -> np.ndarray | None:
+        """The file's VOI LUT (PS3.3 C.11.2.1.1) scaled to [0, 1]."""
+        sequence = self.voi.get("VOILUTSequence")
+        if not sequence:
+            return None
+        bits = int(sequence[0].LUTDescriptor[2])
+        indices = np.rint(pixels).astype(np.int64)  # LUT entries are addressed by integer modality values
+        return (apply_voi(indices, self.voi).astype(np.float32) / float(2**bits - 1)).clip(0.0, 1.0)
+
+    def tags(self) -> list[tuple[str, str, str]]:
+        try:
+            return tag_rows(self.header)
+        except Exception as error:  # deferred values are read from disk now; the file may have changed or be bad
+            raise UnreadableFileError(self.path, f"the DICOM tags could not be read ({error})") from error
+
+
+def transfer_syntax_override(path: Path, dataset: Dataset,
+                             pixel_element: DataElement | RawDataElement) -> UID | None:
+    """The file's transfer syntax, or the one recognised while parsing when the file meta lacks it; checks that a
+    decoder is installed for compressed syntaxes. Returns the UID to impose at decode time (None = file's own)."""
+    declared = dataset.file_meta.get("TransferSyntaxUID") if dataset.file_meta else None
+    if declared is None:
+        if _undefined_length(pixel_element):
+            raise UnreadableFileError(path, "the file does not say how its compressed pixels are encoded "
+                                            "(no Transfer Syntax UID)")
+        implicit, little = dataset.original_encoding
+        return ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+    syntax = UID(str(declared))
+    if syntax.is_compressed and not decoder_available(syntax):
+        raise UnreadableFileError(path, f"the pixels are compressed as {syntax.name or syntax}, and no decoder for "
+                                        "it is installed")
+    return None
+
+
+def _undefined_length(element: DataElement | RawDataElement) -> bool:
+    """Whether the element is encoded with undefined length, as encapsulated (compressed) pixel data is (PS3.5 A.4)."""
+    if isinstance(element, RawDataElement):
+        return element.length == _UNDEFINED_LENGTH
+    return element.is_undefined_length
+
+
+def decoder_available(syntax: UID) -> bool:
+    """Whether an installed pydicom plugin (pylibjpeg, openjpeg, libjpeg, rle, pillow) decodes this syntax."""
+    try:
+        return get_decoder(syntax).is_available
+    except NotImplementedError:  # syntaxes pydicom has no decoder interface for (video, JPIP, ...)
+        return False
+
+
+def check_pixel_length(path: Path, dataset: Dataset, element: DataElement | RawDataElement, frames: int) -> None:
+    """Native pixel data must hold rows × cols × frames × samples × bits bytes and end inside the file."""
+    syntax = dataset.file_meta.get("TransferSyntaxUID") if dataset.file_meta else None
+    if syntax not in (None, *_NATIVE_SYNTAXES) or not isinstance(element, RawDataElement):
+        return  # compressed or deflated: file offsets say nothing about the image size; the decoder checks
+    # YBR_FULL_422 stores two values per pixel, not three (PS3.3 C.7.6.3.1.2).
+    samples = 2 if dataset.PhotometricInterpretation == "YBR_FULL_422" else int(dataset.get("SamplesPerPixel", 1))
+    bits = int(dataset.BitsAllocated) * int(dataset.Rows) * int(dataset.Columns) * frames * samples
+    expected = math.ceil(bits / 8)
+    available = min(element.length, path.stat().st_size - element.value_tell)
+    if available < expected:
+        raise UnreadableFileError(path, f"the pixel data is incomplete ({max(available, 0)} of {expected} bytes); "
+                                        "the file is probably truncated")

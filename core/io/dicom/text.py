@@ -1,0 +1,46 @@
+"""DICOM values as text: person names (PN) and dates (DA) as the viewer shows them (PS3.5 6.2), and the tag table.
+
+Nothing here guesses: a value that does not have the expected form is shown as written.
+"""
+
+from __future__ import annotations
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
+#: Tag-table values longer than this are cut, so a long private string cannot swamp the table.
+TAG_VALUE_MAX_CHARS = 160
+_BINARY_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "UN"}  # value representations shown by length (PS3.5 6.2)
+
+
+def format_person_name(value: object) -> str:
+    """PN "Doe^John^M" → "Doe, John M" (PS3.5 6.2.1: family^given^middle^prefix^suffix)."""
+    text = str(value or "").split("=")[0]  # alphabetic representation only
+    family, _, rest = text.partition("^")
+    given = " ".join(part for part in rest.split("^")[:2] if part)
+    return f"{family}, {given}" if family and given else family or given
+
+
+def format_date(value: object) -> str:
+    """DA "20240131" → "2024-01-31"; anything else is returned as written, never guessed."""
+    text = str(value or "").strip()
+    return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else text
+
+
+def tag_rows(dataset: Dataset) -> list[tuple[str, str, str]]:
+    """(tag, name, value) rows for the tag table: file meta then dataset, pixel data left out, values shortened."""
+    elements = list(dataset.file_meta) if dataset.file_meta else []
+    elements += [e for e in dataset if e.tag.group != 0x7FE0]
+    return [(f"({e.tag.group:04X},{e.tag.element:04X})", e.keyword or e.name, _value_text(e)) for e in elements]
+
+
+def _value_text(element: DataElement) -> str:
+    if element.VR == "SQ":
+        count = len(element.value)
+        return f"sequence of {count} item{'s' if count != 1 else ''}"
+    if element.VR in _BINARY_VRS:
+        return f"<{len(element.value or b'')} bytes>"
+    value = element.value
+    text = "\\".join(str(v) for v in value) if isinstance(value, MultiValue) else "" if value is None else str(value)
+    return text if len(text) <= TAG_VALUE_MAX_CHARS else text[: TAG_VALUE_MAX_CHARS - 1] + "…"
