@@ -343,8 +343,8 @@ def test_cached_display_never_decodes(tmp_path, monkeypatch):
     """The viewer asks `cached_display` on the UI thread: an image when nothing needs decoding, else None."""
     write_mr_series(tmp_path, n_slices=10, per_slice=_intensity_grows_tenfold)
     decoded = []
-    original = dicom.DicomPixelSource._decode_stored_values
-    monkeypatch.setattr(dicom.DicomPixelSource, "_decode_stored_values",
+    original = dicom_pixels.DicomPixelSource._decode_stored_values
+    monkeypatch.setattr(dicom_pixels.DicomPixelSource, "_decode_stored_values",
                         lambda self: decoded.append(self.path) or original(self))
     (series,) = load_study(tmp_path).series
     shown, other = series.slices[4], series.slices[6]

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from core.analysis.selection import DEFAULT_SLICE_COUNT, central_slices
-from core.io import dicom
 from core.io import types as io_types
+from core.io.dicom import pixels as dicom_pixels
 from core.io.load import load_study
 from core.session import SessionModel
 from desktop.viewer.slice_loading import PREFETCH_AHEAD, PREFETCH_BEHIND, neighbours
@@ -36,9 +36,9 @@ class DecodeSpy:
         self.decoded: list[Path] = []
         self.hold: Path | None = None
         self.entered, self.release = threading.Event(), threading.Event()
-        original = dicom.DicomPixelSource._decode_stored_values
+        original = dicom_pixels.DicomPixelSource._decode_stored_values
 
-        def decode(source: dicom.DicomPixelSource) -> np.ndarray:
+        def decode(source: dicom_pixels.DicomPixelSource) -> np.ndarray:
             self.threads.append(threading.current_thread())
             if source.path == self.hold:
                 self.entered.set()
@@ -46,7 +46,7 @@ class DecodeSpy:
             self.decoded.append(source.path)
             return original(source)
 
-        monkeypatch.setattr(dicom.DicomPixelSource, "_decode_stored_values", decode)
+        monkeypatch.setattr(dicom_pixels.DicomPixelSource, "_decode_stored_values", decode)
 
 
 @pytest.fixture
