@@ -19,6 +19,7 @@ from core.analysis.overlay import (
     render_overlay,
     upsample_cam,
 )
+from tests.analysis_doubles import prediction
 
 
 def _gradient_slice(size: int = 64) -> np.ndarray:
@@ -191,8 +192,9 @@ def test_evenly_spread_cam_names_no_region() -> None:
 
 
 def test_the_explained_class_is_the_chosen_one_else_the_predicted_one() -> None:
-    assert OverlaySettings().explained_class(predicted_index=2) == 2
-    assert OverlaySettings(class_index=0).explained_class(predicted_index=2) == 0
+    slice_prediction = prediction([0.1, 0.2, 0.6, 0.1])  # predicted: class 2
+    assert OverlaySettings().explain(slice_prediction) == Explanation(2, 0.6)
+    assert OverlaySettings(class_index=0).explain(slice_prediction) == Explanation(0, 0.1)
 
 
 def test_a_map_of_an_unlikely_class_is_weak_evidence() -> None:

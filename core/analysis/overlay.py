@@ -57,14 +57,11 @@ class OverlaySettings:
     colormap: str = "jet"
     class_index: int | None = None
 
-    def explained_class(self, predicted_index: int) -> int:
-        """The class whose Grad-CAM is drawn: the user's choice, else the slice's predicted class. The one home of
-        that rule: the viewer, the three-panel view, the report and the DICOM export all ask here (or `explain`)."""
-        return predicted_index if self.class_index is None else self.class_index
-
     def explain(self, prediction: SlicePrediction) -> Explanation:
-        """The class a slice's overlay explains (`explained_class`) with the probability the model gave it there."""
-        class_index = self.explained_class(prediction.predicted_index)
+        """The class whose Grad-CAM is drawn — the user's choice, else the slice's predicted class — with the
+        probability the model gave it there. The one home of that rule: the viewer, the three-panel view, the report
+        and the DICOM export all ask here."""
+        class_index = prediction.predicted_index if self.class_index is None else self.class_index
         return Explanation(class_index, float(prediction.probabilities[class_index]))
 
 

@@ -319,8 +319,7 @@ class SliceViewer(ImageAnnotations):
         prediction = self.session.prediction()
         if prediction is None or prediction.label is None:
             return None
-        class_index = self.session.overlay.explained_class(prediction.predicted_index)
-        return Explanation(class_index, float(prediction.probabilities[class_index]))
+        return self.session.overlay.explain(prediction)
 
     def _update_scene_rect(self) -> None:
         bounds = self._image_item.sceneBoundingRect()
