@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Slot
-from superqt.utils import FunctionWorker, GeneratorWorker, WorkerBase, thread_worker
+from PySide6.QtCore import QObject, Qt, QThreadPool
+from superqt.utils import FunctionWorker, GeneratorWorker, WorkerBase
 
 from core.errors import BrainMriError
 
@@ -42,20 +43,55 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _run(worker: WorkerBase) -> None:
+    """superqt's `WorkerBase.run` less two things that hurt here. It takes a `RuntimeError` from the work for "the
+    worker was deleted" and then emits neither `errored` nor `finished`: the window stayed busy for good and quitting
+    waited 30 s (the model's helper turns errors it cannot pickle into `RuntimeError`). And it swaps the process-wide
+    warning filters and `warnings.showwarning` from the worker's thread, which is not thread-safe: overlapping workers
+    left them pointing at a finished worker, so warnings bypassed the log and its patient-data guard."""
+    worker.started.emit()
+    worker._running = True
+    try:
+        result = worker.work()
+        if isinstance(result, Exception):  # GeneratorWorker.work returns a RuntimeError its generator raised
+            raise result
+        if not worker.abort_requested:
+            worker.returned.emit(result)
+    except Exception as error:
+        worker.errored.emit(error)
+    worker._running = False
+    worker.finished.emit()
+    worker._finished.emit(worker)
+
+
+class TaskWorker(FunctionWorker):
+    def run(self) -> None:
+        _run(self)
+
+
+class StepsWorker(GeneratorWorker):
+    def run(self) -> None:
+        _run(self)
+
+
 def generator_worker(function: Callable[..., Generator[Any, Any, Any]], *args: object) -> GeneratorWorker:
     """A worker over `function(*args, should_cancel=...)`, whose `should_cancel()` is true once the worker's
     `quit()` was called (not started: `BackgroundJobs.start` it)."""
-    worker: list[WorkerBase] = []
-    created = thread_worker(function, ignore_errors=True)(
-        *args, should_cancel=lambda: bool(worker) and worker[0].abort_requested)
-    worker.append(created)
-    return created
+    created: list[weakref.ref[GeneratorWorker]] = []  # weak: the generator holds `should_cancel` for its lifetime
+
+    def should_cancel() -> bool:
+        worker = created[0]() if created else None
+        return worker is not None and worker.abort_requested
+
+    worker = StepsWorker(function, *args, should_cancel=should_cancel)
+    created.append(weakref.ref(worker))
+    return worker
 
 
 def run_task(jobs: BackgroundJobs, task: Callable[[], object], done: Callable[[Any], None] | None = None,
              failed: Callable[[str], None] | None = None) -> FunctionWorker:
     """Run one call off the UI thread; `done(result)` or `failed(reason)` on the UI thread."""
-    worker = thread_worker(task, ignore_errors=True)()
+    worker = TaskWorker(task)
     if done is not None:
         worker.returned.connect(done)
     if failed is not None:
@@ -152,17 +188,16 @@ class BackgroundJobs(QObject):
         done = threading.Event()
         # Direct: set in the worker's thread as it finishes, so `shutdown` can wait without the UI thread's events.
         worker.finished.connect(done.set, Qt.ConnectionType.DirectConnection)
-        worker.finished.connect(self._forget)
+        # Forgotten when its own `finished` reaches the UI thread, after what it returned or yielded: dropping the last
+        # reference earlier deletes its signals object, and with it those queued signals (a reopened case's results
+        # were lost that way when another worker's end came first).
+        forget = weakref.ref(worker)  # weak: the connection must not keep the worker (and what it holds) alive
+        worker.finished.connect(lambda: self._running.pop(forget(), None))  # type: ignore[arg-type]
         self._running[worker] = done
         # Straight to the pool rather than `worker.start()`, which defers the start by a timer on the UI thread when
         # its event loop runs: a worker still waiting for that timer would keep `shutdown` waiting.
         QThreadPool.globalInstance().start(worker)
         return worker
-
-    @Slot()
-    def _forget(self) -> None:
-        for worker in [worker for worker, done in self._running.items() if done.is_set()]:
-            del self._running[worker]
 
     def workers(self) -> list[WorkerBase]:
         return list(self._running)
