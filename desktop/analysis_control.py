@@ -180,8 +180,8 @@ class AnalysisControl(QObject):
 
     @Slot(object)
     def _on_finished(self, result: StudyResult | None) -> None:
-        if result is None:
-            return  # cancelled between batches: `_on_ended` says so
+        if result is None or self._worker is None or self._worker.abort_requested:
+            return  # cancelled (between batches, or with the verdict already on its way): `_on_ended` says so
         self._progress_refresh.stop()  # a count still waiting to be shown would cover the verdict's notes
         self._session.set_study_result(self._analysing_series, result)
         if self._analysing_series == self._session.series_index:

@@ -101,11 +101,13 @@ class CaseControl(QObject):
         if self._session.study is not study:
             return  # the user opened something else meanwhile
         if saved.classes:  # name the classes as the model that made the case did (also when no model is installed)
-            names = saved.display_names or saved.classes
+            names = tuple(saved.display_name(label) for label in saved.classes)  # a case stores the ids only
             self._results_panel.set_classes(saved.classes, names)
             self._overlay_panel.set_class_names(names)
         self._session.restore_results(index, saved)
         self._session.set_overlay(case.overlay_settings)
+        # Renaming the classes reset the panel's Explain choice; the session's overlay may be unchanged (no event).
+        self._overlay_panel.show_settings(self._session.overlay)
         self._session.select_series(index, force=True)  # shown afresh even when this series is already shown
         self._feedback.show_status(
             f"Case “{case.record.name}” reopened as saved (model {case.study_result.model_version})")

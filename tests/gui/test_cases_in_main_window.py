@@ -60,6 +60,21 @@ def test_reopen_restores_study_results_and_overlay(qtbot, make_window, store, sa
     assert window.three_panel.heatmap_pane.image().isNull()
 
 
+def test_a_case_reopened_over_the_same_overlay_shows_its_explained_class_and_class_names(
+        qtbot, make_window, store, sample_copy, tmp_path) -> None:
+    """Renaming the classes resets the Explain box; when the session's overlay equals the case's there is no
+    overlay event, and the box must still show the case's class (else the next slider move silently changed it)."""
+    case = store.get(save_sample_case(store, sample_copy))
+    window = make_window(tmp_path / "no-model")
+    window.session.set_overlay(SAVED_OVERLAY)
+    with qtbot.waitSignal(window.caseRestored, timeout=60_000):
+        window.restore_case(case)
+    assert window.overlay_panel.explained_class.currentIndex() == SAVED_OVERLAY.class_index + 1
+    assert window.overlay_panel.explained_class.currentText() == "No tumour"  # a display name, not the id
+    window.overlay_panel.opacity.setValue(50)
+    assert window.session.overlay.class_index == SAVED_OVERLAY.class_index
+
+
 def test_save_case_action_saves_the_shown_analysis(qtbot, make_window, store, sample_copy, tmp_path,
                                                     monkeypatch) -> None:
     window = make_window(tmp_path / "no-model")
