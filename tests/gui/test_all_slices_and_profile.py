@@ -19,7 +19,7 @@ from desktop.dialogs.preferences_dialog import PreferencesDialog
 from desktop.settings import MAX_SLICE_COUNT, SLICE_COUNT_KEY, read_preferences, store_settings
 from desktop.viewer import profile_view
 from tests.dicom_factory import write_mr_series
-from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set, wait_shown
+from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, LOAD_TIMEOUT_MS, open_and_wait, wait_for_analysis_set, wait_shown
 from tests.gui.test_help_dialogs import open_dialog_of_type
 
 pytest_plugins = ["tests.model_fixtures"]
@@ -94,7 +94,7 @@ def test_streamed_results_leave_the_tag_table_alone_and_a_slice_change_refreshes
 
     assert shown_tags == []
     window.viewer.set_current_index(0)
-    qtbot.waitUntil(lambda: shown_tags == [window.current_series.slices[0]])
+    qtbot.waitUntil(lambda: shown_tags == [window.current_series.slices[0]], timeout=LOAD_TIMEOUT_MS)
 
 
 def test_the_profile_leaves_unanalysed_slices_empty_and_a_click_goes_to_a_slice(
@@ -152,7 +152,7 @@ def test_the_slice_count_preference_chooses_the_central_slices_and_is_kept(qtbot
     dialog.accept()
 
     expected = [s.index for s in central_slices(window.current_series, 5)]
-    qtbot.waitUntil(lambda: window.analysis_set() == expected)
+    qtbot.waitUntil(lambda: window.analysis_set() == expected, timeout=LOAD_TIMEOUT_MS)  # chosen in a worker
     assert "5 chosen for analysis" in window.series_panel.list.item(0).text()
     qtbot.waitUntil(lambda: read_preferences().slice_count == 5)  # written by a worker, for the next session
     write_mr_series(tmp_path / "other", n_slices=30, rows=64, cols=64)

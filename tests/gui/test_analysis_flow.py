@@ -23,7 +23,7 @@ from core.model.classifier import MANIFEST_NAME
 from core.paths import models_dir, sample_study_dir
 from desktop.panels.results_panel import DISCLAIMER
 from tests.dicom_factory import write_mr_series
-from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, open_and_wait, wait_for_analysis_set, wait_shown
+from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, LOAD_TIMEOUT_MS, open_and_wait, wait_for_analysis_set, wait_shown
 
 pytest_plugins = ["tests.model_fixtures"]
 
@@ -118,7 +118,7 @@ def test_cancel_stops_within_one_batch_and_the_window_stays_usable(qtbot, tiny_w
     window.sliceAnalysed.connect(window.cancel_action.trigger)  # the user presses Cancel as results appear
     with qtbot.waitSignal(window.analysisCancelled, timeout=ANALYSIS_TIMEOUT_MS):
         window.analyse_action.trigger()
-    qtbot.waitUntil(lambda: window.analyse_action.isEnabled())
+    qtbot.waitUntil(lambda: window.analyse_action.isEnabled(), timeout=LOAD_TIMEOUT_MS)
 
     analysed = window.results_panel.table.rowCount()
     # Results stream a batch at a time: the batch that was streaming when Cancel was pressed, and at most the next

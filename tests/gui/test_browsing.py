@@ -17,7 +17,7 @@ from core.paths import sample_study_dir
 from desktop.app import apply_app_identity, initial_paths
 from desktop.study_loading import read_recent_studies
 from tests.dicom_factory import phantom, write_mr_series
-from tests.gui.conftest import open_and_wait, wait_for_analysis_set, wait_shown
+from tests.gui.conftest import LOAD_TIMEOUT_MS, open_and_wait, wait_for_analysis_set, wait_shown
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -286,7 +286,7 @@ def test_metadata_panel_shows_series_fields_and_filters_tags(qtbot, make_window,
     panel = window.metadata_panel
     assert panel._field_labels["series_description"].text() == "T1 AX POST"
     assert panel._field_labels["pixel_spacing"].text() == "0.900 × 0.900 mm"
-    qtbot.waitUntil(lambda: panel.tag_model.rowCount() > 10)
+    qtbot.waitUntil(lambda: panel.tag_model.rowCount() > 10, timeout=LOAD_TIMEOUT_MS)
     panel.filter.setText("SeriesDescription")
     assert panel.proxy.rowCount() >= 1
     values = {panel.proxy.index(row, 2).data() for row in range(panel.proxy.rowCount())}
