@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer
 from superqt.utils import FunctionWorker, GeneratorWorker, WorkerBase
 
 from core.errors import BrainMriError
@@ -192,12 +192,19 @@ class BackgroundJobs(QObject):
         # reference earlier deletes its signals object, and with it those queued signals (a reopened case's results
         # were lost that way when another worker's end came first).
         forget = weakref.ref(worker)  # weak: the connection must not keep the worker (and what it holds) alive
-        worker.finished.connect(lambda: self._running.pop(forget(), None))  # type: ignore[arg-type]
+        worker.finished.connect(lambda: self._forget(forget()))
         self._running[worker] = done
         # Straight to the pool rather than `worker.start()`, which defers the start by a timer on the UI thread when
         # its event loop runs: a worker still waiting for that timer would keep `shutdown` waiting.
         QThreadPool.globalInstance().start(worker)
         return worker
+
+    def _forget(self, worker: WorkerBase | None) -> None:
+        """Drop a worker whose `finished` has reached the UI thread. Not at once: this runs inside that emission, and
+        releasing the last reference there deletes the worker's signal object mid-emission (a segfault, seen in the
+        GUI tests); a zero-time timer holds it until the event loop's next turn."""
+        if worker is not None and self._running.pop(worker, None) is not None:
+            QTimer.singleShot(0, lambda: worker)
 
     def workers(self) -> list[WorkerBase]:
         return list(self._running)
