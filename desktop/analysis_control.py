@@ -176,7 +176,13 @@ class AnalysisControl(QObject):
         self._feedback.show_progress(done, total)
         message = f"Analysing slice {min(done + 1, total)} of {total}" if done < total else "Combining results…"
         self._feedback.show_status(message)
-        self._results_panel.show_state(message)
+        self._show_state(message)
+
+    def _show_state(self, message: str) -> None:
+        """Tell the results panel about the analysis only while it shows the analysed series (another series' panel
+        kept "Analysing slice 21 of 24" after the user switched series mid-analysis)."""
+        if self._analysing_series == self._session.series_index:
+            self._results_panel.show_state(message)
 
     @Slot(object)
     def _on_finished(self, result: StudyResult | None) -> None:
@@ -184,21 +190,20 @@ class AnalysisControl(QObject):
             return  # cancelled (between batches, or with the verdict already on its way): `_on_ended` says so
         self._progress_refresh.stop()  # a count still waiting to be shown would cover the verdict's notes
         self._session.set_study_result(self._analysing_series, result)
-        if self._analysing_series == self._session.series_index:
-            self._results_panel.show_state(" ".join(study_notes(result)))
+        self._show_state(" ".join(study_notes(result)))
         self._feedback.show_status("Analysis finished")
         self.analysisFinished.emit(result)
 
     def _on_failed(self, reason: str) -> None:
         self._progress_refresh.stop()
         self._feedback.report_error("The analysis failed", reason)
-        self._results_panel.show_state(f"Analysis failed: {reason}")
+        self._show_state(f"Analysis failed: {reason}")
         self.analysisFailed.emit(reason)
 
     def _on_cancelled(self) -> None:
         self._progress_refresh.stop()
         self._feedback.show_status("Analysis cancelled")
-        self._results_panel.show_state("Analysis cancelled — slices analysed so far are shown; no study verdict.")
+        self._show_state("Analysis cancelled — slices analysed so far are shown; no study verdict.")
         self.analysisCancelled.emit()
 
     @Slot()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget
 
 from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
 from core.io.windowing import Window
+from core.output.wording import study_notes
 from core.session import SessionModel
 from desktop.feedback import Feedback
 from desktop.panels.metadata_panel import MetadataPanel
@@ -41,6 +42,7 @@ def bind_results_panel(session: SessionModel, panel: ResultsPanel, model_problem
             panel.add_slice_result(result)
         if (study_result := session.study_result()) is not None:
             panel.show_study_result(study_result)
+            panel.show_state(" ".join(study_notes(study_result)))  # not "not analysed yet" when shown again
         series = session.current_series
         if model_problem():
             panel.show_model_problem(model_problem())

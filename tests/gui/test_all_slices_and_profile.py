@@ -195,3 +195,20 @@ def test_the_overlay_is_redrawn_only_when_the_shown_slices_result_arrives(qtbot,
     assert len(drawn) == 1
     session.begin_results(0)
     assert drawn[-1] is None and not viewer.overlay_shown()
+
+
+def test_a_series_shown_again_after_its_analysis_says_what_was_counted_not_that_it_is_unanalysed(
+        qtbot, tiny_window, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        write_mr_series(tmp_path / "study" / name, n_slices=6, rows=64, cols=64)
+    window = tiny_window
+    open_and_wait(qtbot, window, tmp_path / "study")
+    wait_for_analysis_set(qtbot, window)
+    run_to_the_end(qtbot, window, window.analyse_action)
+    notes = window.results_panel.state.text()
+    assert "analysed slices passed the out-of-distribution check" in notes
+
+    window.show_series(1)
+    assert "passed the out-of-distribution check" not in window.results_panel.state.text()
+    window.show_series(0)
+    assert window.results_panel.state.text() == notes
