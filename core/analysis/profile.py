@@ -48,14 +48,15 @@ class ProbabilityProfile:
 
     def runs(self) -> list[range]:
         """Maximal runs of consecutive counted slices: each is drawn as one stretch of curve."""
-        return _runs(self.indices(SliceState.COUNTED))
+        return consecutive_runs(self.indices(SliceState.COUNTED))
 
     def analysed_runs(self) -> list[range]:
         """Maximal runs of consecutive analysed slices, whatever their result: the marked parts of the series."""
-        return _runs(self.analysed)
+        return consecutive_runs(self.analysed)
 
 
-def _runs(indices: list[int]) -> list[range]:
+def consecutive_runs(indices: list[int]) -> list[range]:
+    """Maximal runs of consecutive indices (ascending): where a profile's curve may join neighbouring slices."""
     runs: list[range] = []
     for index in indices:
         if runs and runs[-1].stop == index:

@@ -18,7 +18,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QRegion
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from core.analysis.profile import ProbabilityProfile, SliceState, slice_at, slice_position
+from core.analysis.profile import ProbabilityProfile, SliceState, consecutive_runs, slice_at, slice_position
 from core.model.labels import CLASSES
 from desktop import theme
 
@@ -159,7 +159,7 @@ class ProfileView(QWidget):
         xs = {index: slice_position(index, length, first, last) for index in shown}
         column = self._column_width(first, last)
         analysed = [index for index in shown if states[index] is not SliceState.NOT_ANALYSED]
-        for run in _runs(analysed):
+        for run in consecutive_runs(analysed):
             painter.fillRect(QRectF(xs[run.start] - column / 2, 0, xs[run.stop - 1] - xs[run.start] + column,
                                     self.height()), ANALYSED)
         painter.setPen(QPen(GUIDE, 1, Qt.PenStyle.DotLine))
@@ -169,7 +169,7 @@ class ProfileView(QWidget):
                 painter.fillRect(QRectF(xs[index] - column / 2, self.height() - BOTTOM_MARGIN + 1, column,
                                         BOTTOM_MARGIN - 1), theme.WARNING)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        runs = _runs([index for index in shown if states[index] is SliceState.COUNTED])
+        runs = consecutive_runs([index for index in shown if states[index] is SliceState.COUNTED])
         for class_index, colour in enumerate(self._colours):
             self._paint_curve(painter, xs, self._probabilities[:, class_index], runs, colour)
         if 0 <= self._current < length:
@@ -186,14 +186,3 @@ class ProfileView(QWidget):
             painter.drawPolyline(QPolygonF(points))
             for point in points:
                 painter.drawEllipse(point, DOT_RADIUS, DOT_RADIUS)
-
-
-def _runs(indices: list[int]) -> list[range]:
-    """Maximal runs of consecutive indices (ascending)."""
-    runs: list[range] = []
-    for index in indices:
-        if runs and runs[-1].stop == index:
-            runs[-1] = range(runs[-1].start, index + 1)
-        else:
-            runs.append(range(index, index + 1))
-    return runs
