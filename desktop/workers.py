@@ -1,4 +1,4 @@
-"""Background work on superqt's `thread_worker`, so the UI thread only paints and reacts.
+"""Background work on superqt's workers, so the UI thread only paints and reacts.
 
 Long work is a generator (`GeneratorWorker`): what it yields arrives on the UI thread as `yielded`, what it returns
 as `returned`, an exception as `errored`; `quit()` asks it to stop at its next yield, and the work itself asks
@@ -65,11 +65,15 @@ def _run(worker: WorkerBase) -> None:
 
 
 class TaskWorker(FunctionWorker):
+    """One call off the UI thread (`run_task`)."""
+
     def run(self) -> None:
         _run(self)
 
 
 class StepsWorker(GeneratorWorker):
+    """A generator off the UI thread (`generator_worker`): its steps arrive as `yielded`."""
+
     def run(self) -> None:
         _run(self)
 
