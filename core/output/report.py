@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core.analysis.overlay import Explanation, OverlaySettings, attention_summary
+from core.analysis.profile import consecutive_runs
 from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_name
 from core.output.wording import disagreement, explained_class_words, format_percent, slice_outcome
 
@@ -121,13 +122,8 @@ def _slices(count: int) -> str:
 
 def _number_ranges(numbers: Sequence[int]) -> str:
     """Sorted distinct numbers as runs, e.g. [3, 4, 5, 9] → "3–5, 9"."""
-    runs: list[list[int]] = []
-    for number in numbers:
-        if runs and number == runs[-1][-1] + 1:
-            runs[-1].append(number)
-        else:
-            runs.append([number])
-    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+    return ", ".join(str(run.start) if len(run) == 1 else f"{run.start}–{run[-1]}"
+                     for run in consecutive_runs(list(numbers)))
 
 
 def coverage_sentence(study: StudyResult) -> str:

@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsView, QWidget
 
 from core.analysis.overlay import Explanation, render_overlay
+from core.analysis.results import SliceResult
 from core.io.load import Series, Slice
 from core.io.windowing import Window
 from core.session import SessionModel
@@ -182,9 +183,9 @@ class SliceViewer(ImageAnnotations):
         if series_index == self.session.series_index:
             self._render_overlay()
 
-    def _on_slice_result(self, series_index: int, result: object) -> None:
+    def _on_slice_result(self, series_index: int, result: SliceResult) -> None:
         """Results of other slices stream in while one is shown: only the shown slice's own result redraws."""
-        if series_index == self.session.series_index and getattr(result, "slice_index", None) == self.current_index:
+        if series_index == self.session.series_index and result.slice_index == self.current_index:
             self._render_overlay()
 
     def set_corner_text_visible(self, visible: bool) -> None:
