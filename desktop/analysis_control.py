@@ -14,7 +14,6 @@ from superqt.utils import GeneratorWorker
 from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
 from core.errors import BrainMriError, ModelIntegrityError, ModelMissingError
 from core.model.remote import ClassifierProcess
-from core.output.wording import study_notes
 from core.session import SessionModel
 from desktop.feedback import Feedback
 from desktop.panels.overlay_panel import OverlayPanel
@@ -189,8 +188,7 @@ class AnalysisControl(QObject):
         if result is None or self._worker is None or self._worker.abort_requested:
             return  # cancelled (between batches, or with the verdict already on its way): `_on_ended` says so
         self._progress_refresh.stop()  # a count still waiting to be shown would cover the verdict's notes
-        self._session.set_study_result(self._analysing_series, result)
-        self._show_state(" ".join(study_notes(result)))
+        self._session.set_study_result(self._analysing_series, result)  # the results panel shows it with its notes
         self._feedback.show_status("Analysis finished")
         self.analysisFinished.emit(result)
 

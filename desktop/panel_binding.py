@@ -41,8 +41,7 @@ def bind_results_panel(session: SessionModel, panel: ResultsPanel, model_problem
         for result in session.slice_results().values():
             panel.add_slice_result(result)
         if (study_result := session.study_result()) is not None:
-            panel.show_study_result(study_result)
-            panel.show_state(" ".join(study_notes(study_result)))  # not "not analysed yet" when shown again
+            show_verdict(study_result)
         series = session.current_series
         if model_problem():
             panel.show_model_problem(model_problem())
@@ -63,9 +62,14 @@ def bind_results_panel(session: SessionModel, panel: ResultsPanel, model_problem
             panel.add_slice_result(result)
             show_slice()
 
+    def show_verdict(result: StudyResult) -> None:
+        """The verdict with its notes, as the analysis ends or when the series is shown again."""
+        panel.show_study_result(result)
+        panel.show_state(" ".join(study_notes(result)))
+
     def on_study_result(series_index: int, result: StudyResult | None) -> None:
         if series_index == session.series_index and result is not None:
-            panel.show_study_result(result)
+            show_verdict(result)
 
     def on_analysis_set(series_index: int) -> None:
         if series_index == session.series_index:
