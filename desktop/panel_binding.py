@@ -154,8 +154,8 @@ def bind_metadata_panel(session: SessionModel, panel: MetadataPanel, dock: QDock
 
 
 def bind_window_presets(session: SessionModel, box: QComboBox, viewer: SliceViewer) -> None:
-    """The toolbar's W/L presets of the shown series; choosing one sets the session's window, and a dragged window
-    (no preset) empties the choice. The series' automatic window is computed by the viewer's worker: until then it
+    """The toolbar's W/L presets of the shown series; choosing one sets the session's window, a dragged window
+    (no preset) empties the choice, and a reset shows "Default" again. The series' automatic window is computed by the viewer's worker: until then it
     is left out, and the list is filled again once the viewer has shown a slice."""
     complete = [True]  # whether the last fill knew the automatic window
 
@@ -182,10 +182,15 @@ def bind_window_presets(session: SessionModel, box: QComboBox, viewer: SliceView
         if window is not None and box.currentIndex() > 0 and box.currentData() != window:
             box.setCurrentIndex(-1)  # a dragged window is no preset
 
+    def on_session_window(series_index: int, window: Window | None) -> None:
+        if window is None and series_index == session.series_index and box.count():
+            box.setCurrentIndex(0)  # back to each slice's default window
+
     session.series_changed.connect(fill)
     viewer.sliceShown.connect(on_shown)
     box.activated.connect(lambda row: session.set_window(box.itemData(row)))
     viewer.windowChanged.connect(on_window)
+    session.window_changed.connect(on_session_window)
 
 
 def bind_three_panel(session: SessionModel, view: ThreePanelView, dock: QDockWidget, viewer: SliceViewer,

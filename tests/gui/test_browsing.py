@@ -395,5 +395,6 @@ def test_each_series_keeps_the_window_it_was_left_with(qtbot, make_window, tmp_p
     assert window.session.window() is None and presets.currentText() == "Default"
     window.show_series(0)
     assert viewer.current_window() == chosen and presets.currentIndex() == -1
-    window.reset_view_action.trigger()  # R returns to the default window
+    window.reset_view_action.trigger()  # R returns to the default window, and the toolbar says so
     assert viewer.current_window() == default and window.session.window(0) is None
+    assert presets.currentText() == "Default"
