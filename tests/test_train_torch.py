@@ -4,6 +4,7 @@ weights loaded back, and BatchNorm statistics re-estimated exactly
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from core.training.augment import AugmentSettings  # noqa: E402
 from core.training.train_torch import (  # noqa: E402
     Phase,
     XceptionTwin,
@@ -54,6 +56,22 @@ def test_augmented_batches_come_in_order_with_their_labels(workers: int) -> None
     assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again))
     with augmentation_pool(images, labels, 0) as thread:
         assert torch.equal(next(augmented_batches(thread, draws, 64, batch=4, ahead=1))[0], batches[0][0])
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_augmented_batches_use_the_settings_they_are_given(workers: int) -> None:
+    """`--quarter-turn-probability` reaches the augmentation, in a thread and in a spawned process alike."""
+    images, labels = [textured_head(200, 3)], np.array([0])
+    draws = epoch_draws(np.ones(1), 8, seed=1, epoch=0)
+    untouched = AugmentSettings(**{field.name: 0.0 for field in fields(AugmentSettings)
+                                   if field.name.endswith("_probability")}, rotation_degrees=0.0, framing_scale=0.0,
+                                framing_shift=0.0)
+    turned = replace(untouched, quarter_turn_probability=1.0)
+    with augmentation_pool(images, labels, workers) as pool:
+        plain = next(augmented_batches(pool, draws, 64, batch=8, ahead=1, settings=untouched))[0]
+        rotated = next(augmented_batches(pool, draws, 64, batch=8, ahead=1, settings=turned))[0]
+    assert all(torch.equal(image, plain[0]) for image in plain)  # nothing random left
+    assert not any(torch.equal(image, plain[0]) for image in rotated)  # every image turned by 90, 180 or 270°
 
 
 def test_keras_layout_weights_load_back_into_the_twin(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import math
 import multiprocessing
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.model.preprocess import to_model_batch
-from core.training.augment import training_gray
+from core.training.augment import DEFAULT_SETTINGS, AugmentSettings, training_gray
 from core.training.dataset import CLASSES, DEFAULT_EXTRA_TRAIN, training_data
 from core.training.recipe import add_recipe_arguments
 
@@ -240,8 +240,10 @@ _worker_images: list[np.ndarray] = []
 _worker_labels: np.ndarray = np.zeros(0, np.int64)
 
 
-def _augmented_chunk(chunk: list[tuple[int, int]], size: int) -> tuple[np.ndarray, np.ndarray]:
-    grays = [training_gray(_worker_images[index], np.random.default_rng(seed), size) for index, seed in chunk]
+def _augmented_chunk(chunk: list[tuple[int, int]], size: int,
+                     settings: AugmentSettings) -> tuple[np.ndarray, np.ndarray]:
+    grays = [training_gray(_worker_images[index], np.random.default_rng(seed), size, settings)
+             for index, seed in chunk]
     return np.stack(grays)[:, None], _worker_labels[[index for index, _ in chunk]]
 
 
@@ -268,15 +270,15 @@ def augmentation_pool(images: list[np.ndarray], labels: np.ndarray, workers: int
                                initializer=_start_worker_process, initargs=(images, labels))
 
 
-def augmented_batches(pool: Executor, draws: list[tuple[int, int]], size: int, batch: int,
-                      ahead: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def augmented_batches(pool: Executor, draws: list[tuple[int, int]], size: int, batch: int, ahead: int,
+                      settings: AugmentSettings = DEFAULT_SETTINGS) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(gray (B, 1, size, size) in [0, 1], labels) batches of the drawn images, augmented `ahead` batches early."""
     chunks = [draws[start:start + batch] for start in range(0, len(draws) - batch + 1, batch)]
-    pending = [pool.submit(_augmented_chunk, chunk, size) for chunk in chunks[:ahead]]
+    pending = [pool.submit(_augmented_chunk, chunk, size, settings) for chunk in chunks[:ahead]]
     for position in range(len(chunks)):
         grays, labels = pending.pop(0).result()
         if position + ahead < len(chunks):
-            pending.append(pool.submit(_augmented_chunk, chunks[position + ahead], size))
+            pending.append(pool.submit(_augmented_chunk, chunks[position + ahead], size, settings))
         yield torch.from_numpy(grays), torch.from_numpy(labels)
 
 
@@ -335,6 +337,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="torch device to train on: cpu (default) or cuda")
     parser.add_argument("--workers", type=int, default=0,
                         help="augmentation processes (default 0: one thread, enough for a CPU-bound step)")
+    parser.add_argument("--quarter-turn-probability", type=float, default=DEFAULT_SETTINGS.quarter_turn_probability,
+                        help="share of training images turned by 90, 180 or 270 degrees (default %(default)s)")
     parser.add_argument("--extra-train", type=Path, default=DEFAULT_EXTRA_TRAIN,
                         help="folder of extra <class>/<source>_<subject>_... training images ('' for none)")
     return parser.parse_args()
@@ -370,6 +374,7 @@ def main() -> None:
     data = training_data(args.tar, args.extra_train or None, args.seed)
     progress(event="data", **data.summary())
     pool = augmentation_pool(data.train_images, data.train_labels, args.workers)
+    settings = replace(DEFAULT_SETTINGS, quarter_turn_probability=args.quarter_turn_probability)
     device = torch.device(args.device)
     torch.backends.cudnn.benchmark = True  # fixed input sizes per phase
 
@@ -402,7 +407,8 @@ def main() -> None:
     for epoch_number in range(first_epoch, len(epochs)):
         phase, _ = epochs[epoch_number]
         draws = epoch_draws(data.train_weights, draws_per_epoch(phase), args.seed, epoch_number)
-        loader = augmented_batches(pool, draws, phase.size, phase.batch, ahead=max(3, 2 * args.workers))
+        loader = augmented_batches(pool, draws, phase.size, phase.batch, ahead=max(3, 2 * args.workers),
+                                   settings=settings)
         model.train()
         losses = []
         for gray, labels in loader:
@@ -438,6 +444,8 @@ def main() -> None:
     phases = ",".join(":".join(str(v) for v in (p.size, p.epochs, p.batch, p.images) if v) for p in args.phases)
     options = ((f" --init {args.init}" if args.init else "")
                + (f" --final-size {final_size}" if args.final_size else "")
+               + (f" --quarter-turn-probability {settings.quarter_turn_probability}"
+                  if settings != DEFAULT_SETTINGS else "")
                + (f" --device {args.device} --workers {args.workers}" if args.device != "cpu" else "")
                + (" --bf16" if args.bf16 else ""))
     summary = {"command": f"python -m core.training.train_torch --out OUT --phases {phases} --lr {args.lr} "
