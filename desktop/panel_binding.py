@@ -155,8 +155,9 @@ def bind_metadata_panel(session: SessionModel, panel: MetadataPanel, dock: QDock
 
 def bind_window_presets(session: SessionModel, box: QComboBox, viewer: SliceViewer) -> None:
     """The toolbar's W/L presets of the shown series; choosing one sets the session's window, a dragged window
-    (no preset) empties the choice, and a reset shows "Default" again. The series' automatic window is computed by the viewer's worker: until then it
-    is left out, and the list is filled again once the viewer has shown a slice."""
+    (no preset) empties the choice, and a reset shows "Default" again. The series' automatic window is computed by
+    the viewer's worker: until then it is left out, and the list is filled again once the viewer has shown a
+    slice."""
     complete = [True]  # whether the last fill knew the automatic window
 
     def fill(_index: int) -> None:
