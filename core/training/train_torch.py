@@ -11,7 +11,8 @@ Recipe: the training split minus its validation part plus the extra healthy-brai
 (`core.training.dataset.training_data`), class-balanced draws, domain-generalising augmentation on the CPU
 (`core.training.augment`, through the application's own preprocessing), AdamW with a one-cycle schedule over all
 phases, label smoothing 0.1, dropout 0.3, progressive resizing by `--phases`, BatchNorm statistics re-estimated
-exactly at the end. It runs on the CPU in float32 (on a CPU with native bf16, `--bf16` roughly doubles the speed).
+exactly at the end. It runs on the CPU in float32; `--bf16` pays on GPUs, while on a CPU it depends on the chip
+and the PyTorch build (`benchmarks/bench_training_step.py` measures both before a long run).
 Every epoch writes OUT/checkpoints/last.pt and a line to OUT/train.log; started again with the same arguments it
 resumes from the last checkpoint. The model card states the command, seed, wall time and machine of the shipped
 run. Then: `python -m core.training.verify_port --torch-checkpoint OUT/model.pt --weights OUT/weights.npz`
@@ -333,7 +334,7 @@ def parse_args() -> argparse.Namespace:
                         help="input size for the BatchNorm re-estimation and the export (default: the last phase's)")
     parser.add_argument("--init", type=Path, help="start from these Keras-layout weights (.npz) instead of random")
     parser.add_argument("--bf16", action="store_true",
-                        help="bf16 autocast (fast only on CPUs with native bf16, e.g. AVX-512 BF16, and on GPUs)")
+                        help="bf16 autocast (faster on GPUs; on a CPU, measure: benchmarks/bench_training_step.py)")
     parser.add_argument("--device", default="cpu", help="torch device to train on: cpu (default) or cuda")
     parser.add_argument("--workers", type=int, default=0,
                         help="augmentation processes (default 0: one thread, enough for a CPU-bound step)")
