@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
@@ -25,6 +25,18 @@ def to_qimage(pixels: np.ndarray) -> QImage:
         image = QImage(pixels.data, cols, rows, pixels.strides[0], QImage.Format.Format_RGB888)
     return image.copy()  # the array may be freed or reused; the QImage must not point into it
 
+
+
+def pannable_scene_rect(image_bounds: QRectF) -> QRectF:
+    """The scene rectangle of a view showing an image with these bounds: the image and `PAN_MARGIN` image sizes
+    around it, so the image can be dragged off-centre."""
+    margin_x, margin_y = image_bounds.width() * PAN_MARGIN, image_bounds.height() * PAN_MARGIN
+    return image_bounds.adjusted(-margin_x, -margin_y, margin_x, margin_y)
+
+
+def limited_zoom_factor(zoom: float, factor: float) -> float:
+    """`factor`, reduced where needed so a view at `zoom` stays within MIN_ZOOM..MAX_ZOOM."""
+    return max(MIN_ZOOM / zoom, min(factor, MAX_ZOOM / zoom))
 
 
 def aspect_transform(pixel_spacing: tuple[float, float] | None) -> QTransform:

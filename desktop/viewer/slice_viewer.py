@@ -33,12 +33,11 @@ from core.viewing.measure import Distance
 from desktop.viewer.annotations import ImageAnnotations
 from desktop.viewer.display_options import displayed_pixels
 from desktop.viewer.image_view import (
-    MAX_ZOOM,
-    MIN_ZOOM,
-    PAN_MARGIN,
     ZOOM_STEP,
     aspect_transform,
     configure_image_view,
+    limited_zoom_factor,
+    pannable_scene_rect,
     to_qimage,
 )
 from desktop.viewer.measurement import DistanceLine
@@ -323,9 +322,7 @@ class SliceViewer(ImageAnnotations):
         return self.session.overlay.explain(prediction)
 
     def _update_scene_rect(self) -> None:
-        bounds = self._image_item.sceneBoundingRect()
-        margin_x, margin_y = bounds.width() * PAN_MARGIN, bounds.height() * PAN_MARGIN
-        self.setSceneRect(bounds.adjusted(-margin_x, -margin_y, margin_x, margin_y))
+        self.setSceneRect(pannable_scene_rect(self._image_item.sceneBoundingRect()))
 
     def _fit(self) -> None:
         if self.series is None:
@@ -333,7 +330,7 @@ class SliceViewer(ImageAnnotations):
         self.fitInView(self._image_item.sceneBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
     def _zoom_by(self, factor: float) -> None:
-        factor = max(MIN_ZOOM / self.zoom(), min(factor, MAX_ZOOM / self.zoom()))
+        factor = limited_zoom_factor(self.zoom(), factor)
         self._fit_to_view = False
         self.scale(factor, factor)
         self.viewport().update()

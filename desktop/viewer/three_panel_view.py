@@ -34,12 +34,11 @@ from core.model.classifier import SlicePrediction
 from core.output.wording import no_heatmap_reason
 from desktop.viewer.display_options import ContrastToggle, displayed_pixels
 from desktop.viewer.image_view import (
-    MAX_ZOOM,
-    MIN_ZOOM,
-    PAN_MARGIN,
     ZOOM_STEP,
     aspect_transform,
     configure_image_view,
+    limited_zoom_factor,
+    pannable_scene_rect,
     to_qimage,
 )
 
@@ -89,10 +88,8 @@ class SyncedImagePane(QGraphicsView):
         self.message = message
         self._item.setPixmap(QPixmap() if pixels is None else QPixmap.fromImage(to_qimage(pixels)))
         self._item.setTransform(aspect)
-        bounds = self._item.sceneBoundingRect()
-        margin_x, margin_y = bounds.width() * PAN_MARGIN, bounds.height() * PAN_MARGIN
         with self._placing_image():
-            self.setSceneRect(bounds.adjusted(-margin_x, -margin_y, margin_x, margin_y))
+            self.setSceneRect(pannable_scene_rect(self._item.sceneBoundingRect()))
         self.viewport().update()
 
     def image(self) -> QImage:
@@ -113,7 +110,7 @@ class SyncedImagePane(QGraphicsView):
         self.viewChanged.emit()
 
     def zoom_by(self, factor: float) -> None:
-        factor = max(MIN_ZOOM / self.zoom(), min(factor, MAX_ZOOM / self.zoom()))
+        factor = limited_zoom_factor(self.zoom(), factor)
         self.fit_to_view = False
         self.scale(factor, factor)
         self.viewChanged.emit()
