@@ -70,8 +70,9 @@ def slice_entry(result: SliceResult) -> tuple[SliceState, np.ndarray | None]:
     """What the profile holds for one analysed slice: its state, and its probabilities when it is counted (None
     otherwise). The window updates its profile one streamed result at a time with it."""
     state = SliceState[result.outcome.name]  # the outcomes' names are those of the analysed states
-    counted = state is SliceState.COUNTED and result.prediction is not None  # counted implies a prediction
-    return state, result.prediction.probabilities if counted and result.prediction is not None else None
+    if state is SliceState.COUNTED and result.prediction is not None:  # counted implies a prediction
+        return state, result.prediction.probabilities
+    return state, None
 
 
 def probability_profile(slice_results: Iterable[SliceResult], series_length: int, class_count: int

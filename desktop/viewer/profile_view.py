@@ -1,7 +1,7 @@
 """The probability profile above the slice slider: one thin curve per class (in the class colours of the results
 panel) through the analysed slices, each at its slider position; analysed slices are shaded, slices without a
 prediction (out of distribution, unreadable) carry an amber tick, slices not analysed stay empty. A click goes to
-the slice under the cursor. What is drawn comes from `core.slice_profile`; this widget only paints it.
+the slice under the cursor. What is drawn comes from `core.analysis.profile`; this widget only paints it.
 
 Results stream in one slice at a time, and a series may have hundreds of slices: `set_slice` stores one slice's
 entry and asks to repaint only the few pixels it touches (its column and the curve segments to its neighbours), and
