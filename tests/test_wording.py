@@ -6,6 +6,7 @@ from core.analysis.outcome import SliceOutcome
 from core.analysis.overlay import OverlaySettings
 from core.output.wording import (
     disagreement,
+    format_percent,
     no_heatmap_reason,
     no_verdict_reason,
     slice_heading,
@@ -44,6 +45,13 @@ def test_a_slice_outcome_is_worded_the_same_for_every_reader() -> None:
     assert slice_problem(UNREADABLE) == ("Could not be read", "pixel data is truncated")
     assert no_heatmap_reason(COUNTED.prediction) == ""
     assert no_heatmap_reason(OUT.prediction) == "No heatmap: the slice was not classified (blank image)"
+
+
+def test_a_probability_never_reads_as_certain_or_impossible() -> None:
+    assert [format_percent(p) for p in (0.0, 0.004, 0.01, 0.5, 0.99, 0.996, 1.0)] == [
+        "<1%", "<1%", "1%", "50%", "99%", ">99%", ">99%"]
+    assert [format_percent(p, 1) for p in (0.0, 0.004, 0.9986, 0.9996, 1.0)] == [
+        "<0.1%", "0.4%", "99.9%", ">99.9%", ">99.9%"]
 
 
 def test_study_sentences() -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.output.wording import format_percent
+
 if TYPE_CHECKING:
     from core.analysis.overlay import OverlaySettings
     from core.cases.schema import CaseRecord
@@ -81,7 +83,9 @@ def _case_lines(case: Case) -> list[str]:
     record, result = case.record, case.study_result
     info = result.series_info
     probability = result.verdict_probability
-    verdict = _verdict_text(result.verdict_label) + ("" if probability is None else f" ({probability:.0%})")
+    verdict = _verdict_text(result.verdict_label)
+    if probability is not None:
+        verdict += f" ({format_percent(probability)})"
     lines = [
         f"Case {record.case_id}: {record.name}",
         f"  Saved:     {record.created_at}",

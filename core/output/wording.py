@@ -63,9 +63,14 @@ class WordedStudy(Protocol):
 
 
 def format_percent(probability: float, decimals: int = 0) -> str:
-    """A probability as a percentage, "<1%" (or "<0.1%", ...) rather than a misleading "0%" for a tiny non-zero one."""
-    if 0.0 < probability < 10.0 ** -(decimals + 2):
-        return f"<{10.0 ** -decimals:g}%"
+    """A model probability as a percentage, never "0%" or "100%": the ends read "<1%" and ">99%" (with decimals
+    "<0.1%", ">99.9%"), because a model is never certain and a rounded "100%" next to a verdict reads as if it were
+    (a float32 softmax even reaches exactly 1.0 for a large logit gap)."""
+    step = 10.0 ** -(decimals + 2)
+    if probability < step:
+        return f"<{step * 100:g}%"
+    if probability > 1.0 - step:
+        return f">{100 - step * 100:.{decimals}f}%"
     return f"{probability * 100:.{decimals}f}%"
 
 

@@ -26,7 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.output.wording import capitalised, slice_outcome_words, slice_probability, slice_problem, verdict_text
+from core.output.wording import (
+    capitalised,
+    format_percent,
+    slice_outcome_words,
+    slice_probability,
+    slice_problem,
+    verdict_text,
+)
 from desktop import theme
 
 if TYPE_CHECKING:
@@ -91,7 +98,7 @@ class ProbabilityBars(QWidget):
             painter.setPen(self.palette().windowText().color())
             value_rect = QRectF(label_width + bar_width + 4, top, value_width, self.ROW_HEIGHT)
             painter.drawText(value_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                             f"{probability:.0%}")
+                             format_percent(probability))
         painter.end()
 
 
