@@ -249,7 +249,7 @@ def test_slice_images_are_embedded_at_150_dpi_or_more(tmp_path: Path) -> None:
 
 
 def _profile_figures(page) -> list[tuple[int, int, float, float]]:
-    return [size for size in _drawn_image_sizes(page) if size[2] > 400]  # drawn across the text width
+    return [size for size in _drawn_image_sizes(page) if size[2] > 150]  # the bars beside it are narrower drawings
 
 
 def test_several_analysed_slices_get_the_probability_profile_figure_on_page_one(tmp_path: Path) -> None:
@@ -264,6 +264,39 @@ def test_several_analysed_slices_get_the_probability_profile_figure_on_page_one(
     for label, colour in CLASS_COLOURS.items():  # each class's curve, in its colour
         rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
         assert (np.abs(figure - rgb).sum(axis=2) < 30).sum() > 50, label
+
+
+def _busy_report(tmp_path: Path, page_size: str, files_not_opened: int) -> list[str]:
+    """Each page's words for a six-slice study whose findings have every kind of sentence: a disagreement, slices
+    not counted and, optionally, files not opened."""
+    rows = [[0.8, 0.1, 0.05, 0.05], [0.7, 0.2, 0.05, 0.05], [0.2, 0.7, 0.05, 0.05], [0.9, 0.05, 0.03, 0.02]]
+    results = [slice_result(i, prediction(row)) for i, row in enumerate(rows)]
+    results += [slice_result(4, prediction([0.25] * 4, ood_reason="blank image")), slice_result(5, None, error="bad")]
+    skipped = [SkippedFile(Path(f"/data/study/notes{i}.txt"), "not a DICOM file") for i in range(files_not_opened)]
+    path = tmp_path / "report.pdf"
+    write_pdf(aggregate(results, ManifestDouble(), series_info=INFO), path,
+              ReportOptions(generated_at=WHEN, page_size=page_size), skipped=skipped)
+    return [" ".join(page.extract_text().split()) for page in PdfReader(path).pages]
+
+
+DISCLAIMER_BODY = "This report was produced by software"
+SIGN_OFF = "Reviewed by (radiologist)"
+
+
+@pytest.mark.parametrize("page_size, files_not_opened", [("A4", 1), ("Letter", 0)])
+def test_page_one_holds_the_summary_findings_disclaimer_and_sign_off(tmp_path: Path, page_size: str,
+                                                                     files_not_opened: int) -> None:
+    first, second = _busy_report(tmp_path, page_size, files_not_opened)[:2]
+    for expected in ("Mean probability", "Probability profile", "Findings", "slices disagree", "Not counted",
+                     DISCLAIMER_BODY, SIGN_OFF):
+        assert expected in first, expected
+    assert SIGN_OFF not in second and second.index("Analysed slices") < 200  # the slices start on page 2
+
+
+def test_the_sign_off_stays_under_the_disclaimer_when_page_one_is_full(tmp_path: Path) -> None:
+    pages = _busy_report(tmp_path, "Letter", files_not_opened=3)
+    (signed,) = [page for page in pages if SIGN_OFF in page]
+    assert DISCLAIMER_BODY in signed and signed.index(DISCLAIMER_BODY) < signed.index(SIGN_OFF)
 
 
 def test_a_single_analysed_slice_gets_no_profile(tmp_path: Path) -> None:

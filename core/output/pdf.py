@@ -81,7 +81,10 @@ _PAGE_SIZES = {"A4": A4, "Letter": LETTER}
 _MARGIN = 16 * mm
 _FOOTER_HEIGHT = 12 * mm
 _PANEL_IMAGE = 52 * mm  # side of the square box each slice image is fitted into
-_PROFILE_HEIGHT = 40 * mm  # the probability profile figure, across the text width
+_PROFILE_HEIGHT = 40 * mm  # the probability profile figure, beside the mean-probability table
+_SUMMARY_BAR = 30 * mm  # the bars of the mean-probability table on page 1
+_COLUMN_GAP = 6 * mm
+_FULL_WIDTH_LEGEND = 140 * mm
 _PROFILE_FONT_SIZE = 7.0
 _PROFILE_SHADE = "#e9edf1"  # analysed slices' band
 _PROFILE_NO_PREDICTION = "#8a6d1f"  # the × of slices without a prediction
@@ -221,6 +224,7 @@ def _patient_block(study: StudyResult, options: ReportOptions) -> Table:
 
 def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequence[SkippedFile]) -> list[Flowable]:
     section: list[Flowable] = [_para("Study-level result", _Styles.heading)]
+    table = None
     if study.verdict_label is None:
         section.append(_para(f"{capitalised(NO_PREDICTION)}: no analysed slice passed the out-of-distribution "
                              "check.", _Styles.verdict))
@@ -228,24 +232,36 @@ def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequenc
         assert study.probabilities is not None and study.verdict_probability is not None  # set with the verdict
         section.append(_para(f"{verdict_text(study, separator=': ', decimals=1)} mean calibrated probability",
                              _Styles.verdict))
-        section.append(_probability_table(study, study.probabilities, study.verdict_index, "Mean probability",
-                                          bar_width=50 * mm))
-    section += _profile_figure(study, options)
+        table = _probability_table(study, study.probabilities, study.verdict_index, "Mean probability",
+                                   bar_width=_SUMMARY_BAR)
+    section += _beside_profile(table, study, options)
     section += [Spacer(1, 2 * mm), _para(f"Rule: {study.rule}", _Styles.small)]
     section.append(_para("Findings", _Styles.heading))
     section += [_para(text, _Styles.body) for text in findings_paragraphs(study, options.anonymise, skipped)]
     return section
 
 
-def _profile_figure(study: StudyResult, options: ReportOptions) -> list[Flowable]:
-    """The per-slice probability profile with its caption, when more than one slice was analysed."""
+def _beside_profile(table: Table | None, study: StudyResult, options: ReportOptions) -> list[Flowable]:
+    """The mean-probability table with the per-slice probability profile to its right and the profile's caption
+    below both, so that the summary, findings, disclaimer and sign-off fit on page 1. The profile is drawn only when
+    more than one slice was analysed; without a verdict (no table) it takes the whole width."""
+    left: list[Flowable] = [] if table is None else [table]
     if len(study.slice_results) < 2:
-        return []
-    page_width, _ = _PAGE_SIZES[options.page_size]
-    width = page_width - 2 * _MARGIN
-    png = _profile_png(study, study_profile(study), width, _PROFILE_HEIGHT)
-    return [Spacer(1, 2 * mm), Image(io.BytesIO(png), width=width, height=_PROFILE_HEIGHT),
-            _para(PROFILE_CAPTION, _Styles.small)]
+        return left
+    page_width, page_height = _PAGE_SIZES[options.page_size]
+    text_width = page_width - 2 * _MARGIN
+    table_width = 0.0 if table is None else table.wrap(text_width, page_height)[0] + _COLUMN_GAP
+    figure_width = text_width - table_width
+    png = _profile_png(study, study_profile(study), figure_width, _PROFILE_HEIGHT)
+    figure = Image(io.BytesIO(png), width=figure_width, height=_PROFILE_HEIGHT)
+    caption = _para(PROFILE_CAPTION, _Styles.small)
+    if table is None:
+        return [Spacer(1, 2 * mm), figure, caption]
+    row = Table([[table, figure]], colWidths=[table_width, figure_width], hAlign="LEFT")
+    row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                             ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
+                             ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+    return [row, caption]
 
 
 def _profile_png(study: StudyResult, profile: ProbabilityProfile, width: float, height: float) -> bytes:
@@ -274,8 +290,10 @@ def _profile_png(study: StudyResult, profile: ProbabilityProfile, width: float, 
     axes.set_xlabel(PROFILE_X_LABEL, fontsize=_PROFILE_FONT_SIZE)
     axes.set_ylabel(PROFILE_Y_LABEL, fontsize=_PROFILE_FONT_SIZE)
     axes.tick_params(labelsize=_PROFILE_FONT_SIZE)
-    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=5, frameon=False, fontsize=_PROFILE_FONT_SIZE,
-                borderaxespad=0.2)
+    # Beside the probability table the legend takes two compact rows; at the full text width, one.
+    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=5 if width > _FULL_WIDTH_LEGEND else 3,
+                frameon=False, fontsize=_PROFILE_FONT_SIZE, borderaxespad=0.2, handlelength=1.5,
+                columnspacing=1.0)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -415,7 +433,8 @@ def render_pdf(study: StudyResult, options: ReportOptions, skipped: Sequence[Ski
     )
     story: list[Flowable] = [NextPageTemplate("later")] + _header(options) + [_patient_block(study, options)]
     story += _result_section(study, options, skipped)
-    story += [Spacer(1, 3 * mm), _disclaimer_box(), Spacer(1, 2 * mm), _sign_off()]
+    # The sign-off belongs under the disclaimer: when page 1 is full both move on, never the sign-off alone.
+    story += [Spacer(1, 3 * mm), KeepTogether([_disclaimer_box(), Spacer(1, 2 * mm), _sign_off()])]
     story += _slice_section(study, options) + _skipped_section(skipped, options.anonymise)
     footer = _page_decorations(study, options, header, header_height)
     document.build(story, canvasmaker=lambda *args, **kwargs: _NumberedCanvas(*args, footer=footer, **kwargs))
