@@ -290,10 +290,10 @@ def _profile_png(study: StudyResult, profile: ProbabilityProfile, width: float, 
     axes.set_xlabel(PROFILE_X_LABEL, fontsize=_PROFILE_FONT_SIZE)
     axes.set_ylabel(PROFILE_Y_LABEL, fontsize=_PROFILE_FONT_SIZE)
     axes.tick_params(labelsize=_PROFILE_FONT_SIZE)
-    # Beside the probability table the legend takes two compact rows; at the full text width, one.
-    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=5 if width > _FULL_WIDTH_LEGEND else 3,
-                frameon=False, fontsize=_PROFILE_FONT_SIZE, borderaxespad=0.2, handlelength=1.5,
-                columnspacing=1.0)
+    # Above the plot, from the figure's left edge so that the y label's width is not lost: two compact rows beside
+    # the probability table, one at the full text width; the constrained layout makes room for it.
+    figure.legend(loc="outside upper left", ncol=5 if width > _FULL_WIDTH_LEGEND else 3, frameon=False,
+                  fontsize=_PROFILE_FONT_SIZE, handlelength=1.5, columnspacing=1.0)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
