@@ -181,8 +181,8 @@ class ResultsPanel(QWidget):
         layout.addWidget(_section_title("Study verdict"))
         layout.addWidget(self.verdict)
         layout.addWidget(self.sequence_note)
+        layout.addWidget(self.study_bars)  # the numbers first; the rule, the same sentence every time, below them
         layout.addWidget(self.rule)
-        layout.addWidget(self.study_bars)
         layout.addWidget(self.state)
         layout.addSpacing(6)
         layout.addWidget(self.slice_title)

@@ -193,7 +193,7 @@ def test_a_short_results_dock_scrolls_instead_of_overlapping_its_text(qtbot, tin
     analyse(qtbot, window)
     panel = window.results_panel
     qtbot.wait(300)  # let the deferred layout requests run
-    shown = [widget for widget in (panel.verdict, panel.rule, panel.study_bars, panel.state, panel.slice_title,
+    shown = [widget for widget in (panel.verdict, panel.study_bars, panel.rule, panel.state, panel.slice_title,
                                    panel.slice_verdict, panel.slice_bars) if widget.isVisible()]
     for upper, lower in zip(shown, shown[1:]):
         assert upper.geometry().bottom() < lower.geometry().top(), (upper, lower)
