@@ -49,7 +49,8 @@ def test_show_prints_the_case_as_analysed(store, capsys) -> None:
     out = capsys.readouterr().out
     for expected in ("Case 1: Tumour board", "/studies/Doe_Johnathan/MR_HEAD", "study UID 1.2.3.4,",
                      "xception-brain 1.0.0", "Result:    glioma", "out of distribution (unlike the training images)",
-                     "could not be read (truncated pixel data)", "hidden, notumor, colormap inferno, opacity 0.70",
+                     "could not be read (truncated pixel data)",
+                     "hidden, notumor, colormap inferno, opacity 70%, attention below 35% hidden",
                      "Notes:     discuss on Friday"):
         assert expected in out, expected
 

@@ -9,6 +9,7 @@ from core.output.wording import (
     format_percent,
     no_heatmap_reason,
     no_verdict_reason,
+    overlay_look_words,
     slice_heading,
     slice_outcome,
     slice_outcome_words,
@@ -52,6 +53,10 @@ def test_a_probability_never_reads_as_certain_or_impossible() -> None:
         "<1%", "<1%", "1%", "50%", "99%", ">99%", ">99%"]
     assert [format_percent(p, 1) for p in (0.0, 0.004, 0.9986, 0.9996, 1.0)] == [
         "<0.1%", "0.4%", "99.9%", ">99.9%", ">99.9%"]
+
+
+def test_the_overlay_look_is_said_in_percent_of_the_peak() -> None:
+    assert overlay_look_words(0.45, 0.2) == "opacity 45%, attention below 20% hidden"
 
 
 def test_study_sentences() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.output.wording import format_percent
+from core.output.wording import format_percent, overlay_look_words
 
 if TYPE_CHECKING:
     from core.analysis.overlay import OverlaySettings
@@ -120,7 +120,7 @@ def _overlay_text(settings: OverlaySettings, classes: Sequence[str]) -> str:
     index = settings.class_index
     shown = "predicted class" if index is None else classes[index] if index < len(classes) else f"class {index}"
     return (f"{'shown' if settings.visible else 'hidden'}, {shown}, colormap {settings.colormap}, "
-            f"opacity {settings.opacity:.2f}, threshold {settings.threshold:.2f}")
+            f"{overlay_look_words(settings.opacity, settings.threshold)}")
 
 
 def _export(store: CaseStore, args: argparse.Namespace) -> None:

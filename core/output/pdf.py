@@ -70,7 +70,14 @@ from core.output.report import (
     patient_rows,
     skipped_lines,
 )
-from core.output.wording import NO_PREDICTION, capitalised, format_percent, slice_heading, verdict_text
+from core.output.wording import (
+    NO_PREDICTION,
+    capitalised,
+    format_percent,
+    overlay_look_words,
+    slice_heading,
+    verdict_text,
+)
 from core.paths import resources_dir
 
 if TYPE_CHECKING:
@@ -356,7 +363,7 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
             _embedded_image(render_overlay(result.display, cam, settings), width, height),
             _colour_scale(settings.colormap, width),
             _para(f"{explanation_caption(study, explanation)}; low → high; {settings.colormap}, "
-                  f"opacity {settings.opacity:.0%}, threshold {settings.threshold:.2f}", _Styles.small),
+                  f"{overlay_look_words(settings.opacity, settings.threshold)}", _Styles.small),
         ]
         orientation = study.series_info.orientation if study.series_info is not None else ""
         where = attention_summary(cam, orientation).describe()

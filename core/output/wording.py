@@ -151,6 +151,18 @@ def explained_class_words(class_name: str, explanation: _Explanation, decimals: 
     return f"{class_name} (probability {format_percent(explanation.probability, decimals)}{weak})"
 
 
+def threshold_words(threshold: float) -> str:
+    """The Grad-CAM threshold as every reader says it, e.g. "attention below 20% hidden" (a share of the map's
+    peak)."""
+    return f"attention below {threshold:.0%} hidden"
+
+
+def overlay_look_words(opacity: float, threshold: float) -> str:
+    """How an overlay is drawn, e.g. "opacity 45%, attention below 20% hidden": the viewer, the three-panel view,
+    the report and the case listing say it alike."""
+    return f"opacity {opacity:.0%}, {threshold_words(threshold)}"
+
+
 def no_heatmap_reason(prediction: _Prediction | None) -> str:
     """Why no Grad-CAM can be shown for a slice ("" when one can)."""
     if prediction is None:

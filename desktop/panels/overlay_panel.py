@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QSlider, QWidget
 
 from core.analysis.overlay import COLORMAPS, Explanation, OverlaySettings
-from core.output.wording import explained_class_words
+from core.output.wording import explained_class_words, threshold_words
 from desktop import theme
 
 PREDICTED_CLASS = "Predicted class"
@@ -108,8 +108,8 @@ class OverlayPanel(QWidget):
         )
 
     def _show_values(self) -> None:
-        self.opacity_value.setText(f"{self.opacity.value()} %")
-        self.threshold_value.setText(f"attention below {self.threshold.value()} % hidden")
+        self.opacity_value.setText(f"{self.opacity.value()}%")
+        self.threshold_value.setText(threshold_words(self.threshold.value() / 100.0))
 
     def _emit(self) -> None:
         self._show_values()

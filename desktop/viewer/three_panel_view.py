@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from core.analysis.overlay import OverlaySettings, colormap_lut, render_overlay
 from core.model.classifier import SlicePrediction
-from core.output.wording import no_heatmap_reason
+from core.output.wording import no_heatmap_reason, overlay_look_words
 from desktop.viewer.display_options import ContrastToggle, displayed_pixels
 from desktop.viewer.image_view import (
     ZOOM_STEP,
@@ -283,8 +283,8 @@ class ThreePanelView(QWidget):
         self.heatmap_pane.set_image(heatmap, self._aspect)
         self.overlay_pane.set_image(overlay, self._aspect)
         self.titles[1].setText(f"{PANEL_TITLES[1]} — {self._explained_class_text()}")
-        self.titles[2].setText(f"{PANEL_TITLES[2]} — opacity {self._settings.opacity:.0%}, "
-                               f"hidden below {self._settings.threshold:.0%}")
+        self.titles[2].setText(f"{PANEL_TITLES[2]} — "
+                               f"{overlay_look_words(self._settings.opacity, self._settings.threshold)}")
 
     def _reset_titles(self) -> None:
         for title, text in zip(self.titles, PANEL_TITLES):

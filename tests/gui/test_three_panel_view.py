@@ -69,7 +69,7 @@ def test_three_distinct_images_and_the_explained_class(view: ThreePanelView) -> 
     assert not np.array_equal(heatmap, original) and not np.array_equal(overlay, original)
     assert heatmap.std(axis=2).mean() > 1.0  # the heatmap is coloured
     assert view.titles[1].text().endswith("Glioma (predicted)")
-    assert view.titles[2].text() == "Overlay — opacity 45%, hidden below 20%"
+    assert view.titles[2].text() == "Overlay — opacity 45%, attention below 20% hidden"
     show_phantom(view, class_index=2)
     assert view.titles[1].text().endswith("No tumour")
 
