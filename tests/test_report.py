@@ -78,11 +78,18 @@ def test_unknown_series_information_reads_not_available(tmp_path: Path) -> None:
 
 def test_findings_state_class_confidence_slices_and_attention_side() -> None:
     text = " ".join(findings_paragraphs(_study(), anonymise=False))
-    assert "Model result: Glioma, mean calibrated probability 53% over 3 of 3 analysed slices" in text
+    assert "Model result: Glioma, mean calibrated probability 53.3% over 3 of 3 analysed slices" in text
     assert "slice_000.dcm; slice_001.dcm; slice_002.dcm" in text
     assert "upper left part of the image (patient's right side) on 3 of 3 slices" in text
     assert "radiological display convention" in text
-    assert "The slices disagree: slice_002.dcm favours Meningioma (70%)" in text
+    assert "The slices disagree: slice_002.dcm favours Meningioma (70.0%)" in text
+    assert "Next most probable class: Meningioma (36.7%)." in text
+
+
+def test_classes_tied_for_second_place_are_named_together() -> None:
+    study = aggregate([slice_result(0, prediction([0.94, 0.02, 0.02, 0.02]))], ManifestDouble(), series_info=INFO)
+    text = " ".join(findings_paragraphs(study, anonymise=False))
+    assert "Next most probable classes: Meningioma, No tumour and Pituitary tumour (2.0% each)." in text
 
 
 def test_findings_state_how_much_of_the_series_was_analysed() -> None:
@@ -291,6 +298,12 @@ def test_page_one_holds_the_summary_findings_disclaimer_and_sign_off(tmp_path: P
                      DISCLAIMER_BODY, SIGN_OFF):
         assert expected in first, expected
     assert SIGN_OFF not in second and second.index("Analysed slices") < 200  # the slices start on page 2
+
+
+def test_the_list_of_files_not_opened_starts_on_the_page_of_its_heading(tmp_path: Path) -> None:
+    pages = _busy_report(tmp_path, "Letter", files_not_opened=4)
+    (listed,) = [page for page in pages if "Files that could not be opened (4)" in page]
+    assert all(f"/data/study/notes{i}.txt" in listed for i in range(4))
 
 
 def test_the_sign_off_stays_under_the_disclaimer_when_page_one_is_full(tmp_path: Path) -> None:

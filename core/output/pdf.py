@@ -62,6 +62,7 @@ from core.output.report import (
     PROFILE_NO_PREDICTION,
     PROFILE_X_LABEL,
     PROFILE_Y_LABEL,
+    REPORT_DECIMALS,
     REPORT_TITLE,
     SKIPPED_HEADING,
     ReportOptions,
@@ -92,6 +93,7 @@ _PROFILE_HEIGHT = 40 * mm  # the probability profile figure, beside the mean-pro
 _SUMMARY_BAR = 30 * mm  # the bars of the mean-probability table on page 1
 _COLUMN_GAP = 6 * mm
 _FULL_WIDTH_LEGEND = 140 * mm
+_SKIPPED_LINES_WITH_HEADING = 6
 _PROFILE_FONT_SIZE = 7.0
 _PROFILE_SHADE = "#e9edf1"  # analysed slices' band
 _PROFILE_NO_PREDICTION = "#8a6d1f"  # the × of slices without a prediction
@@ -192,7 +194,8 @@ def _probability_table(study: StudyResult, probabilities: np.ndarray, highlighte
     rows = [[_para("Class", _Styles.cell_bold), _para(heading, _Styles.cell_bold), ""]]
     for index, label in enumerate(study.classes):
         style = _Styles.cell_bold if index == highlighted else _Styles.cell
-        rows.append([_para(study.display_name(label), style), _para(format_percent(probabilities[index], 1), style),
+        rows.append([_para(study.display_name(label), style),
+                     _para(format_percent(probabilities[index], REPORT_DECIMALS), style),
                      _bar(probabilities[index], index == highlighted, bar_width)])
     heading_width = pdfmetrics.stringWidth(heading, _BOLD, _Styles.cell_bold.fontSize) + 8
     table = Table(rows, colWidths=[27 * mm, max(heading_width, 14 * mm), bar_width + 4], hAlign="LEFT")
@@ -237,8 +240,8 @@ def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequenc
                              "check.", _Styles.verdict))
     else:
         assert study.probabilities is not None and study.verdict_probability is not None  # set with the verdict
-        section.append(_para(f"{verdict_text(study, separator=': ', decimals=1)} mean calibrated probability",
-                             _Styles.verdict))
+        verdict = verdict_text(study, separator=": ", decimals=REPORT_DECIMALS)
+        section.append(_para(f"{verdict} mean calibrated probability", _Styles.verdict))
         table = _probability_table(study, study.probabilities, study.verdict_index, "Mean probability",
                                    bar_width=_SUMMARY_BAR)
     section += _beside_profile(table, study, options)
@@ -320,7 +323,9 @@ def _skipped_section(skipped: Sequence[SkippedFile], anonymise: bool) -> list[Fl
     if not skipped:
         return []
     heading = _para(f"{SKIPPED_HEADING} ({len(skipped)})", _Styles.heading)
-    return [heading] + [_para(line, _Styles.cell) for line in skipped_lines(skipped, anonymise)]
+    lines = [_para(line, _Styles.cell) for line in skipped_lines(skipped, anonymise)]
+    # A heading never ends a page alone, and a short list is not split across two pages.
+    return [KeepTogether([heading] + lines[:_SKIPPED_LINES_WITH_HEADING])] + lines[_SKIPPED_LINES_WITH_HEADING:]
 
 
 def _sign_off() -> Table:

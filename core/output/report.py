@@ -24,6 +24,8 @@ from core.output.anonymise import removed_by_profile, shown_value, skipped_files
 from core.output.wording import disagreement, explained_class_words, format_percent, slice_outcome
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from core.analysis.results import SliceResult, StudyResult
     from core.io.load import SeriesInfo, SkippedFile
 
@@ -39,6 +41,9 @@ DISCLAIMER = (
     "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
 )
 SKIPPED_HEADING = "Files that could not be opened"
+# The report prints every probability with one decimal, so a heading and the findings under it never differ in
+# rounding ("98.8%" above, "99%" below); the screen shows whole percent.
+REPORT_DECIMALS = 1
 PROFILE_X_LABEL = "Slice (position in the series)"
 PROFILE_Y_LABEL = "Probability (%)"
 PROFILE_NO_PREDICTION = "no prediction"
@@ -104,7 +109,7 @@ def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
     """What a Grad-CAM panel shows, e.g. "Grad-CAM for Meningioma (probability 1.0%, weak evidence)": Grad-CAM
     draws a map for any class, so the reader must see which class and how probable the model found it."""
     return "Grad-CAM for " + explained_class_words(study.display_name(study.classes[explanation.class_index]),
-                                                   explanation, decimals=1)
+                                                   explanation, decimals=REPORT_DECIMALS)
 
 
 def _names(results: list[SliceResult], anonymise: bool) -> str:
@@ -180,6 +185,18 @@ def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
     return " ".join(f"Not counted, {reason}: {'; '.join(names)}." for reason, names in groups.items())
 
 
+def _runner_up_sentence(study: StudyResult, probabilities: np.ndarray) -> str:
+    """The next most probable class; classes that print the same probability are named together rather than one
+    picked at random ("Meningioma and Pituitary tumour (0.5% each)")."""
+    ranked = sorted(range(len(study.classes)), key=lambda k: probabilities[k], reverse=True)[1:]
+    shown = format_percent(probabilities[ranked[0]], REPORT_DECIMALS)
+    tied = [k for k in ranked if format_percent(probabilities[k], REPORT_DECIMALS) == shown]
+    names = [study.display_name(study.classes[k]) for k in tied]
+    if len(names) == 1:
+        return f"Next most probable class: {names[0]} ({shown})."
+    return f"Next most probable classes: {', '.join(names[:-1])} and {names[-1]} ({shown} each)."
+
+
 def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[SkippedFile] = ()) -> list[str]:
     """The findings text, filled in from the template with the model's numbers only (plain text, no markup);
     `skipped` are the study's files that could not be opened."""
@@ -193,15 +210,12 @@ def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[S
         probabilities, verdict_probability = study.probabilities, study.verdict_probability
         assert probabilities is not None and verdict_probability is not None  # set with the verdict
         counted = study.counted_results
-        ranked = sorted(range(len(study.classes)), key=lambda k: probabilities[k], reverse=True)
-        runner_up = ranked[1]
         paragraphs += [
             f"Model result: {study.display_name(study.verdict_label)}, mean calibrated probability "
-            f"{format_percent(verdict_probability)} over {len(counted)} of {analysed} analysed slices "
-            f"({_names(counted, anonymise)}). Next most probable class: "
-            f"{study.display_name(study.classes[runner_up])} ({format_percent(probabilities[runner_up])}).",
+            f"{format_percent(verdict_probability, REPORT_DECIMALS)} over {len(counted)} of {analysed} analysed "
+            f"slices ({_names(counted, anonymise)}). {_runner_up_sentence(study, probabilities)}",
             _attention_sentence(study, orientation),
-            disagreement(study, anonymise),
+            disagreement(study, anonymise, REPORT_DECIMALS),
         ]
     paragraphs += [_excluded_sentence(study, anonymise), _skipped_sentence(skipped)]
     return [paragraph for paragraph in paragraphs if paragraph]

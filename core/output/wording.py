@@ -194,13 +194,13 @@ def no_verdict_reason(study: WordedStudy) -> str:
     return NO_SLICE_PASSED
 
 
-def disagreement(study: WordedStudy, anonymise: bool = False) -> str:
+def disagreement(study: WordedStudy, anonymise: bool = False, decimals: int = 0) -> str:
     """The sentence naming each counted slice whose own most probable class is not the verdict, with that class
     and its probability ("" when they all agree); the results panel, the JSON notes, the PDF findings and the
     CLI all say it in these words."""
     favoured = "; ".join(
         f"{slice_name(result, anonymise)} favours {study.display_name(result.prediction.label)} "
-        f"({slice_probability(result)})"
+        f"({slice_probability(result, decimals)})"
         for result in study.disagreeing_results
         if result.prediction is not None and result.prediction.label is not None)  # always so when they disagree
     return f"The slices disagree: {favoured}." if favoured else ""
