@@ -248,6 +248,7 @@ class ResultsPanel(QWidget):
     def show_current_slice(self, index: int, chosen: bool, result: SliceResult | None) -> None:
         """The result of slice `index` of the shown series, or why there is none (`chosen`: in the analysis set)."""
         self.slice_title.setText(f"This slice ({index + 1})")
+        self._select_row_of(index)
         if result is None:
             self.slice_verdict.setText("Chosen for analysis, not analysed yet" if chosen
                                        else "Not in the analysis set — press I to include it")
@@ -263,6 +264,16 @@ class ResultsPanel(QWidget):
         self.slice_verdict.setText(f"<b>{self.display_name(prediction.label)}</b>")
         self.slice_verdict.setStyleSheet(f"color: {theme.class_colour(prediction.label).name()};")
         self.slice_bars.set_probabilities(self._classes, self._names, prediction.probabilities)
+
+    def _select_row_of(self, slice_index: int) -> None:
+        """Highlight the shown slice's row in the table (and scroll to it), or none when it was not analysed."""
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == slice_index:
+                self.table.selectRow(row)
+                self.table.scrollToItem(item)
+                return
+        self.table.clearSelection()
 
     def _show_slice_problem(self, title: str, reason: str) -> None:
         """An analysed slice without a prediction: say so, and why, instead of showing bars."""

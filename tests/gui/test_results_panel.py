@@ -1,0 +1,20 @@
+"""The results panel on its own: the shown slice's row in the table of analysed slices."""
+
+from __future__ import annotations
+
+from desktop.panels.results_panel import ResultsPanel
+from tests.analysis_doubles import ManifestDouble, prediction, slice_result
+
+
+def test_the_shown_slices_row_is_highlighted_and_none_when_it_was_not_analysed(qtbot) -> None:
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    manifest = ManifestDouble()
+    panel.set_classes(manifest.classes, manifest.display_names)
+    results = [slice_result(index, prediction([0.7, 0.1, 0.1, 0.1])) for index in (3, 5, 8)]
+    for result in results:
+        panel.add_slice_result(result)
+    panel.show_current_slice(5, True, results[1])
+    assert [index.row() for index in panel.table.selectionModel().selectedRows()] == [1]
+    panel.show_current_slice(6, False, None)
+    assert panel.table.selectionModel().selectedRows() == []
