@@ -2,10 +2,10 @@
 
     python benchmarks/bench_training_step.py [--size 256] [--batch 16] [--repeats 3]
 
-One training step of `core.training.train_torch.XceptionTwin` (forward, cross-entropy, backward, AdamW), channels-last
-as the trainer runs it, on random inputs: augmentation is not included. The two precisions are interleaved and each
-figure is the median of the repeats, so only figures from one run compare fairly. Whether `--bf16` pays depends on
-the CPU and the PyTorch build: measure before a long run.
+The trainer's own step (`core.training.train_torch.training_step`: forward, cross-entropy, backward, AdamW) on
+`XceptionTwin`, channels-last as the trainer runs it, on random inputs: augmentation is not included. The two
+precisions are interleaved and each figure is the median of the repeats, so only figures from one run compare
+fairly. Whether `--bf16` pays depends on the CPU and the PyTorch build: measure before a long run.
 """
 
 from __future__ import annotations
@@ -17,17 +17,13 @@ import time
 import torch
 from torch import nn
 
-from core.training.train_torch import XceptionTwin
+from core.training.train_torch import XceptionTwin, training_step
 
 
 def step_seconds(model: XceptionTwin, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, labels: torch.Tensor,
                  bf16: bool) -> float:
     started = time.perf_counter()
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        loss = nn.functional.cross_entropy(model(inputs).float(), labels)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    training_step(model, optimizer, nn.CrossEntropyLoss(), inputs, labels, bf16)
     return time.perf_counter() - started
 
 

@@ -318,6 +318,18 @@ def reestimate_batchnorm(model: XceptionTwin, images: list[np.ndarray], size: in
         layer.momentum = BN_MOMENTUM_TRAINING
 
 
+def training_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_function: nn.Module,
+                  inputs: torch.Tensor, labels: torch.Tensor, bf16: bool) -> torch.Tensor:
+    """One optimisation step on a batch (bf16 autocast on the inputs' device when asked); the loss, detached.
+    `benchmarks/bench_training_step.py` times this very step."""
+    with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
+        loss = loss_function(model(inputs).float(), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def parse_phases(text: str) -> list[Phase]:
     phases = []
     for part in text.split(","):
@@ -415,13 +427,8 @@ def main() -> None:
         for gray, labels in loader:
             gray, labels = gray.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             inputs = (gray * 2.0 - 1.0).expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-                loss = loss_function(model(inputs).float(), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            losses.append(training_step(model, optimizer, loss_function, inputs, labels, args.bf16))
             schedule.step()
-            losses.append(loss.detach())
         losses = [float(loss) for loss in losses]
         validation_logits = predict_logits(model, data.validation_images, phase.size)
         accuracy = float((validation_logits.argmax(1) == data.validation_labels).mean())
