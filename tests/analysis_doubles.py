@@ -87,6 +87,7 @@ class SliceDouble:
     image: np.ndarray | None
     path: Path = Path("/data/slice.dcm")
     named_by_file: bool = True
+    orientation: tuple[float, ...] | None = None
 
     @property
     def label(self) -> str:

@@ -32,15 +32,15 @@ CASE_RESULT = {
     "series_info": _INFO,
     "slice_results": [
         {"slice_label": "Se 6 Im 1, z = 12.5 mm", "named_by_file": False, "slice_index": 0,
-         "source_path": "/data/slice_000.dcm", "error": "",
+         "source_path": "/data/slice_000.dcm", "error": "", "orientation": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
          "prediction": {"probabilities": [0.7, 0.1, 0.1, 0.1], "label": "glioma", "ood_reason": "", "ood_score": 1.0,
                         "cams": "cams_000"}},
         {"slice_label": "slice_001.dcm", "named_by_file": True, "slice_index": 1, "source_path": "/data/slice_001.dcm",
-         "error": "",
+         "error": "", "orientation": None,
          "prediction": {"probabilities": [0.25, 0.25, 0.25, 0.25], "label": None, "ood_reason": "blank image",
                         "ood_score": None, "cams": "cams_001"}},
         {"slice_label": "slice_002.dcm", "named_by_file": True, "slice_index": 2, "source_path": "/data/slice_002.dcm",
-         "error": "pixel data is truncated", "prediction": None},
+         "error": "pixel data is truncated", "orientation": None, "prediction": None},
     ],
     "verdict_label": "glioma",
     "probabilities": [0.7, 0.1, 0.1, 0.1],
@@ -59,6 +59,7 @@ def _result():
     results = [slice_result(0, prediction([0.7, 0.1, 0.1, 0.1])), slice_result(1, out_of_distribution),
                slice_result(2, None, error="pixel data is truncated")]
     results[0].named_by_file, results[0].slice_label = False, "Se 6 Im 1, z = 12.5 mm"
+    results[0].orientation = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # axial
     info = SeriesInfo(patient_name="Doe^Jane", modality="MR", pixel_spacing=(0.5, 0.5), slice_thickness=5.0)
     return aggregate(results, ManifestDouble(), series_info=info, series_length=20)
 
@@ -78,6 +79,7 @@ def test_decoding_gives_back_the_result() -> None:
     np.testing.assert_allclose(decoded.probabilities, original.probabilities, rtol=1e-6)
     first, second, third = decoded.slice_results
     assert first.slice_label == "Se 6 Im 1, z = 12.5 mm" and not first.named_by_file
+    assert first.orientation == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0) and second.orientation is None
     np.testing.assert_array_equal(first.prediction.cams, original.slice_results[0].prediction.cams)
     assert second.prediction.label is None and math.isnan(second.prediction.ood_score)
     assert third.prediction is None and third.error == "pixel data is truncated"
@@ -89,11 +91,12 @@ def test_json_float_turns_what_json_cannot_hold_into_null(value, expected) -> No
 
 
 def _older(document: dict) -> dict:
-    """The case.json of a version from before slices had DICOM names and the series length was recorded."""
+    """The case.json of a version from before slices had DICOM names and orientations and the series length was
+    recorded."""
     older = copy.deepcopy(document)
     del older["series_length"]
     for entry in older["slice_results"]:
-        del entry["named_by_file"]
+        del entry["named_by_file"], entry["orientation"]
     return older
 
 
@@ -118,6 +121,7 @@ def test_case_folders_written_in_the_existing_formats_reopen(tmp_path: Path, age
     assert case.overlay_settings == OverlaySettings(opacity=0.3, threshold=0.25, colormap="inferno", class_index=1)
     assert [r.slice_index for r in result.counted_results] == [0]
     assert result.slice_results[0].named_by_file is (age == "older")
+    assert (result.slice_results[0].orientation is None) is (age == "older")
     assert result.series_length == (20 if age == "current" else None)
     np.testing.assert_array_equal(result.slice_results[0].prediction.cams, cams["cams_000"])
     assert result.series_info.pixel_spacing == (0.5, 0.5) and result.verdict_label == "glioma"

@@ -21,6 +21,7 @@ from core.errors import ReportWriteError
 from core.io.load import SeriesInfo, SkippedFile
 from core.model.labels import CLASS_COLOURS
 from core.output.pdf import write_pdf
+from core.output.pdf_images import MARKER_FONT_SIZE, SCALE_FONT_SIZE
 from core.output.report import (
     ANONYMISED,
     NOT_AVAILABLE,
@@ -209,6 +210,31 @@ def test_tall_narrow_slices_keep_their_captions_readable(tmp_path: Path) -> None
     lines = _text(_write(tmp_path, study=study)).splitlines()
     assert "Slice as displayed" in lines
     assert any(line.strip().startswith("Grad-CAM for Glioma") for line in lines)
+
+
+def _image_annotations(page) -> tuple[list[tuple[str, float, float]], list[str]]:
+    """The orientation letters (text, x, y) and the scale-bar labels drawn over the slice images of `page`."""
+    runs = _text_runs(page)
+    letters = [(text, x, y) for text, x, y, font, size in runs if size == MARKER_FONT_SIZE and font.endswith("Bold")]
+    return letters, [text for text, _, _, _, size in runs if size == SCALE_FONT_SIZE]
+
+
+def test_slice_images_carry_orientation_letters_and_a_scale_bar(tmp_path: Path) -> None:
+    study = _study(1)
+    study.slice_results[0].orientation = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # axial: rows run to the patient's left
+    letters, bars = _image_annotations(_write(tmp_path, study=study).pages[1])
+    # The slice and its Grad-CAM, each letter drawn over its shadow.
+    assert sorted(text for text, _, _ in letters) == sorted(["R", "L", "A", "P"] * 4)
+    first_image = [run for run in letters if run[1] < min(x for _, x, _ in letters) + 50 * mm]
+    position = {text: (x, y) for text, x, y in first_image}
+    assert position["R"][0] < position["A"][0] < position["L"][0]  # the patient's right on the viewer's left
+    assert position["A"][1] > position["R"][1] > position["P"][1]  # anterior at the top
+    assert bars == ["20 mm"] * 4  # 256 pixels of 0.5 mm: 128 mm across, a bar of at most a fifth of it
+
+
+def test_pictures_get_no_orientation_letters_or_scale_bar(tmp_path: Path) -> None:
+    letters, bars = _image_annotations(_write(tmp_path, study=_study(1, info=None)).pages[1])
+    assert letters == [] and bars == []
 
 
 def test_metadata_and_page_size(tmp_path: Path) -> None:

@@ -74,6 +74,9 @@ class SliceResult:
     source_path: Path | None = None
     error: str = ""
     named_by_file: bool = True
+    #: The slice's ImageOrientationPatient (PS3.3 C.7.6.2.1.1), so a report can letter the edges of its image as
+    #: the viewer does (`core.viewing.orientation`); None for pictures and where unknown.
+    orientation: tuple[float, ...] | None = None
 
     @property
     def outcome(self) -> SliceOutcome:
@@ -149,7 +152,7 @@ def slice_result(slice_: Slice, display: np.ndarray | None, prediction: SlicePre
                  error: str = "") -> SliceResult:
     """The result for `slice_`, named as the slice is; `error` says why its pixels could not be decoded."""
     return SliceResult(slice_.label, slice_.index, display, prediction, source_path=slice_.path, error=error,
-                       named_by_file=slice_.named_by_file)
+                       named_by_file=slice_.named_by_file, orientation=slice_.orientation)
 
 
 def analyse_slice(slice_: Slice, classifier: SliceClassifier) -> SliceResult:

@@ -42,6 +42,10 @@ def _float32_or_none(values: list[float] | None) -> np.ndarray | None:
     return None if values is None else np.asarray(values, dtype=np.float32)
 
 
+def _tuple_or_none(values: list[float] | None) -> tuple[float, ...] | None:
+    return None if values is None else tuple(float(value) for value in values)
+
+
 def encode_prediction(prediction: SlicePrediction, cams: str) -> dict[str, Any]:
     return {
         "probabilities": prediction.probabilities.tolist(),
@@ -70,6 +74,7 @@ def encode_slice_result(result: SliceResult, position: int) -> dict[str, Any]:
         "slice_index": result.slice_index,
         "source_path": None if result.source_path is None else str(result.source_path),
         "error": result.error,
+        "orientation": None if result.orientation is None else list(result.orientation),
         "prediction": None if prediction is None else encode_prediction(prediction, cams_key(position)),
     }
 
@@ -84,6 +89,7 @@ def decode_slice_result(data: dict[str, Any], cams: Mapping[str, np.ndarray], di
         source_path=None if data["source_path"] is None else Path(data["source_path"]),
         error=data["error"],
         named_by_file=data.get("named_by_file", True),  # absent in cases saved before slices had DICOM names
+        orientation=_tuple_or_none(data.get("orientation")),  # absent in cases saved before reports lettered edges
     )
 
 

@@ -14,14 +14,12 @@ module only when they write a report.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-import cv2
 import numpy as np
 from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
@@ -54,6 +52,7 @@ from core.analysis.results import SliceResult, StudyResult
 from core.model.labels import CLASS_COLOURS
 from core.output.anonymise import slice_error
 from core.output.atomic import write_bytes_atomically
+from core.output.pdf_images import IMAGE_DPI, AnnotatedSliceImage, embedded_image
 from core.output.report import (
     ANONYMISED,
     DISCLAIMER,
@@ -80,11 +79,11 @@ from core.output.wording import (
     verdict_text,
 )
 from core.paths import resources_dir
+from core.viewing.orientation import edge_labels
 
 if TYPE_CHECKING:
     from core.io.load import SkippedFile
 
-IMAGE_DPI = 200  # embedded image resolution at print size (the issue asks for at least 150)
 _PAGE_SIZES = {"A4": A4, "Letter": LETTER}
 _MARGIN = 16 * mm
 _FOOTER_HEIGHT = 12 * mm
@@ -158,19 +157,6 @@ class _NumberedCanvas(Canvas):
             self._footer(self, number, len(self._pages))
             super().showPage()
         super().save()
-
-
-def _embedded_image(pixels: np.ndarray, width: float, height: float) -> Image:
-    """`pixels` (gray or RGB uint8) as a PNG image flowable drawn at width × height points, resampled to IMAGE_DPI."""
-    target = (math.ceil(width / 72 * IMAGE_DPI), math.ceil(height / 72 * IMAGE_DPI))
-    enlarging = target[0] > pixels.shape[1]
-    resized = cv2.resize(pixels, target, interpolation=cv2.INTER_CUBIC if enlarging else cv2.INTER_AREA)
-    if resized.ndim == 3:
-        resized = cv2.cvtColor(resized, cv2.COLOR_RGB2BGR)  # OpenCV encodes BGR
-    ok, png = cv2.imencode(".png", resized)
-    if not ok:
-        raise ValueError("could not encode a report image")
-    return Image(io.BytesIO(png.tobytes()), width=width, height=height)
 
 
 def _image_box(shape: tuple[int, int], pixel_spacing: tuple[float, float] | None) -> tuple[float, float]:
@@ -339,7 +325,7 @@ def _sign_off() -> Table:
 
 def _colour_scale(colormap: str, width: float) -> Image:
     strip = np.repeat(colormap_lut(colormap)[None, :, :], 8, axis=0)
-    return _embedded_image(strip, width, 2.5 * mm)
+    return embedded_image(strip, width, 2.5 * mm)
 
 
 def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions) -> KeepTogether:
@@ -352,7 +338,13 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
     spacing = study.series_info.pixel_spacing if study.series_info is not None else None
     width, height = _image_box(result.display.shape[:2], spacing)
     column = max(width, _PANEL_CAPTION_WIDTH)
-    slice_cell = [_embedded_image(result.display, width, height), _para("Slice as displayed", _Styles.small)]
+    labels = edge_labels(result.orientation)
+    mm_per_point = result.display.shape[1] * spacing[1] / width if spacing else None
+
+    def annotated(pixels: np.ndarray) -> AnnotatedSliceImage:
+        return AnnotatedSliceImage(pixels, width, height, labels, mm_per_point, (_FONT, _BOLD))
+
+    slice_cell = [annotated(result.display), _para("Slice as displayed", _Styles.small)]
     probabilities = _probability_table(study, prediction.probabilities,
                                        prediction.predicted_index if prediction.label else None, "Probability",
                                        bar_width=14 * mm)
@@ -365,7 +357,7 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
         class_name = study.display_name(study.classes[explanation.class_index])
         cam = prediction.cam_for(explanation.class_index)
         overlay_cell = [
-            _embedded_image(render_overlay(result.display, cam, settings), width, height),
+            annotated(render_overlay(result.display, cam, settings)),
             _colour_scale(settings.colormap, width),
             _para(f"{explanation_caption(study, explanation)}; low → high; {settings.colormap}, "
                   f"{overlay_look_words(settings.opacity, settings.threshold)}", _Styles.small),
