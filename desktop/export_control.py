@@ -22,6 +22,14 @@ EXPORT_FILTERS = {
 }
 
 
+def export_caption(anonymise: bool) -> str:
+    """The Save dialog's title, which says whether the export will name the patient: the choice is a menu toggle
+    (File → Anonymise exports), out of sight when the file is named."""
+    if anonymise:
+        return "Export report — anonymised (no patient name, ID or birth date)"
+    return "Export report — with patient identifiers (File → Anonymise exports leaves them out)"
+
+
 class ExportControl(QObject):
     """`anonymise()` and `institution()` read the window's current choices; `saved(path)` is called after a write."""
 
@@ -40,8 +48,8 @@ class ExportControl(QObject):
         from desktop.exporting import proposed_export_path
 
         proposed = proposed_export_path(result, self._anonymise(), self._export_folder())
-        path_text, chosen_filter = QFileDialog.getSaveFileName(self._parent, "Export report", str(proposed),
-                                                               ";;".join(EXPORT_FILTERS))
+        path_text, chosen_filter = QFileDialog.getSaveFileName(self._parent, export_caption(self._anonymise()),
+                                                               str(proposed), ";;".join(EXPORT_FILTERS))
         if path_text:
             suffix = EXPORT_FILTERS.get(chosen_filter, Path(path_text).suffix or ".pdf")
             self.export(Path(path_text).with_suffix(suffix))

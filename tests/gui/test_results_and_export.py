@@ -72,10 +72,12 @@ class SaveDialog:
 
     def __init__(self) -> None:
         self.proposed: list[Path] = []
+        self.captions: list[str] = []
         self.answer: Path | None = None
 
-    def __call__(self, _parent, _caption, proposed, _filters, *args):
+    def __call__(self, _parent, caption, proposed, _filters, *args):
         self.proposed.append(Path(proposed))
+        self.captions.append(caption)
         return str(self.answer), "PDF report (*.pdf)"
 
 
@@ -117,6 +119,8 @@ def test_export_proposes_a_name_from_the_study_in_the_last_export_folder(qtbot, 
     assert anonymised.name.startswith("brain-mri-report_") and anonymised.suffix == ".pdf"
     for identifying in ("Doe", "Jane", "4711"):
         assert identifying not in anonymised.name
+    # The dialog's title says whether the file will name the patient.
+    assert "with patient identifiers" in dialog.captions[0] and "anonymised" in dialog.captions[1]
 
     window.stop_background_work()  # waits for the settings writer, as quitting does
     assert read_preferences().export_folder == str(chosen.parent)  # what the next session proposes
