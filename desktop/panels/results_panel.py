@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     from core.analysis.results import SliceResult, StudyResult
 
 DISCLAIMER = "Decision support only — not a diagnosis"
-# The splitter's division, verdict part : slice table (the user can drag it): the table shows twelve analysed slices
-# without scrolling at the default window size, the default nine at 1280 × 800.
-SPLIT_WEIGHTS = (40, 60)
+# The splitter's division, verdict part : slice table (the user can drag it): at 1280 × 800 the verdict shows all
+# four class bars and the table the default nine analysed slices without scrolling, twelve at the default size.
+SPLIT_WEIGHTS = (45, 55)
 # Table rows this much taller than a line of text (Qt's default rows are about twice a line, so ~6 rows fitted).
 ROW_PADDING = 6
 
@@ -165,14 +165,20 @@ class ResultsPanel(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(_scrolling(self._verdict_part()))
         self.splitter.addWidget(self._table_part())
-        for index, weight in enumerate(SPLIT_WEIGHTS):  # the first layout and later resizes keep the proportion
-            self.splitter.setStretchFactor(index, weight)
-        self.splitter.setSizes(list(SPLIT_WEIGHTS))
+        self._split_to_weights = True  # once shown (`showEvent`); later resizes keep the proportion
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.disclaimer)
         layout.addWidget(self.splitter, 1)
         self.clear()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        total = sum(self.splitter.sizes())
+        if self._split_to_weights and total > 0:
+            # Before the splitter has a height, setSizes is overridden by the parts' size hints.
+            self._split_to_weights = False
+            self.splitter.setSizes([round(total * weight / sum(SPLIT_WEIGHTS)) for weight in SPLIT_WEIGHTS])
 
     def _verdict_part(self) -> QWidget:
         part = QWidget()
@@ -180,8 +186,10 @@ class ResultsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_section_title("Study verdict"))
         layout.addWidget(self.verdict)
+        # The numbers first, then the sequence caveat and the rule, as in the report: a caveat of five lines above
+        # the bars pushed the last classes out of sight at 1280 × 800.
+        layout.addWidget(self.study_bars)
         layout.addWidget(self.sequence_note)
-        layout.addWidget(self.study_bars)  # the numbers first; the rule, the same sentence every time, below them
         layout.addWidget(self.rule)
         layout.addWidget(self.state)
         layout.addSpacing(6)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QFileDialog
 
 from core.analysis.overlay import OverlaySettings
@@ -65,6 +66,13 @@ def test_the_slice_table_has_room_for_a_whole_analysis(qtbot, reopened, size: tu
     assert table.rowCount() == ANALYSED
     qtbot.waitUntil(lambda: fully_visible_rows(table) >= rows_wanted)  # default size: 12; laptop: the default 9
     assert window.results_panel.verdict.isVisible()  # above the table, in its own part of the splitter
+    assert study_bars_fully_visible(window.results_panel)  # every class's probability without scrolling
+
+
+def study_bars_fully_visible(panel) -> bool:
+    area = panel.splitter.widget(0)  # the verdict part's scroll area
+    bottom = panel.study_bars.mapTo(area.viewport(), QPoint(0, panel.study_bars.height())).y()
+    return panel.study_bars.isVisible() and bottom <= area.viewport().height()
 
 
 class SaveDialog:
