@@ -11,6 +11,7 @@ ACCENT = QColor("#3daee9")
 WARNING = QColor("#e0a030")
 IMAGE_BACKGROUND = QColor("#000000")
 TEXT_ON_IMAGE = QColor("#e8e8e8")
+MUTED_TEXT = QColor("#9da5b4")  # scales and captions, quieter than the controls
 # Lines the user draws on the image (distance tool): yellow, as in Weasis and RadiAnt, apart from every class colour.
 MEASUREMENT = QColor("#ffd54f")
 CLASS_COLOURS = {name: QColor(colour) for name, colour in labels.CLASS_COLOURS.items()}

@@ -14,7 +14,7 @@ from core.analysis.profile import probability_profile, slice_entry, slice_positi
 from core.model.labels import CLASSES
 from core.session import SessionModel, marks
 from desktop import theme
-from desktop.viewer.profile_view import ProfileView
+from desktop.viewer.profile_view import ProfileScale, ProfileView
 
 if TYPE_CHECKING:
     from core.analysis.results import SliceResult
@@ -75,6 +75,8 @@ class SliceNavigator(QWidget):
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the viewer
         self.profile = ProfileView(self._profile_span, self)
         self.profile.hide()
+        self.profile_scale = ProfileScale(self)
+        self.profile_scale.hide()
         self.label = QLabel(self)
         self.label.setMinimumWidth(110)
         self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -82,6 +84,7 @@ class SliceNavigator(QWidget):
         layout.setContentsMargins(8, 2, 8, 2)
         layout.setVerticalSpacing(0)
         layout.addWidget(self.profile, 0, 0)  # the slider's column: one slice lies at one x in both
+        layout.addWidget(self.profile_scale, 0, 1)
         layout.addWidget(self.slider, 1, 0)
         layout.addWidget(self.label, 1, 1)
         layout.setColumnStretch(0, 1)
@@ -136,6 +139,7 @@ class SliceNavigator(QWidget):
             session.slice_results().values(), len(series), len(CLASSES))
         self.profile.set_profile(profile)
         self.profile.setVisible(profile is not None)
+        self.profile_scale.setVisible(profile is not None)
 
     def _profile_span(self) -> tuple[float, float]:
         """The slider's value span in the profile's coordinates (they share this widget's column)."""

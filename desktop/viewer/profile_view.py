@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QRegion
+from PySide6.QtGui import QColor, QFontMetricsF, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QRegion
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.analysis.profile import ProbabilityProfile, SliceState, consecutive_runs, slice_at, slice_position
@@ -27,6 +27,7 @@ PROFILE_HEIGHT = 44
 TOP_MARGIN, BOTTOM_MARGIN = 3, 5
 CURVE_WIDTH, DOT_RADIUS = 1.5, 1.6
 REACH = 3  # pixels a slice's own items (dot, pen, current-slice line) reach beyond its position
+SCALE_GAP = 4  # pixels between the profile's right edge and its scale
 NO_VALUES = np.full(len(CLASSES), np.nan)
 BACKGROUND = QColor("#16181b")
 ANALYSED = QColor("#2c3036")
@@ -34,6 +35,47 @@ GUIDE = QColor("#3a3d42")  # the 50 % line
 TOOLTIP = ("Probability of each class on every analysed slice, in the colours of the results panel. Shaded: "
            "analysed; amber tick: no prediction (out of distribution or unreadable); empty: not analysed. Click to go "
            "to a slice.")
+
+
+def probability_y(probability: float, height: float) -> float:
+    """Where a probability lies in a profile `height` pixels tall: 1 at TOP_MARGIN, 0 BOTTOM_MARGIN above the foot."""
+    return TOP_MARGIN + (1.0 - probability) * (height - TOP_MARGIN - BOTTOM_MARGIN)
+
+
+class ProfileScale(QWidget):
+    """The profile's vertical scale, to its right: "100%", "50%" (the dotted guide) and "0%" at the heights where the
+    curves reach them, so the strip reads as probabilities without hovering for the tooltip."""
+
+    MARKS = (1.0, 0.5, 0.0)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedHeight(PROFILE_HEIGHT)
+        self.setToolTip(TOOLTIP)
+        font = self.font()
+        font.setPointSizeF(max(6.0, font.pointSizeF() - 2))
+        self.setFont(font)
+
+    def marks(self) -> list[tuple[str, QRectF]]:
+        """Each mark's text and the box it is drawn in: vertically centred on its height, kept inside the widget."""
+        metrics = QFontMetricsF(self.font())
+        boxes = []
+        for probability in self.MARKS:
+            text = f"{probability:.0%}"
+            top = probability_y(probability, self.height()) - metrics.height() / 2
+            top = min(max(top, 0.0), self.height() - metrics.height())
+            boxes.append((text, QRectF(SCALE_GAP, top, metrics.horizontalAdvance(text), metrics.height())))
+        return boxes
+
+    def sizeHint(self) -> QSize:
+        return QSize(SCALE_GAP + QFontMetricsF(self.font()).horizontalAdvance("100%") + 1, PROFILE_HEIGHT)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(theme.MUTED_TEXT)
+        for text, box in self.marks():
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        painter.end()
 
 
 class ProfileView(QWidget):
@@ -135,7 +177,7 @@ class ProfileView(QWidget):
         painter.end()
 
     def _y(self, probability: float) -> float:
-        return TOP_MARGIN + (1.0 - probability) * (self.height() - TOP_MARGIN - BOTTOM_MARGIN)
+        return probability_y(probability, self.height())
 
     def _slices_reaching(self, region: QRegion, first: float, last: float) -> list[int]:
         """The slices whose items can reach into `region` (painting clips the rest): those over each of its

@@ -56,7 +56,7 @@ def test_analyse_all_slices_streams_every_slice_into_the_profile_under_the_same_
     assert len(window.analysis_set()) == DEFAULT_SLICE_COUNT
     assert window.analyse_all_action in window.menuBar().actions()[2].menu().actions()  # Analysis menu
     assert window.findChild(profile_view.ProfileView) is window.navigator.profile
-    assert not window.navigator.profile.isVisible()  # nothing analysed yet
+    assert not window.navigator.profile.isVisible() and not window.navigator.profile_scale.isVisible()  # none yet
     streamed, profile_sizes = [], []
     window.sliceAnalysed.connect(streamed.append)
     window.sliceAnalysed.connect(lambda _: profile_sizes.append(len(window.navigator.profile.profile().analysed)))
@@ -73,8 +73,19 @@ def test_analyse_all_slices_streams_every_slice_into_the_profile_under_the_same_
     counted = [r.prediction.probabilities for r in streamed if r.counted]
     np.testing.assert_allclose(result.probabilities, np.mean(counted, axis=0))
     assert result.verdict_label == result.classes[int(np.argmax(np.mean(counted, axis=0)))]
-    assert window.navigator.profile.isVisible()
+    assert window.navigator.profile.isVisible() and window.navigator.profile_scale.isVisible()
     assert window.navigator.profile.profile().analysed == every_slice
+
+
+def test_the_profile_scale_marks_the_heights_the_curves_reach(qtbot) -> None:
+    scale = profile_view.ProfileScale()
+    qtbot.addWidget(scale)
+    marks = scale.marks()
+    assert [text for text, _ in marks] == ["100%", "50%", "0%"]
+    assert marks[1][1].center().y() == pytest.approx(profile_view.probability_y(0.5, scale.height()))
+    for probability, (_, box) in zip(profile_view.ProfileScale.MARKS, marks):  # near its height, inside the strip
+        assert box.top() >= 0 and box.bottom() <= scale.height()
+        assert box.top() - 1 <= profile_view.probability_y(probability, scale.height()) <= box.bottom() + 1
 
 
 def test_streamed_results_leave_the_tag_table_alone_and_a_slice_change_refreshes_it(
