@@ -25,6 +25,7 @@ from core.output.pdf_images import MARKER_FONT_SIZE, SCALE_FONT_SIZE
 from core.output.report import (
     ANONYMISED,
     NOT_AVAILABLE,
+    OUT_OF_DISTRIBUTION_PANEL,
     ReportOptions,
     findings_paragraphs,
     suggested_file_name,
@@ -210,6 +211,17 @@ def test_tall_narrow_slices_keep_their_captions_readable(tmp_path: Path) -> None
     lines = _text(_write(tmp_path, study=study)).splitlines()
     assert "Slice as displayed" in lines
     assert any(line.strip().startswith("Grad-CAM for Glioma") for line in lines)
+
+
+def test_slices_rejected_as_out_of_distribution_show_no_probabilities(tmp_path: Path) -> None:
+    results = [slice_result(0, prediction([0.7, 0.1, 0.1, 0.1])),
+               slice_result(1, prediction([0.82, 0.08, 0.03, 0.07], ood_reason="no prediction: input is blank"))]
+    reader = _write(tmp_path, study=aggregate(results, ManifestDouble(), series_info=INFO))
+    panels = " ".join(" ".join(page.extract_text() for page in reader.pages[1:]).split())
+    rejected = panels[panels.index("slice_001.dcm"):]
+    assert "Reason: no prediction: input is blank" in rejected and OUT_OF_DISTRIBUTION_PANEL in rejected
+    assert "82.0%" not in rejected and "Probability" not in rejected and "Grad-CAM for" not in rejected
+    assert "Probability" in panels[:panels.index("slice_001.dcm")]  # the counted slice keeps its table
 
 
 def _image_annotations(page) -> tuple[list[tuple[str, float, float]], list[str]]:

@@ -57,6 +57,7 @@ from core.output.report import (
     ANONYMISED,
     DISCLAIMER,
     NOT_AVAILABLE,
+    OUT_OF_DISTRIBUTION_PANEL,
     PROFILE_CAPTION,
     PROFILE_NO_PREDICTION,
     PROFILE_X_LABEL,
@@ -345,13 +346,13 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
         return AnnotatedSliceImage(pixels, width, height, labels, mm_per_point, (_FONT, _BOLD))
 
     slice_cell = [annotated(result.display), _para("Slice as displayed", _Styles.small)]
-    probabilities = _probability_table(study, prediction.probabilities,
-                                       prediction.predicted_index if prediction.label else None, "Probability",
-                                       bar_width=14 * mm)
     if prediction.label is None:
-        overlay_cell = [_para(f"No Grad-CAM shown: {prediction.ood_reason}", _Styles.cell)]
-        details_cell = [probabilities]
+        note = [_para(f"Reason: {prediction.ood_reason}", _Styles.cell), Spacer(1, 2 * mm),
+                _para(OUT_OF_DISTRIBUTION_PANEL, _Styles.cell)]
+        cells, widths = [slice_cell, note], [column + 4 * mm, None]
     else:
+        probabilities = _probability_table(study, prediction.probabilities, prediction.predicted_index,
+                                           "Probability", bar_width=14 * mm)
         settings = options.overlay
         explanation = settings.explain(prediction)
         class_name = study.display_name(study.classes[explanation.class_index])
@@ -366,7 +367,8 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
         where = attention_summary(cam, orientation).describe()
         details_cell = [probabilities, Spacer(1, 3 * mm), _para(f"Attention for {class_name} is greatest in {where}.",
                                                                _Styles.cell)]
-    panel = Table([[slice_cell, overlay_cell, details_cell]], colWidths=[column + 4 * mm, column + 4 * mm, None])
+        cells, widths = [slice_cell, overlay_cell, details_cell], [column + 4 * mm, column + 4 * mm, None]
+    panel = Table([cells], colWidths=widths)
     panel.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return KeepTogether(flowables + [panel, Spacer(1, 5 * mm)])
 

@@ -41,6 +41,11 @@ DISCLAIMER = (
     "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
 )
 SKIPPED_HEADING = "Files that could not be opened"
+# A slice the out-of-distribution check rejected: its softmax is an answer to a question the model was not trained
+# for, so, as in the window, no probabilities or map are printed beside it.
+OUT_OF_DISTRIBUTION_PANEL = ("No class probabilities or Grad-CAM are shown for this slice: the model's output on an "
+                             "image unlike its training images is not meaningful, and the slice is not counted in "
+                             "the study result.")
 # The report prints every probability with one decimal, so a heading and the findings under it never differ in
 # rounding ("98.8%" above, "99%" below); the screen shows whole percent.
 REPORT_DECIMALS = 1
