@@ -16,11 +16,13 @@ from core.analysis.overlay import (
     OverlaySettings,
     attention_summary,
     colormap_lut,
+    head_midline,
     render_overlay,
     upsample_cam,
 )
 from tests.analysis_doubles import prediction
 
+AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # ImageOrientationPatient: rows run to the patient's left, columns posterior
 
 def _gradient_slice(size: int = 64) -> np.ndarray:
     return np.tile(np.linspace(0, 255, size, dtype=np.uint8), (size, 1))
@@ -137,7 +139,7 @@ def test_render_is_fast_enough_for_live_slider_updates() -> None:
     ],
 )
 def test_attention_summary_names_the_peak_region(row: float, col: float, region: str, side: str) -> None:
-    location = attention_summary(_blob_cam(row, col))
+    location = attention_summary(_blob_cam(row, col), AXIAL)
     assert location.image_region == region
     assert location.patient_side == side
     assert location.peak_row == pytest.approx(row, abs=0.05)
@@ -146,14 +148,38 @@ def test_attention_summary_names_the_peak_region(row: float, col: float, region:
 
 
 def test_image_left_is_described_as_patient_right() -> None:
-    text = attention_summary(_blob_cam(0.7, 0.15), orientation="axial").describe()
+    text = attention_summary(_blob_cam(0.7, 0.15), AXIAL).describe()
     assert text == "the lower left part of the image (patient's right side)"
 
 
-def test_sagittal_slices_get_no_patient_side() -> None:
-    location = attention_summary(_blob_cam(0.3, 0.2), orientation="sagittal")
+def test_the_side_follows_the_slices_own_orientation_not_a_convention() -> None:
+    rows_to_the_right = (-1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # an axial series stored mirrored: R on the image's right
+    text = attention_summary(_blob_cam(0.7, 0.15), rows_to_the_right).describe()
+    assert text == "the lower left part of the image (patient's left side)"
+    coronal = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)
+    assert attention_summary(_blob_cam(0.5, 0.85), coronal).patient_side == "left"
+
+
+@pytest.mark.parametrize("orientation", [(0.0, 1.0, 0.0, 0.0, 0.0, -1.0), None], ids=["sagittal", "unknown"])
+def test_slices_without_a_left_right_direction_get_no_patient_side(orientation) -> None:
+    location = attention_summary(_blob_cam(0.3, 0.2), orientation)
     assert location.patient_side == ""
     assert location.describe() == "the upper left part of the image"
+
+
+def _head_off_centre(shift: float, size: int = 256) -> np.ndarray:
+    """A head (ellipse) whose centre lies `shift` of the width right of the image's centre."""
+    rr, cc = np.mgrid[0:size, 0:size] / size - 0.5
+    return np.where(((rr / 0.4) ** 2 + ((cc - shift) / 0.3) ** 2) < 1.0, 120, 0).astype(np.uint8)
+
+
+def test_the_midline_is_the_heads_not_the_images() -> None:
+    display = _head_off_centre(0.15)
+    assert head_midline(display) == pytest.approx(0.65, abs=0.01)
+    on_the_heads_midline = _blob_cam(0.5, 0.65)  # right of the image's centre, on the head's midline
+    assert attention_summary(on_the_heads_midline, AXIAL).patient_side == "left"  # measured from the image centre
+    assert attention_summary(on_the_heads_midline, AXIAL, display).patient_side == "midline"
+    assert head_midline(np.zeros((64, 64), np.uint8)) == 0.5  # no head found: the image's middle
 
 
 def _coarse_cam(hot_cells: dict[tuple[int, int], float]) -> np.ndarray:
@@ -174,7 +200,7 @@ def _coarse_cam(hot_cells: dict[tuple[int, int], float]) -> np.ndarray:
     ],
 )
 def test_a_side_is_named_only_where_the_maps_mass_lies_on_one_side(hot_cells, side: str, description: str) -> None:
-    location = attention_summary(_coarse_cam(hot_cells), orientation="axial")
+    location = attention_summary(_coarse_cam(hot_cells), AXIAL)
     assert location.patient_side == side
     assert location.describe() == description
 

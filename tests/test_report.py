@@ -41,9 +41,15 @@ IDENTIFIERS = ("KOWALSKI", "ŁUKASZ", "PID-4711", "1965-03-12")
 WHEN = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
 
 
+AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # ImageOrientationPatient: rows run to the patient's left
+
+
 def _study(n_slices: int = 3, info: SeriesInfo | None = INFO):
+    """Slices of an axial DICOM series (`info`), or of pictures without a recorded orientation (None)."""
     rows = [[0.8, 0.1, 0.05, 0.05], [0.6, 0.3, 0.05, 0.05], [0.2, 0.7, 0.05, 0.05]]
     results = [slice_result(i, prediction(rows[i % len(rows)])) for i in range(n_slices)]
+    for result in results:
+        result.orientation = AXIAL if info is not None else None
     return aggregate(results, ManifestDouble(), series_info=info)
 
 
@@ -83,9 +89,15 @@ def test_findings_state_class_confidence_slices_and_attention_side() -> None:
     assert "Model result: Glioma, mean calibrated probability 53.3% over 3 of 3 analysed slices" in text
     assert "slice_000.dcm; slice_001.dcm; slice_002.dcm" in text
     assert "upper left part of the image (patient's right side) on 3 of 3 slices" in text
-    assert "radiological display convention" in text
+    assert "Patient sides are taken from each slice's recorded orientation" in text
     assert "The slices disagree: slice_002.dcm favours Meningioma (70.0%)" in text
     assert "Next most probable class: Meningioma (36.7%)." in text
+
+
+def test_without_a_recorded_orientation_no_patient_side_is_named() -> None:
+    text = " ".join(findings_paragraphs(_study(info=None), anonymise=False))
+    assert "upper left part of the image on 3 of 3 slices" in text and "patient's" not in text
+    assert "no patient side is named" in text
 
 
 def test_classes_tied_for_second_place_are_named_together() -> None:
@@ -233,7 +245,7 @@ def _image_annotations(page) -> tuple[list[tuple[str, float, float]], list[str]]
 
 def test_slice_images_carry_orientation_letters_and_a_scale_bar(tmp_path: Path) -> None:
     study = _study(1)
-    study.slice_results[0].orientation = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # axial: rows run to the patient's left
+    study.slice_results[0].orientation = AXIAL
     letters, bars = _image_annotations(_write(tmp_path, study=study).pages[1])
     # The slice and its Grad-CAM, each letter drawn over its shadow.
     assert sorted(text for text, _, _ in letters) == sorted(["R", "L", "A", "P"] * 4)

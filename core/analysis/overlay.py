@@ -4,25 +4,33 @@ Rendering is pure numpy/OpenCV so the desktop can re-render on the UI thread whi
 colormap lookup tables come from matplotlib, imported lazily on first use so that application start-up never pays
 for it.
 
-Side convention: images are described as displayed. Axial and coronal slices are conventionally displayed in the
-radiological convention (the patient's right on the image's left), so the image's left half is reported as the
-patient's right. Sagittal slices have no left/right, so no side is reported for them.
+Sides: a patient side is named only from the slice's own ImageOrientationPatient (PS3.3 C.7.6.2.1.1), which says
+which patient direction each image edge faces (`core.viewing.orientation`, the letters the viewer and the report
+draw): a series stored with its rows reversed gets the sides its letters show, not the radiological convention's.
+Planes whose rows do not run left-right (sagittal) have no side; a slice without a recorded orientation (pictures)
+is described in image terms only, since a guessed side in a signed report is worse than none.
 
 Side rule: a side is named only where the map's mass supports it, never from the peak alone (the model's maps are
 coarse, 8×8 cells at 256×256 input, and a peak cell can touch the midline). The *hot mass* is the sum of the map's
-values that reach half its maximum. A side is named when at least 80% of the hot mass lies in one half of the image
-(left or right of its vertical midline); otherwise "midline" when at least half of it lies in the central band, a
-quarter of the image wide (two cells of an 8×8 map); otherwise no side (attention on both sides: unclear).
+values that reach half its maximum. The midline is the middle of the head's extent across the image (the
+preprocessing's head mask), not of the image, so a head off the image centre is not given a side it does not have.
+A side is named when at least 80% of the hot mass lies on one side of the midline; otherwise "midline" when at
+least half of it lies in the central band, a quarter of the image wide (two cells of an 8×8 map); otherwise no side
+(attention on both sides: unclear).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+from core.model.preprocess import head_mask, to_gray_u8
+from core.viewing.orientation import edge_labels
 
 if TYPE_CHECKING:
     from core.model.classifier import SlicePrediction
@@ -145,7 +153,8 @@ class AttentionLocation:
     `peak_row`/`peak_col` locate the centre of the hottest area as fractions of the image height/width (0 = top/left
     edge, 1 = bottom/right edge). `image_region` is e.g. "upper left", "lower middle", "centre", or "" for an empty
     or evenly spread CAM. `patient_side` is "right", "left", "midline" (by the side rule of the module docstring),
-    or "" when the orientation has no left/right (sagittal), there is no region, or the map does not show a side.
+    or "" when the orientation is unknown or has no left/right (sagittal), there is no region, or the map does not
+    show a side.
     """
 
     peak_row: float
@@ -189,27 +198,46 @@ def _hottest_area(cam: np.ndarray) -> tuple[float, float, float]:
     return (rows.mean() + 0.5) / cam.shape[0], (cols.mean() + 0.5) / cam.shape[1], rows.size / cam.size
 
 
-def _lateral_word(cam: np.ndarray) -> str:
-    """The image side holding the map's hot mass, "left" or "right"; "middle" when it is central; "" when unclear
-    (the side rule of the module docstring)."""
+def _lateral_word(cam: np.ndarray, midline: float) -> str:
+    """The image side holding the map's hot mass, "left" or "right" of `midline` (a fraction of the width);
+    "middle" when it is central; "" when unclear (the side rule of the module docstring)."""
     hot = np.where(cam >= cam.max() * _HOT_LEVEL, cam, 0.0)
     column_mass = hot.sum(axis=0, dtype=np.float64)
     centres = (np.arange(cam.shape[1]) + 0.5) / cam.shape[1]
-    left_share = column_mass[centres < 0.5].sum() / column_mass.sum()
+    left_share = column_mass[centres < midline].sum() / column_mass.sum()
     if left_share >= _SIDE_SHARE:
         return "left"
     if left_share <= 1.0 - _SIDE_SHARE:
         return "right"
-    central_share = column_mass[np.abs(centres - 0.5) <= _MIDLINE_HALF_WIDTH].sum() / column_mass.sum()
+    central_share = column_mass[np.abs(centres - midline) <= _MIDLINE_HALF_WIDTH].sum() / column_mass.sum()
     return "middle" if central_share >= _MIDLINE_SHARE else ""
 
 
-def attention_summary(cam: np.ndarray, orientation: str = "") -> AttentionLocation:
-    """Locate the CAM's peak and name it; `orientation` is `SeriesInfo.orientation` ("" when unknown).
+def head_midline(display: np.ndarray) -> float:
+    """The head's midline as a fraction of the image width: the middle of the head's extent from left to right
+    (`core.model.preprocess.head_mask`); the image's middle when no head is found."""
+    columns = np.flatnonzero(head_mask(to_gray_u8(display)).any(axis=0))
+    return 0.5 if columns.size == 0 else float(columns[0] + columns[-1] + 1) / 2 / display.shape[1]
 
-    Unknown orientation (JPEG/PNG inputs) is treated like axial: such exports are displayed in the radiological
-    convention. Sagittal slices get no patient side. The region's left/right/middle word and the side follow the
-    side rule; where it finds no side, the region's word follows the peak.
+
+def patient_side(image_side: str, orientation: Sequence[float] | None) -> str:
+    """The patient's side ("right", "left", "midline") that an image side ("left", "right", "middle") faces on a slice
+    of this ImageOrientationPatient; "" when the orientation is unknown or the slice's rows do not run left-right."""
+    labels = edge_labels(orientation)
+    if labels is None or not image_side or labels.right[0] not in "LR":  # the dominant direction of the rows
+        return ""
+    if image_side == "middle":
+        return "midline"
+    letter = (labels.left if image_side == "left" else labels.right)[0]
+    return "right" if letter == "R" else "left"
+
+
+def attention_summary(cam: np.ndarray, orientation: Sequence[float] | None = None,
+                      display: np.ndarray | None = None) -> AttentionLocation:
+    """Locate the CAM's peak and name it. `orientation` is the slice's ImageOrientationPatient
+    (`core.analysis.results.SliceResult.orientation`), without which no patient side is named; `display`, the slice
+    as displayed, places the midline at the middle of the head (else of the image). The region's left/right/middle
+    word and the side follow the side rule; where it finds no side, the region's word follows the peak.
     """
     cam = np.asarray(cam, dtype=np.float32)
     if cam.shape[0] < _PEAK_GRID or cam.shape[1] < _PEAK_GRID:
@@ -219,15 +247,13 @@ def attention_summary(cam: np.ndarray, orientation: str = "") -> AttentionLocati
     if area > _DIFFUSE_AREA:
         return AttentionLocation(peak_row, peak_col, peak_value, image_region="", patient_side="")
     vertical = _band_word(peak_row, "upper", "lower")
-    lateral = _lateral_word(cam)
+    lateral = _lateral_word(cam, head_midline(display) if display is not None else 0.5)
     horizontal = lateral or _band_word(peak_col, "left", "right")
     region = "centre" if vertical == horizontal == "middle" else f"{vertical} {horizontal}"
-    image_side_to_patient = {"left": "right", "right": "left", "middle": "midline", "": ""}
-    patient_side = "" if orientation == "sagittal" else image_side_to_patient[lateral]
     return AttentionLocation(
         peak_row=float(peak_row),
         peak_col=float(peak_col),
         peak_value=peak_value,
         image_region=region,
-        patient_side=patient_side,
+        patient_side=patient_side(lateral, orientation),
     )

@@ -90,8 +90,7 @@ def _attention(result: SliceResult, study: StudyResult) -> dict[str, Any] | None
     prediction = result.prediction
     if prediction is None or prediction.label is None:
         return None
-    orientation = study.series_info.orientation if study.series_info is not None else ""
-    location = attention_summary(prediction.cam_for(prediction.predicted_index), orientation)
+    location = attention_summary(prediction.cam_for(prediction.predicted_index), result.orientation, result.display)
     return {"class": prediction.label, "image_region": location.image_region or None,
             "patient_side": location.patient_side or None, "peak_row": round(location.peak_row, 4),
             "peak_col": round(location.peak_col, 4), "description": location.describe()}

@@ -363,8 +363,7 @@ def _slice_panel(study: StudyResult, result: SliceResult, options: ReportOptions
             _para(f"{explanation_caption(study, explanation)}; low → high; {settings.colormap}, "
                   f"{overlay_look_words(settings.opacity, settings.threshold)}", _Styles.small),
         ]
-        orientation = study.series_info.orientation if study.series_info is not None else ""
-        where = attention_summary(cam, orientation).describe()
+        where = attention_summary(cam, result.orientation, result.display).describe()
         details_cell = [probabilities, Spacer(1, 3 * mm), _para(f"Attention for {class_name} is greatest in {where}.",
                                                                _Styles.cell)]
         cells, widths = [slice_cell, overlay_cell, details_cell], [column + 4 * mm, column + 4 * mm, None]

@@ -161,24 +161,24 @@ def _skipped_sentence(skipped: Sequence[SkippedFile]) -> str:
             "of this report).")
 
 
-def _attention_sentence(study: StudyResult, orientation: str) -> str:
-    """Where the verdict class's Grad-CAM peaks, grouped over the counted slices, most frequent place first."""
+def _attention_sentence(study: StudyResult) -> str:
+    """Where the verdict class's Grad-CAM peaks, grouped over the counted slices, most frequent place first, and
+    where the patient sides come from (`core.analysis.overlay`: the slices' recorded orientation, else none)."""
     verdict_index, verdict_label = study.verdict_index, study.verdict_label
     assert verdict_index is not None and verdict_label is not None  # only said of a study with a verdict
+    counted = study.counted_results
     places = Counter(
-        attention_summary(result.prediction.cam_for(verdict_index), orientation).describe()
-        for result in study.counted_results if result.prediction is not None
+        attention_summary(result.prediction.cam_for(verdict_index), result.orientation, result.display).describe()
+        for result in counted if result.prediction is not None
     )
     total = len(study.counted_results)
     parts = [f"in {place} on {count} of {total} slices" if total > 1 else f"in {place}"
              for place, count in places.most_common()]
     sentence = f"The Grad-CAM attention for {study.display_name(verdict_label)} is greatest {'; '.join(parts)}."
-    if orientation == "sagittal":
-        return sentence
-    if not orientation:
-        return sentence + (" The image orientation is not recorded in these files; sides assume the radiological "
-                           "display convention (image left = patient right).")
-    return sentence + " Sides follow the radiological display convention (image left = patient right)."
+    if all(result.orientation is None for result in counted):
+        return sentence + (" The image orientation is not recorded, so no patient side is named: left and right "
+                           "are the image's as displayed.")
+    return sentence + " Patient sides are taken from each slice's recorded orientation, as its edge letters show."
 
 
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
@@ -205,7 +205,6 @@ def _runner_up_sentence(study: StudyResult, probabilities: np.ndarray) -> str:
 def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[SkippedFile] = ()) -> list[str]:
     """The findings text, filled in from the template with the model's numbers only (plain text, no markup);
     `skipped` are the study's files that could not be opened."""
-    orientation = study.series_info.orientation if study.series_info is not None else ""
     analysed = len(study.slice_results)
     paragraphs = [coverage_sentence(study), study.sequence_hint.sentence(anonymise)]
     if study.verdict_label is None:
@@ -219,7 +218,7 @@ def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[S
             f"Model result: {study.display_name(study.verdict_label)}, mean calibrated probability "
             f"{format_percent(verdict_probability, REPORT_DECIMALS)} over {len(counted)} of {analysed} analysed "
             f"slices ({_names(counted, anonymise)}). {_runner_up_sentence(study, probabilities)}",
-            _attention_sentence(study, orientation),
+            _attention_sentence(study),
             disagreement(study, anonymise, REPORT_DECIMALS),
         ]
     paragraphs += [_excluded_sentence(study, anonymise), _skipped_sentence(skipped)]
