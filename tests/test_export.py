@@ -92,7 +92,7 @@ def test_json_values(dicom_series) -> None:
     assert first["probabilities"] == pytest.approx({"glioma": 0.1, "meningioma": 0.7, "notumor": 0.1,
                                                     "pituitary": 0.1})
     assert first["predicted_class"] == "meningioma" and first["file"].endswith(".dcm")
-    assert out_of_distribution["predicted_class"] is None
+    assert out_of_distribution["predicted_class"] is None and out_of_distribution["probabilities"] is None
     assert out_of_distribution["ood_reason"] == "blank image" and out_of_distribution["attention"] is None
     assert series["result"]["verdict"] == "meningioma"
     assert series["result"]["counted_slices"] == 2 and series["result"]["slices_disagree"] is True

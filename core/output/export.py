@@ -102,7 +102,10 @@ def _slice_entry(result: SliceResult, study: StudyResult, anonymise: bool) -> di
         "file": None if anonymise or result.source_path is None else str(result.source_path),
         "index": result.slice_index,
         "label": slice_name(result, anonymise),
-        "probabilities": _by_class(study.classes, None if prediction is None else prediction.probabilities),
+        # A slice the OOD check rejected has a softmax but no prediction: as in the window and the report, none is
+        # given, so no program reads it as one.
+        "probabilities": _by_class(study.classes, None if prediction is None or prediction.label is None
+                                   else prediction.probabilities),
         "predicted_class": None if prediction is None else prediction.label,
         "ood_reason": "" if prediction is None else prediction.ood_reason,
         "ood_score": None if prediction is None else json_float(prediction.ood_score),
