@@ -70,16 +70,14 @@ class _ClassifyOutcome:
 
 
 def _summary_line(source: Path, series_description: str, study_result: StudyResult) -> str:
-    from core.output.wording import NO_PREDICTION, no_verdict_reason, verdict_text
+    from core.output.wording import NO_PREDICTION, counted_words, no_verdict_reason, verdict_text
 
-    analysed = len(study_result.slice_results)
-    counted = len(study_result.counted_results)
     reason = no_verdict_reason(study_result)
-    if study_result.verdict_label is None and len(study_result.failed_results) == analysed:
+    if study_result.verdict_label is None and len(study_result.failed_results) == len(study_result.slice_results):
         reason += ", listed on stderr"
     verdict = verdict_text(study_result) or f"{NO_PREDICTION} ({reason})"
     disagreement = ", slices disagree" if study_result.disagreeing_results else ""
-    return f"{source} | {series_description} | {verdict} ({counted}/{analysed} slices counted{disagreement})"
+    return f"{source} | {series_description} | {verdict} ({counted_words(study_result)}{disagreement})"
 
 
 def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: Classifier,

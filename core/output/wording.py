@@ -184,6 +184,12 @@ def verdict_text(study: WordedStudy, class_name: Callable[[str], str] | None = N
     return f"{(class_name or study.display_name)(label)}{separator}{format_percent(probability, decimals)}"
 
 
+def counted_words(study: WordedStudy) -> str:
+    """How many of the analysed slices the study result rests on, e.g. "5/9 slices counted": beside the verdict in
+    the CLI's summary line and the results panel, so a verdict from few slices never reads like one from all."""
+    return f"{len(study.counted_results)}/{len(study.slice_results)} slices counted"
+
+
 def no_verdict_reason(study: WordedStudy) -> str:
     """Why the study has no study-level result ("" when it has one), e.g. for the CLI's summary line."""
     if study.verdict_label is not None:

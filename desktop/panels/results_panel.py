@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from core.output.wording import (
     capitalised,
+    counted_words,
     format_percent,
     slice_outcome_words,
     slice_probability,
@@ -245,8 +246,11 @@ class ResultsPanel(QWidget):
             self.table.setItem(row, column, item)
 
     def show_study_result(self, result: StudyResult) -> None:
-        self._set_verdict(verdict_text(result, self.display_name, separator="  ") or "No study verdict",
-                          result.verdict_label)
+        verdict = verdict_text(result, self.display_name, separator="\u2002") or "No study verdict"
+        # How many slices the verdict rests on stays beside it: the notes below may be out of sight.
+        counted = (f' <span style="font-size: 10pt; font-weight: normal; color: {theme.MUTED_TEXT.name()};">'
+                   f"({counted_words(result)})</span>")
+        self._set_verdict(verdict + counted, result.verdict_label)
         self.rule.setText(result.rule)
         hint = result.sequence_hint
         self.sequence_note.setText(hint.sentence())

@@ -56,6 +56,7 @@ def test_analysis_streams_results_and_shows_the_verdict(qtbot, tiny_window, samp
     panel = window.results_panel
     assert panel.table.rowCount() == 6
     assert panel.verdict.text().startswith(panel.display_name(result.verdict_label))
+    assert "(6/6 slices counted)" in panel.verdict.text()  # what the verdict rests on, beside it
     assert panel.rule.text() == result.rule and "mean calibrated probability" in panel.rule.text()
     assert panel.disclaimer.text() == DISCLAIMER and panel.disclaimer.isVisible()
     assert window.status_text.text() == "Analysis finished"
