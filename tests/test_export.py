@@ -13,6 +13,7 @@ from core.analysis.overlay import OverlaySettings
 from core.analysis.results import aggregate
 from core.errors import ReportWriteError
 from core.io.load import SkippedFile, load_study
+from core.output.burned_in import annotated
 from core.output.export import (
     SECONDARY_CAPTURE_SOP_CLASS,
     StudyExport,
@@ -20,6 +21,7 @@ from core.output.export import (
     write_json,
     write_secondary_capture,
 )
+from core.viewing.orientation import edge_labels
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 from tests.dicom_factory import write_mr_series
 
@@ -59,6 +61,7 @@ def _study_from(series, ood_for: int | None = None):
         pred = prediction(row, ood_reason="blank image" if slice_.index == ood_for else "")
         result = slice_result(slice_.index, pred)
         result.slice_label, result.source_path, result.display = slice_.label, slice_.path, slice_.display()
+        result.orientation = slice_.orientation
         results.append(result)
     return aggregate(results, ManifestDouble(), series_info=series.info)
 
@@ -151,6 +154,35 @@ def test_secondary_capture_is_linked_to_the_source_study(dicom_series, tmp_path:
     assert written.PhotometricInterpretation == "RGB"
     assert pixels.shape == (written.Rows, written.Columns, 3) and pixels.shape[1] == 64 and pixels.shape[0] > 64
     assert pixels.dtype == np.uint8
+
+
+def test_secondary_capture_states_and_shows_the_patient_orientation(dicom_series, tmp_path: Path) -> None:
+    study = _study_from(dicom_series)
+    result = study.slice_results[0]
+    write_secondary_capture(tmp_path / "axial.dcm", result, study, OverlaySettings())
+    assert list(pydicom.dcmread(tmp_path / "axial.dcm").PatientOrientation) == ["L", "P"]  # rows, columns
+    result.orientation = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)  # coronal: columns run to the feet, "F" in DICOM's letters
+    write_secondary_capture(tmp_path / "coronal.dcm", result, study, OverlaySettings())
+    assert list(pydicom.dcmread(tmp_path / "coronal.dcm").PatientOrientation) == ["L", "F"]
+    result.orientation = None
+    write_secondary_capture(tmp_path / "unknown.dcm", result, study, OverlaySettings())
+    assert not pydicom.dcmread(tmp_path / "unknown.dcm").PatientOrientation
+
+
+def _bright_pixels(image: np.ndarray) -> np.ndarray:
+    return image.max(axis=2) > 200
+
+
+def test_burned_in_letters_sit_at_the_edges_and_the_scale_bar_bottom_right() -> None:
+    black = np.zeros((256, 256, 3), np.uint8)
+    axial = edge_labels((1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
+    drawn = _bright_pixels(annotated(black, axial, mm_per_pixel=0.9))
+    for name, (rows, cols) in {"R": (slice(110, 146), slice(0, 20)), "L": (slice(110, 146), slice(236, 256)),
+                               "A": (slice(0, 20), slice(110, 146)), "P": (slice(236, 256), slice(110, 146)),
+                               "bar": (slice(240, 256), slice(180, 256))}.items():
+        assert drawn[rows, cols].any(), name
+    assert not drawn[40:216, 40:216].any()  # the image itself is left alone
+    assert not _bright_pixels(annotated(black, None, None)).any()  # a picture: nothing is guessed
 
 
 def test_anonymised_secondary_capture_follows_the_basic_confidentiality_profile(dicom_series,

@@ -40,7 +40,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
 import core
@@ -48,8 +47,10 @@ from core.analysis.overlay import OverlaySettings, attention_summary, render_ove
 from core.analysis.results import SliceResult, StudyResult
 from core.output.anonymise import UidMap, deidentified, deidentify_dataset, skipped_files, slice_error, slice_name
 from core.output.atomic import write_bytes_atomically
+from core.output.burned_in import annotated, captioned
 from core.output.codec import encode_series_info, json_bytes, json_float
 from core.output.wording import format_percent, study_notes
+from core.viewing.orientation import EdgeLabels, edge_labels
 
 if TYPE_CHECKING:
     from core.io.load import SeriesInfo, SkippedFile
@@ -159,18 +160,12 @@ def write_json(path: Path, studies: Sequence[StudyExport], manifest: ModelManife
     write_bytes_atomically(Path(path), json_bytes(json_document(studies, manifest, anonymise)) + b"\n")
 
 
-def _captioned(image_rgb: np.ndarray, caption: str) -> np.ndarray:
-    """The image with a black band underneath carrying `caption` in white (ASCII, OpenCV Hershey font)."""
-    band = max(20, image_rgb.shape[0] // 14)
-    out = np.zeros((image_rgb.shape[0] + band, image_rgb.shape[1], 3), dtype=np.uint8)
-    out[: image_rgb.shape[0]] = image_rgb
-    scale = band / 40
-    width = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
-    if width > image_rgb.shape[1] - 8:  # shrink to fit narrow images
-        scale *= (image_rgb.shape[1] - 8) / width
-    cv2.putText(out, caption, (4, image_rgb.shape[0] + int(band * 0.7)), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), 1, cv2.LINE_AA)
-    return out
+def _patient_orientation(labels: EdgeLabels | None) -> list[str] | str:
+    """Patient Orientation (PS3.3 C.7.6.1.1.1): the patient directions of the rows and of the columns, as the
+    burned-in letters show them, in its letters (H and F where viewers draw S and I); empty when unknown."""
+    if labels is None:
+        return ""
+    return [direction.translate(str.maketrans("SI", "HF")) for direction in (labels.right, labels.bottom)]
 
 
 def _source_dataset(path: Path | None):
@@ -204,11 +199,15 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     explanation = settings.explain(prediction)
     class_name = study.display_name(study.classes[explanation.class_index])
     probability = format_percent(explanation.probability)
-    pixels = _captioned(render_overlay(result.display, prediction.cam_for(explanation.class_index), settings),
-                        f"Grad-CAM {class_name} {probability} - decision support, not a diagnosis")
+    info = study.series_info
+    labels = edge_labels(result.orientation)
+    spacing = info.pixel_spacing if info is not None else None
+    overlay = annotated(render_overlay(result.display, prediction.cam_for(explanation.class_index), settings), labels,
+                        spacing[1] if spacing else None)
+    pixels = captioned(overlay, f"{slice_name(result, anonymise)}: Grad-CAM {class_name} {probability} - "
+                                "decision support, not a diagnosis")
     now = now or datetime.now()
     source = _source_dataset(result.source_path)
-    info = study.series_info
 
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8: patient names need not be Latin-1
@@ -227,7 +226,7 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     ds.SoftwareVersions = [core.__version__, f"{study.model_name} {study.model_version}"]
     ds.ConversionType = "WSD"
     ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
-    ds.PatientOrientation = ""
+    ds.PatientOrientation = _patient_orientation(labels)
     ds.ImageType = ["DERIVED", "SECONDARY"]
     derivation = SC_DERIVATION.format(app=APPLICATION_NAME, model=study.model_name, version=study.model_version,
                                       cls=class_name, prob=probability)
