@@ -71,7 +71,7 @@ def test_anonymised_run_over_a_folder_named_after_the_patient_names_no_file(tmp_
                                                   "image file 'file 1')"}]
     error = document["studies"][0]["series"][0]["slices"][2]["error"]
     name = undecodable.label  # a DICOM name says nothing of the patient: kept, and put for the path in the reason
-    assert name == "Se 3 Im 3, z = -27.0 mm"
+    assert name == "Se 3 Im 3, I 27.0 mm"
     assert error.startswith("the pixel data could not be decoded (") and f"'{name}'" in error
     assert "file 1: the picture is damaged and could not be read" in pdf_text
     assert "Not counted, could not be read (the pixel data could not be decoded" in " ".join(pdf_text.split())

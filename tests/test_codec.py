@@ -31,7 +31,7 @@ _INFO = {"patient_name": "Doe^Jane", "patient_id": "", "patient_birth_date": "",
 CASE_RESULT = {
     "series_info": _INFO,
     "slice_results": [
-        {"slice_label": "Se 6 Im 1, z = 12.5 mm", "named_by_file": False, "slice_index": 0,
+        {"slice_label": "Se 6 Im 1, S 12.5 mm", "named_by_file": False, "slice_index": 0,
          "source_path": "/data/slice_000.dcm", "error": "", "orientation": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
          "prediction": {"probabilities": [0.7, 0.1, 0.1, 0.1], "label": "glioma", "ood_reason": "", "ood_score": 1.0,
                         "cams": "cams_000"}},
@@ -58,7 +58,7 @@ def _result():
     out_of_distribution.ood_score = math.nan  # no feature statistics: an undefined score
     results = [slice_result(0, prediction([0.7, 0.1, 0.1, 0.1])), slice_result(1, out_of_distribution),
                slice_result(2, None, error="pixel data is truncated")]
-    results[0].named_by_file, results[0].slice_label = False, "Se 6 Im 1, z = 12.5 mm"
+    results[0].named_by_file, results[0].slice_label = False, "Se 6 Im 1, S 12.5 mm"
     results[0].orientation = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # axial
     info = SeriesInfo(patient_name="Doe^Jane", modality="MR", pixel_spacing=(0.5, 0.5), slice_thickness=5.0)
     return aggregate(results, ManifestDouble(), series_info=info, series_length=20)
@@ -78,7 +78,7 @@ def test_decoding_gives_back_the_result() -> None:
     assert decoded.verdict_label == "glioma" and decoded.classes == original.classes
     np.testing.assert_allclose(decoded.probabilities, original.probabilities, rtol=1e-6)
     first, second, third = decoded.slice_results
-    assert first.slice_label == "Se 6 Im 1, z = 12.5 mm" and not first.named_by_file
+    assert first.slice_label == "Se 6 Im 1, S 12.5 mm" and not first.named_by_file
     assert first.orientation == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0) and second.orientation is None
     np.testing.assert_array_equal(first.prediction.cams, original.slice_results[0].prediction.cams)
     assert second.prediction.label is None and math.isnan(second.prediction.ood_score)

@@ -1,4 +1,4 @@
-"""Slices are named as radiologists name them, "Se 6 Im 26, z = 12.5 mm", by `Slice.label`, and every output uses
+"""Slices are named as radiologists name them, "Se 6 Im 26, S 12.5 mm", by `Slice.label`, and every output uses
 that name: results, notes, the PDF findings, the JSON and saved cases; pictures keep their file name ("image k"
 anonymised)."""
 
@@ -31,15 +31,29 @@ def series_labels(folder: Path, **overrides: object) -> list[str]:
 
 
 def test_a_dicom_slice_is_named_by_series_instance_and_position_along_the_normal(tmp_path: Path) -> None:
-    # The factory's axial slices lie at z = -30 + 1.5 k mm; IPP · normal names them, not Slice Location (1.5 k).
+    # The factory's axial slices lie at z = -30 + 1.5 k mm (inferior of the origin); IPP · normal names them, not
+    # Slice Location (1.5 k).
     assert series_labels(tmp_path / "mr", SeriesNumber=6) == [
-        "Se 6 Im 1, z = -30.0 mm", "Se 6 Im 2, z = -28.5 mm", "Se 6 Im 3, z = -27.0 mm"]
+        "Se 6 Im 1, I 30.0 mm", "Se 6 Im 2, I 28.5 mm", "Se 6 Im 3, I 27.0 mm"]
+
+
+@pytest.mark.parametrize(("orientation", "origin", "expected"), [
+    ([-1.0, 0.0, 0.0, 0.0, 1.0, 0.0], (0.0, 0.0, 12.5), "S 12.5 mm"),  # axial stored mirrored: its normal points down
+    ([0.0, 1.0, 0.0, 0.0, 0.0, -1.0], (-20.0, 0.0, 0.0), "R 20.0 mm"),  # sagittal
+    ([1.0, 0.0, 0.0, 0.0, 0.0, -1.0], (0.0, -8.0, 0.0), "A 8.0 mm"),  # coronal
+], ids=["mirrored-axial", "sagittal", "coronal"])
+def test_the_position_is_lettered_with_the_patient_direction(tmp_path: Path, orientation, origin, expected) -> None:
+    def place(k: int, dataset: Dataset) -> None:
+        dataset.ImageOrientationPatient, dataset.ImagePositionPatient = orientation, list(origin)
+
+    write_mr_series(tmp_path, n_slices=1, rows=32, cols=32, SeriesNumber=6, per_slice=place)
+    assert load_study(tmp_path).series[0].slices[0].label == f"Se 6 Im 1, {expected}"
 
 
 @pytest.mark.parametrize(("dropped", "expected"), [
-    (("SeriesNumber",), "Im 2, z = -28.5 mm"),
-    (("InstanceNumber",), "Se 3, z = -28.5 mm"),
-    (("ImagePositionPatient",), "Se 3 Im 2, z = 1.5 mm"),  # Slice Location, when the position is not stated
+    (("SeriesNumber",), "Im 2, I 28.5 mm"),
+    (("InstanceNumber",), "Se 3, I 28.5 mm"),
+    (("ImagePositionPatient",), "Se 3 Im 2, loc 1.5 mm"),  # Slice Location, when the position is not stated
     (("ImagePositionPatient", "SliceLocation"), "Se 3 Im 2"),
 ], ids=["no-series-number", "no-instance-number", "slice-location", "no-position"])
 def test_unknown_parts_are_left_out(tmp_path: Path, dropped: tuple[str, ...], expected: str) -> None:
@@ -65,7 +79,7 @@ def test_without_instance_number_and_position_the_file_names_the_slice(tmp_path:
 def test_a_position_that_rounds_to_zero_reads_plus_zero(tmp_path: Path) -> None:
     write_mr_series(tmp_path, n_slices=1, rows=32, cols=32, SeriesNumber=6, InstanceNumber=9)
     slice_ = load_study(tmp_path).series[0].slices[0]
-    assert dataclasses.replace(slice_, position=-0.04).label == "Se 6 Im 9, z = 0.0 mm"
+    assert dataclasses.replace(slice_, position=-0.04).label == "Se 6 Im 9, S 0.0 mm"
 
 
 def test_pictures_keep_their_file_name() -> None:
@@ -85,14 +99,14 @@ def test_every_output_names_a_dicom_slice_the_same_way_anonymised_too(tmp_path: 
     write_mr_series(tmp_path / "DOE_JANE", n_slices=3, rows=32, cols=32, SeriesNumber=6)
     series = load_study(tmp_path / "DOE_JANE").series[0]
     study = analysed(series, [GLIOMA, GLIOMA, NO_TUMOUR])
-    disagreement = "The slices disagree: Se 6 Im 3, z = -27.0 mm favours No tumour (70%)."
+    disagreement = "The slices disagree: Se 6 Im 3, I 27.0 mm favours No tumour (70%)."
 
     for anonymise in (False, True):
-        assert study.slice_results[2].slice_label == "Se 6 Im 3, z = -27.0 mm"
+        assert study.slice_results[2].slice_label == "Se 6 Im 3, I 27.0 mm"
         assert disagreement in study_notes(study, anonymise)
         findings = " ".join(findings_paragraphs(study, anonymise))
         assert disagreement.replace("(70%)", "(70.0%)") in findings  # the report prints one decimal
-        assert "Se 6 Im 1, z = -30.0 mm; Se 6 Im 2, z = -28.5 mm" in findings
+        assert "Se 6 Im 1, I 30.0 mm; Se 6 Im 2, I 28.5 mm" in findings
         document = json_document([StudyExport(tmp_path, [study], [])], ManifestDouble(), anonymise=anonymise)
         slices = document["studies"][0]["series"][0]["slices"]
         assert [entry["label"] for entry in slices] == [slice_.label for slice_ in series.slices]
@@ -114,5 +128,5 @@ def test_a_reopened_case_keeps_the_names_and_says_class_names_not_ids(tmp_path: 
 
     reopened = store.get(record.case_id).study_result
     assert not reopened.display_names  # a case stores the class ids only
-    assert study_notes(reopened)[-1] == "The slices disagree: Se 6 Im 2, z = -28.5 mm favours No tumour (70%)."
+    assert study_notes(reopened)[-1] == "The slices disagree: Se 6 Im 2, I 28.5 mm favours No tumour (70%)."
     assert "notumor" not in " ".join(study_notes(reopened) + findings_paragraphs(reopened, anonymise=True))

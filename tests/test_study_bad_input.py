@@ -331,7 +331,7 @@ def test_damaged_geometry_opens_the_slice_without_that_geometry_and_says_so(tmp_
         assert [s.path for s in series.slices] == paths and series.info.slice_spacing == pytest.approx(1.5)
     else:  # no complete geometry: ordered by InstanceNumber; named by Slice Location (0 for the first slice)
         assert [s.path for s in series.slices] == paths[::-1] and series.info.slice_spacing is None
-        assert slice_.pixel_spacing == (0.9, 0.9) and slice_.label == "Se 3 Im 4, z = 0.0 mm"
+        assert slice_.pixel_spacing == (0.9, 0.9) and slice_.label == "Se 3 Im 4, loc 0.0 mm"
         assert (slice_.orientation is None) == (keyword == "ImageOrientationPatient")  # no letters when damaged
 
 

@@ -149,7 +149,7 @@ def test_multi_frame_enhanced_mr_frames_follow_per_frame_positions(tmp_path):
     assert series.info.pixel_spacing == (1.0, 1.0)
     assert series.info.orientation == "axial"
     assert series.slices[0].windows == [Window(300.0, 800.0)]
-    assert series.slices[0].label == f"Se 3 Fr {series.slices[0].frame + 1}, z = 0.0 mm"  # frames of one instance
+    assert series.slices[0].label == f"Se 3 Fr {series.slices[0].frame + 1}, S 0.0 mm"  # frames of one instance
     assert [int(s.modality_pixels()[32, 32]) for s in series.slices][2:10] == [
         BRAIN_BASE + BRAIN_STEP * k for k in range(2, 10)
     ]

@@ -22,6 +22,7 @@ import numpy as np
 
 from core.errors import BrainMriError, UnreadableFileError
 from core.io.windowing import Window, auto_window, percentile_sample, window_from_sample, window_unit_range
+from core.viewing.orientation import AXIS_LETTERS
 
 #: Largest image (rows × columns) decoded. Above this a file is skipped rather than allocating gigabytes:
 #: 25 Mpx is 100 MB as float32, far beyond any MR slice (≤ 1024²) yet small enough to keep a few in memory.
@@ -99,9 +100,11 @@ class Slice:
     source: PixelSource = field(repr=False)
     #: MONOCHROME1: low values are white, so the display image is inverted after windowing (PS3.3 C.7.6.3.1.2).
     inverted: bool = False
-    #: Position along the slice normal in mm: ImagePositionPatient · normal (PS3.3 C.7.6.2.1.1), else Slice
-    #: Location (C.7.6.2.1.2); None when unknown.
+    #: Where the slice lies in mm (`core.io.dicom.geometry.normal_position`): along the patient axis nearest its
+    #: normal, `position_axis` (0, 1, 2: x, y, z of LPS; + is left, posterior, superior), from ImagePositionPatient
+    #: (PS3.3 C.7.6.2.1.1); else Slice Location (C.7.6.2.1.2), whose axis is not stated (None); None when unknown.
     position: float | None = None
+    position_axis: int | None = None
     #: Series Number (PS3.3 C.7.3.1) and Instance Number (C.7.6.1) as the file gives them; unknown: "" / None.
     series_number: str = ""
     instance_number: int | None = None
@@ -123,16 +126,25 @@ class Slice:
     @property
     def label(self) -> str:
         """The one name a slice is shown by (viewer, results, reports, JSON, CLI): as radiologists name it,
-        "Se 6 Im 26, z = 12.5 mm" (series and instance number, "Fr k" for a frame of a multi-frame object, and the
-        position along the slice normal), leaving out what is unknown; the file name when `named_by_file`."""
+        "Se 6 Im 26, S 12.5 mm" (series and instance number, "Fr k" for a frame of a multi-frame object, and the
+        position, lettered with the patient direction as scanners annotate it: "S"/"I" on axial slices, "L"/"R" on
+        sagittal, "A"/"P" on coronal; "loc" for a Slice Location, whose direction is not stated), leaving out what is
+        unknown; the file name when `named_by_file`."""
         if self.named_by_file:
             return self.path.name if self.frame is None else f"{self.path.name} frame {self.frame + 1}"
         numbers = [f"Se {self.series_number}" if self.series_number else "",
                    f"Im {self.instance_number}" if self.instance_number is not None else "",
                    f"Fr {self.frame + 1}" if self.frame is not None else ""]
-        parts = [" ".join(number for number in numbers if number),
-                 f"z = {round(self.position, 1) + 0.0:.1f} mm" if self.position is not None else ""]  # no "-0.0"
-        return ", ".join(part for part in parts if part)
+        return ", ".join(part for part in (" ".join(number for number in numbers if number), self._position_words())
+                         if part)
+
+    def _position_words(self) -> str:
+        if self.position is None:
+            return ""
+        value = round(self.position, 1) + 0.0  # no "-0.0"
+        if self.position_axis is None:
+            return f"loc {value:.1f} mm"
+        return f"{AXIS_LETTERS[self.position_axis][0 if value >= 0 else 1]} {abs(value):.1f} mm"
 
     def modality_pixels(self) -> np.ndarray:
         """Pixel values after the modality LUT, float32 (H, W), read-only (shared through the cache)."""

@@ -185,7 +185,7 @@ def without_path(text: str, path: Path | None, name: str) -> str:
 
 def slice_name(result: AnalysedSlice, anonymise: bool) -> str:
     """The slice's label (`core.io.load.Slice.label`), except that anonymised, a slice named by its file is "image k"
-    (1-based series position): DICOM names ("Se 6 Im 26, z = 12.5 mm") say nothing of the patient."""
+    (1-based series position): DICOM names ("Se 6 Im 26, S 12.5 mm") say nothing of the patient."""
     return f"image {result.slice_index + 1}" if anonymise and result.named_by_file else result.slice_label
 
 

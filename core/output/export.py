@@ -13,7 +13,7 @@ JSON schema (schema_version 1; keys are always present, unknown values are null)
                        study_instance_uid, series_instance_uid, series_number, pixel_spacing: [row, col] | null,
                        slice_thickness, slice_spacing, contrast_agent_recorded: bool, repetition_time,
                        echo_time, inversion_time (ms)},
-            slices: [{file: str | null, index: int, label: str ("Se 6 Im 26, z = 12.5 mm", the file name for
+            slices: [{file: str | null, index: int, label: str ("Se 6 Im 26, S 12.5 mm", the file name for
                       pictures; core.io.load.Slice.label), probabilities: {class: float} | null,
                       predicted_class: str | null (null = out of distribution or unreadable), ood_reason: str,
                       ood_score: float | null, error: str,

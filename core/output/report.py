@@ -118,7 +118,7 @@ def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
 
 
 def _names(results: list[SliceResult], anonymise: bool) -> str:
-    # semicolons: a slice's DICOM name holds a comma ("Se 6 Im 26, z = 12.5 mm")
+    # semicolons: a slice's DICOM name holds a comma ("Se 6 Im 26, S 12.5 mm")
     return "; ".join(slice_name(result, anonymise) for result in results)
 
 

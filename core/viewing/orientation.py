@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: The letter for the positive and the negative direction of each LPS axis (PS3.3 C.7.6.2.1.1).
-_AXIS_LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
+AXIS_LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
 #: An edge more than 30° away from its nearest patient axis gets a second letter for the next nearest axis, e.g.
 #: "LP" for an edge rotated 45° between Left and Posterior. 30° is the same rule that names a plane "oblique" in
 #: `core.io.dicom.geometry.orientation_label`, so single letters and a non-oblique plane name go together.
@@ -47,7 +47,7 @@ def direction_letters(vector: Sequence[float] | np.ndarray) -> str:
     unit = components / length
     axes = np.argsort(-np.abs(unit), kind="stable")
     count = 1 if abs(unit[axes[0]]) >= OBLIQUE_COSINE else 2
-    return "".join(_AXIS_LETTERS[axis][0 if unit[axis] > 0 else 1] for axis in axes[:count])
+    return "".join(AXIS_LETTERS[axis][0 if unit[axis] > 0 else 1] for axis in axes[:count])
 
 
 def edge_labels(orientation: Sequence[float] | None) -> EdgeLabels | None:

@@ -39,15 +39,18 @@ def plane_value(dataset: Dataset, frame: int | None, sequence: str, keyword: str
 
 
 def normal_position(dataset: Dataset, orientation: tuple[float, ...] | None,
-                    position: tuple[float, ...] | None) -> float | None:
-    """Where the slice lies along its normal in mm, for its name: ImagePositionPatient · normal when both are known
-    (and the orientation is not degenerate), else Slice Location (0020,1041; PS3.3 C.7.6.2.1.2); None when neither
-    is known or readable."""
+                    position: tuple[float, ...] | None) -> tuple[float, int | None] | None:
+    """Where the slice lies, for its name, and along which patient axis (0, 1, 2: x, y, z of LPS). With
+    ImagePositionPatient and a non-degenerate orientation: the plane's distance from the origin along its normal,
+    signed along the patient axis nearest the normal (on an axial slice, its z: + superior), with that axis; else
+    Slice Location (0020,1041; PS3.3 C.7.6.2.1.2), whose axis is not stated (None); None when neither is known or
+    readable."""
     normal = slice_normal(orientation) if orientation else None
     if position is not None and normal is not None and np.any(normal):
-        return float(np.dot(position, normal))
+        axis = int(np.argmax(np.abs(normal)))
+        return float(np.dot(position, normal)) * (1.0 if normal[axis] > 0 else -1.0), axis
     location = number_value(dataset, "SliceLocation")
-    return location if location is not None and math.isfinite(location) else None
+    return (location, None) if location is not None and math.isfinite(location) else None
 
 
 def slice_normal(orientation: tuple[float, ...]) -> np.ndarray:

@@ -50,8 +50,8 @@ class FrameHeader:
     orientation: tuple[float, ...] | None
     position: tuple[float, ...] | None
     instance_number: int | None
-    #: The frame's position along its own slice normal, else its Slice Location (mm); names the slice.
-    normal_position: float | None = None
+    #: Where the frame lies and along which patient axis (`geometry.normal_position`); names the slice.
+    normal_position: tuple[float, int | None] | None = None
     #: Keywords of the geometry values the file states but that could not be used (see `geometry.plane_value`).
     damaged_geometry: tuple[str, ...] = ()
 

@@ -72,9 +72,11 @@ def _series(frames: list[FrameHeader]) -> Series:
     if positions is not None and len(positions) > 1:
         info.slice_spacing = round(float(np.median(np.diff(positions))), 4)
     slices = [
-        Slice(f.path, f.frame, index, (f.rows, f.cols), f.windows, f.source, f.inverted, position=f.normal_position,
-              series_number=f.info.series_number, instance_number=f.instance_number, orientation=f.orientation,
-              pixel_spacing=f.info.pixel_spacing, geometry_problem=f.geometry_problem)
+        Slice(f.path, f.frame, index, (f.rows, f.cols), f.windows, f.source, f.inverted,
+              position=f.normal_position[0] if f.normal_position else None,
+              position_axis=f.normal_position[1] if f.normal_position else None, series_number=f.info.series_number,
+              instance_number=f.instance_number, orientation=f.orientation, pixel_spacing=f.info.pixel_spacing,
+              geometry_problem=f.geometry_problem)
         for index, f in enumerate(ordered)
     ]
     return Series(uid=info.series_instance_uid, info=info, slices=slices)
