@@ -109,10 +109,11 @@ def test_classes_tied_for_second_place_are_named_together() -> None:
 def test_findings_state_how_much_of_the_series_was_analysed() -> None:
     results = [slice_result(i, prediction([0.8, 0.1, 0.05, 0.05])) for i in range(23, 32)]
     known = aggregate(results, ManifestDouble(), series_info=INFO, series_length=55)
-    assert "Coverage: 9 of 55 slices in the series analysed (slices 24–32)." in findings_paragraphs(known, False)
+    assert "Coverage: 9 of 55 slices in the series analysed (series positions 24–32)." in findings_paragraphs(known,
+                                                                                                          False)
     gappy = aggregate([results[i] for i in (0, 2, 3, 4)], ManifestDouble(), series_info=INFO)
-    assert ("Coverage: 4 slices analysed (slices 24, 26–28); the number of slices in the series was not recorded."
-            in findings_paragraphs(gappy, False))
+    assert ("Coverage: 4 slices analysed (series positions 24, 26–28); the number of slices in the series was not "
+            "recorded." in findings_paragraphs(gappy, False))
 
 
 def test_report_lists_the_files_that_could_not_be_opened(tmp_path: Path) -> None:

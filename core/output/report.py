@@ -137,10 +137,11 @@ def _number_ranges(numbers: Sequence[int]) -> str:
 
 
 def coverage_sentence(study: StudyResult) -> str:
-    """How much of the series was analysed, e.g. "Coverage: 9 of 55 slices in the series analysed (slices 24–32)."
-    Slices are numbered from 1 in series order, as the viewer's slider and anonymised names ("image k") count."""
+    """How much of the series was analysed, e.g. "Coverage: 9 of 55 slices in the series analysed (series positions
+    24–32)." Positions count from 1 in series order, as the viewer's slider and anonymised names ("image k")
+    do; they are not instance numbers ("Im" in DICOM slice names), hence not called slice numbers."""
     numbers = sorted({result.slice_index + 1 for result in study.slice_results})
-    which = f"slice{'' if len(numbers) == 1 else 's'} {_number_ranges(numbers)}"
+    which = f"series position{'' if len(numbers) == 1 else 's'} {_number_ranges(numbers)}"
     analysed = len(study.slice_results)
     if study.series_length is None:
         return (f"Coverage: {_slices(analysed)} analysed ({which}); the number of slices in the series was not "
