@@ -16,16 +16,18 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 
 from core.analysis.overlay import OverlaySettings
+from core.analysis.profile import study_profile
 from core.analysis.results import aggregate
 from core.errors import ReportWriteError
 from core.io.load import SeriesInfo, SkippedFile
 from core.model.labels import CLASS_COLOURS
-from core.output.pdf import write_pdf
+from core.output.pdf import profile_figure, write_pdf
 from core.output.pdf_images import MARKER_FONT_SIZE, SCALE_FONT_SIZE
 from core.output.report import (
     ANONYMISED,
     NOT_AVAILABLE,
     OUT_OF_DISTRIBUTION_PANEL,
+    PROFILE_NO_PREDICTION,
     ReportOptions,
     findings_paragraphs,
     suggested_file_name,
@@ -361,6 +363,16 @@ def test_the_sign_off_stays_under_the_disclaimer_when_page_one_is_full(tmp_path:
     pages = _busy_report(tmp_path, "Letter", files_not_opened=3)
     (signed,) = [page for page in pages if SIGN_OFF in page]
     assert DISCLAIMER_BODY in signed and signed.index(DISCLAIMER_BODY) < signed.index(SIGN_OFF)
+
+
+def test_slices_without_a_prediction_are_marked_under_the_0_percent_line_not_on_it() -> None:
+    results = [slice_result(0, prediction([0.7, 0.1, 0.1, 0.1])), slice_result(1, None, error="bad"),
+               slice_result(2, prediction([0.4, 0.2, 0.2, 0.2], ood_reason="blank image"))]
+    study = aggregate(results, ManifestDouble(), series_info=INFO, series_length=5)
+    axes = profile_figure(study, study_profile(study), 120 * mm, 40 * mm).axes[0]
+    (marks,) = [line for line in axes.get_lines() if line.get_label() == PROFILE_NO_PREDICTION]
+    assert list(marks.get_xdata()) == [3, 2]  # series positions: the out-of-distribution, then the unreadable slice
+    assert all(axes.get_ylim()[0] < y < 0 for y in marks.get_ydata())
 
 
 def test_a_single_analysed_slice_gets_no_profile(tmp_path: Path) -> None:

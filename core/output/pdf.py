@@ -83,6 +83,8 @@ from core.paths import resources_dir
 from core.viewing.orientation import edge_labels
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from core.io.load import SkippedFile
 
 _PAGE_SIZES = {"A4": A4, "Letter": LETTER}
@@ -97,13 +99,15 @@ _SKIPPED_LINES_WITH_HEADING = 6
 _PROFILE_FONT_SIZE = 7.0
 _PROFILE_SHADE = "#e9edf1"  # analysed slices' band
 _PROFILE_NO_PREDICTION = "#8a6d1f"  # the × of slices without a prediction
+_NO_PREDICTION_LANE = -14.0  # the profile's y axis starts here: the × lane under 0%
 # Narrowest image column of a slice panel: a tall, narrow slice keeps its captions readable beside it.
 _PANEL_CAPTION_WIDTH = 40 * mm
 _RUNNING_HEADER_TOP = 9 * mm  # from the top edge to the first line of the patient line on pages after the first
 _FONT, _BOLD = "DejaVuSans", "DejaVuSans-Bold"
 _INK = colors.HexColor("#1a1a1a")
 _MUTED = colors.HexColor("#555555")
-_RULE = colors.HexColor("#b0b0b0")
+_RULE_HEX = "#b0b0b0"
+_RULE = colors.HexColor(_RULE_HEX)
 _VERDICT_BAR = colors.HexColor("#2c5d8a")
 _OTHER_BAR = colors.HexColor("#a9b8c6")
 
@@ -262,8 +266,15 @@ def _beside_profile(table: Table | None, study: StudyResult, options: ReportOpti
 
 
 def _profile_png(study: StudyResult, profile: ProbabilityProfile, width: float, height: float) -> bytes:
-    """The profile drawn by matplotlib at IMAGE_DPI for a box of width × height points: a curve per class in the
-    class colours through the counted slices, analysed slices shaded, slices without a prediction marked ×."""
+    """The profile figure (`profile_figure`) as PNG at IMAGE_DPI."""
+    buffer = io.BytesIO()
+    profile_figure(study, profile, width, height).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def profile_figure(study: StudyResult, profile: ProbabilityProfile, width: float, height: float) -> Figure:
+    """The profile drawn by matplotlib for a box of width × height points: a curve per class in the class colours
+    through the counted slices, analysed slices shaded, slices without a prediction marked × under the 0% line."""
     from matplotlib.figure import Figure  # lazy: only reports of several slices need it; no pyplot, no GUI state
     from matplotlib.ticker import MaxNLocator
 
@@ -278,11 +289,13 @@ def _profile_png(study: StudyResult, profile: ProbabilityProfile, width: float, 
                       color=CLASS_COLOURS[label], linewidth=1.0, marker="o", markersize=2.2,
                       label=study.display_name(label) if number == 0 else None)
     missing = profile.indices(SliceState.OUT_OF_DISTRIBUTION) + profile.indices(SliceState.UNREADABLE)
-    if missing:
-        axes.plot(np.array(missing) + 1, np.zeros(len(missing)), linestyle="", marker="x", markersize=4,
-                  color=_PROFILE_NO_PREDICTION, clip_on=False, label=PROFILE_NO_PREDICTION)
+    if missing:  # in a lane of their own under the 0% line, so that they do not read as 0%
+        axes.plot(np.array(missing) + 1, np.full(len(missing), _NO_PREDICTION_LANE / 2), linestyle="", marker="x",
+                  markersize=4, color=_PROFILE_NO_PREDICTION, label=PROFILE_NO_PREDICTION)
+    axes.axhline(0, color=_RULE_HEX, linewidth=0.6)
     axes.set_xlim(0.5, profile.series_length + 0.5)
-    axes.set_ylim(0, 100)
+    axes.set_ylim(_NO_PREDICTION_LANE, 100)
+    axes.set_yticks([0, 50, 100])
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(PROFILE_X_LABEL, fontsize=_PROFILE_FONT_SIZE)
     axes.set_ylabel(PROFILE_Y_LABEL, fontsize=_PROFILE_FONT_SIZE)
@@ -291,9 +304,7 @@ def _profile_png(study: StudyResult, profile: ProbabilityProfile, width: float, 
     # the probability table, one at the full text width; the constrained layout makes room for it.
     figure.legend(loc="outside upper left", ncol=5 if width > _FULL_WIDTH_LEGEND else 3, frameon=False,
                   fontsize=_PROFILE_FONT_SIZE, handlelength=1.5, columnspacing=1.0)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
 
 
 def _disclaimer_box() -> Table:
