@@ -74,5 +74,5 @@ def test_anonymised_run_over_a_folder_named_after_the_patient_names_no_file(tmp_
     assert name == "Se 3 Im 3, I 27.0 mm"
     assert error.startswith("the pixel data could not be decoded (") and f"'{name}'" in error
     assert "file 1: the picture is damaged and could not be read" in pdf_text
-    assert "Not counted, could not be read (the pixel data could not be decoded" in " ".join(pdf_text.split())
+    assert "Not counted, could not be read — the pixel data could not be decoded" in " ".join(pdf_text.split())
     assert f"): {name}." in " ".join(pdf_text.split())

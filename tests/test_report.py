@@ -118,6 +118,13 @@ def test_findings_state_how_much_of_the_series_was_analysed() -> None:
             "recorded." in findings_paragraphs(gappy, False))
 
 
+def test_many_slices_not_counted_for_one_reason_are_given_by_count_and_series_positions() -> None:
+    results = [slice_result(0, prediction([0.7, 0.1, 0.1, 0.1]))]
+    results += [slice_result(i, prediction([0.4, 0.2, 0.2, 0.2], ood_reason="blank image")) for i in (1, 2, 3, 5)]
+    text = " ".join(findings_paragraphs(aggregate(results, ManifestDouble(), series_info=INFO), anonymise=False))
+    assert "Not counted, out of distribution — blank image: 4 slices (series positions 2–4, 6)." in text
+
+
 def test_report_lists_the_files_that_could_not_be_opened(tmp_path: Path) -> None:
     path = tmp_path / "report.pdf"
     skipped = [SkippedFile(Path("/data/study/notes.txt"), "not a DICOM file or a supported picture")]
@@ -133,8 +140,8 @@ def test_findings_without_a_verdict_say_so() -> None:
     text = " ".join(findings_paragraphs(aggregate(results, ManifestDouble(), series_info=INFO), anonymise=False))
     assert "No study-level result" in text
     # A reason many slices share is said once, followed by those slices.
-    assert "Not counted, out of distribution (blank image): slice_000.dcm; slice_002.dcm." in text
-    assert "Not counted, could not be read (bad): slice_001.dcm." in text
+    assert "Not counted, out of distribution — blank image: slice_000.dcm; slice_002.dcm." in text
+    assert "Not counted, could not be read — bad: slice_001.dcm." in text
 
 
 def test_every_page_has_a_footer_with_page_numbers_and_versions(tmp_path: Path) -> None:

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 from core.analysis.overlay import Explanation, OverlaySettings, attention_summary
 from core.analysis.profile import consecutive_runs
 from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_name
-from core.output.wording import disagreement, explained_class_words, format_percent, slice_outcome
+from core.output.wording import (
+    disagreement,
+    explained_class_words,
+    format_percent,
+    slice_outcome_words,
+    slice_reason,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,6 +47,7 @@ DISCLAIMER = (
     "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
 )
 SKIPPED_HEADING = "Files that could not be opened"
+EXCLUDED_NAMED_AT_MOST = 3  # slices not counted for one reason that the findings name one by one
 # A slice the out-of-distribution check rejected: its softmax is an answer to a question the model was not trained
 # for, so, as in the window, no probabilities or map are printed beside it.
 OUT_OF_DISTRIBUTION_PANEL = ("No class probabilities or Grad-CAM are shown for this slice: the model's output on an "
@@ -183,12 +190,22 @@ def _attention_sentence(study: StudyResult) -> str:
 
 
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
-    """The slices not counted, grouped by reason, so a reason many slices share is said once."""
-    groups: dict[str, list[str]] = {}
+    """The slices not counted, grouped by reason, so a reason many slices share is said once; a group of more than
+    `EXCLUDED_NAMED_AT_MOST` slices is given by count and series positions, so that a long list does not push the
+    disclaimer and sign-off off page 1 (each slice's panel still names it)."""
+    groups: dict[str, list[SliceResult]] = {}
     for result in study.out_of_distribution_results + study.failed_results:
-        groups.setdefault(slice_outcome(result, study.display_name, anonymise), []).append(
-            slice_name(result, anonymise))
-    return " ".join(f"Not counted, {reason}: {'; '.join(names)}." for reason, names in groups.items())
+        # "out of distribution — <reason>": the reasons hold parentheses of their own
+        outcome = f"{slice_outcome_words(result, study.display_name)} — {slice_reason(result, anonymise)}"
+        groups.setdefault(outcome, []).append(result)
+
+    def which(results: list[SliceResult]) -> str:
+        if len(results) <= EXCLUDED_NAMED_AT_MOST:
+            return "; ".join(slice_name(result, anonymise) for result in results)
+        positions = sorted(result.slice_index + 1 for result in results)
+        return f"{len(results)} slices (series positions {_number_ranges(positions)})"
+
+    return " ".join(f"Not counted, {reason}: {which(results)}." for reason, results in groups.items())
 
 
 def _runner_up_sentence(study: StudyResult, probabilities: np.ndarray) -> str:
