@@ -10,6 +10,7 @@ from core.output.wording import (
     no_heatmap_reason,
     no_verdict_reason,
     overlay_look_words,
+    sex_words,
     slice_heading,
     slice_outcome,
     slice_outcome_words,
@@ -70,3 +71,7 @@ def test_the_explained_class_is_the_users_choice_else_the_predicted_one() -> Non
     assert OverlaySettings().explain(COUNTED.prediction).class_index == 1
     chosen = OverlaySettings(class_index=3).explain(COUNTED.prediction)
     assert chosen.class_index == 3 and chosen.probability == 0.1 and chosen.weak is False
+
+
+def test_patient_sex_is_given_in_words() -> None:
+    assert [sex_words(code) for code in ("M", "F", "O", "o ", "", "X")] == ["male", "female", "other", "other", "", "X"]

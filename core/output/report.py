@@ -25,6 +25,7 @@ from core.output.wording import (
     disagreement,
     explained_class_words,
     format_percent,
+    sex_words,
     slice_outcome_words,
     slice_reason,
 )
@@ -64,7 +65,6 @@ PROFILE_CAPTION = (
     "series (lines join neighbouring analysed slices only). Shaded: analysed; × no prediction (out of distribution "
     "or could not be read; not counted); blank: not analysed."
 )
-_SEX_WORDS = {"M": "male", "F": "female", "O": "other"}
 
 
 @dataclass
@@ -109,7 +109,7 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
         ("Patient name", value("patient_name", shown("patient_name"))),
         ("Patient ID", value("patient_id", shown("patient_id"))),
         ("Birth date", value("patient_birth_date", shown("patient_birth_date"))),
-        ("Sex", value("patient_sex", _SEX_WORDS.get(sex, sex))),
+        ("Sex", value("patient_sex", sex_words(sex))),
         ("Study date", value("study_date", shown("study_date"))),
         ("Study", value("study_description", shown("study_description"))),
         ("Series", value("series_description", series)),

@@ -184,6 +184,15 @@ def verdict_text(study: WordedStudy, class_name: Callable[[str], str] | None = N
     return f"{(class_name or study.display_name)(label)}{separator}{format_percent(probability, decimals)}"
 
 
+_SEX_WORDS = {"M": "male", "F": "female", "O": "other"}  # Patient's Sex (0010,0040), PS3.3 C.7.1.1
+
+
+def sex_words(code: str) -> str:
+    """Patient's Sex in words, as the window and the report show it ("male", "female", "other"); any other value
+    as the file gives it."""
+    return _SEX_WORDS.get(code.strip().upper(), code)
+
+
 def counted_words(study: WordedStudy) -> str:
     """How many of the analysed slices the study result rests on, e.g. "5/9 slices counted": beside the verdict in
     the CLI's summary line and the results panel, so a verdict from few slices never reads like one from all."""

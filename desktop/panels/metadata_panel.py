@@ -7,6 +7,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QFormLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from core.io.load import SeriesInfo, Slice
+from core.output.wording import sex_words
 
 # SeriesInfo field → label, in the order a radiologist reads them.
 SERIES_FIELDS = (
@@ -67,6 +68,7 @@ class MetadataPanel(QWidget):
         info = info or SeriesInfo()
         for name, _ in SERIES_FIELDS:
             self._field_labels[name].setText(getattr(info, name))
+        self._field_labels["patient_sex"].setText(sex_words(info.patient_sex))  # as the report words it
         spacing = info.pixel_spacing
         self._field_labels["pixel_spacing"].setText(f"{spacing[0]:.3f} × {spacing[1]:.3f} mm" if spacing else "")
         self._field_labels["slice_thickness"].setText(_millimetres(info.slice_thickness))

@@ -280,11 +280,13 @@ def test_broken_files_are_listed_with_reasons_and_the_panel_dismisses(qtbot, mak
 
 
 def test_metadata_panel_shows_series_fields_and_filters_tags(qtbot, make_window, tmp_path: Path) -> None:
-    write_mr_series(tmp_path / "mr", n_slices=4, PatientName="Doe^Jane", SeriesDescription="T1 AX POST")
+    write_mr_series(tmp_path / "mr", n_slices=4, PatientName="Doe^Jane", SeriesDescription="T1 AX POST",
+                    PatientSex="O")
     window = make_window()
     open_and_wait(qtbot, window, tmp_path / "mr")
     panel = window.metadata_panel
     assert panel._field_labels["series_description"].text() == "T1 AX POST"
+    assert panel._field_labels["patient_sex"].text() == "other"  # in words, as the report gives it
     assert panel._field_labels["pixel_spacing"].text() == "0.900 × 0.900 mm"
     qtbot.waitUntil(lambda: panel.tag_model.rowCount() > 10, timeout=LOAD_TIMEOUT_MS)
     panel.filter.setText("SeriesDescription")
