@@ -240,6 +240,7 @@ class ResultsPanel(QWidget):
         self.table.insertRow(row)
         for column, text in enumerate((result.slice_label, label_text, probability)):
             item = QTableWidgetItem(text)
+            item.setToolTip(text)  # a narrow dock elides long slice names and "Out of distribution"
             item.setData(Qt.ItemDataRole.UserRole, result.slice_index)
             if column == 1:
                 item.setForeground(theme.class_colour(label) if label else theme.WARNING)

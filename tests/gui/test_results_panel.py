@@ -1,4 +1,5 @@
-"""The results panel on its own: the shown slice's row in the table of analysed slices."""
+"""The results panel on its own: the shown slice's row in the table of analysed slices, and tooltips that give a
+narrow column's text whole."""
 
 from __future__ import annotations
 
@@ -18,3 +19,14 @@ def test_the_shown_slices_row_is_highlighted_and_none_when_it_was_not_analysed(q
     assert [index.row() for index in panel.table.selectionModel().selectedRows()] == [1]
     panel.show_current_slice(6, False, None)
     assert panel.table.selectionModel().selectedRows() == []
+
+
+def test_every_table_cell_can_be_read_whole_in_its_tooltip(qtbot) -> None:
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    manifest = ManifestDouble()
+    panel.set_classes(manifest.classes, manifest.display_names)
+    panel.add_slice_result(slice_result(0, prediction([0.25] * 4, ood_reason="blank image")))
+    cells = [panel.table.item(0, column) for column in range(panel.table.columnCount())]
+    assert [cell.toolTip() for cell in cells] == [cell.text() for cell in cells]
+    assert cells[1].toolTip() == "Out of distribution"
