@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         self.cancel_action = self._action("Cancel", "Esc", self.cancel_work)
         self.include_action = self._action("Include this slice", "I", checkable=True)
         self.include_action.setToolTip("Add or remove the shown slice from the analysis set (I)")
+        self.include_action.setIconText("Include slice")
         self.overlay_action = self._action("Show overlay", "H", checkable=True)
         self.corner_text_action = self._action("Corner text", "T", self.viewer.set_corner_text_visible,
                                                checkable=True)
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
         self.window_drag_action.setToolTip("Left-drag adjusts window/level: sideways the width, up and down the level "
                                            "(W). Right-drag always does.")
         self.measure_action = self._action("Measure distance", "M", self.viewer.set_measuring, checkable=True)
+        self.measure_action.setIconText("Measure")  # short toolbar texts: every button fits a 1280-pixel screen
         self.measure_action.setToolTip("Left-drag draws a line and shows its length in mm (in pixels when the pixel "
                                        "size is unknown); Esc clears it (M)")
         left_drag_modes = QActionGroup(self)  # left-drag does one thing at a time; both modes may be off (pan)
