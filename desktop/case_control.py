@@ -91,9 +91,9 @@ class CaseControl(QObject):
             return
         series = study.series[index]
         # Exports of the reopened case need the display images, which cases saved without copies get back from the
-        # study: decoded in a worker, as the UI thread only paints.
+        # study (`_completed`): decoded in a worker, as the UI thread only paints.
         run_task(self._jobs, lambda: dataclasses.replace(case.study_result, slice_results=[
-                     _with_display(result, series) for result in case.study_result.slice_results]),
+                     _completed(result, series) for result in case.study_result.slice_results]),
                  done=lambda saved: self._show_restored(study, index, case, saved),
                  failed=lambda reason: self._feedback.report_error("The case could not be reopened", reason))
 
@@ -114,11 +114,18 @@ class CaseControl(QObject):
         self.caseRestored.emit(saved)
 
 
-def _with_display(result: SliceResult, series: Series) -> SliceResult:
-    """Cases saved without slice copies get the display image back from the study (reports need it)."""
-    if result.display is not None or result.error or not 0 <= result.slice_index < len(series):
+def _completed(result: SliceResult, series: Series) -> SliceResult:
+    """What a case may lack, back from the study: the display image of cases saved without slice copies, and the
+    slice's orientation in cases saved before results kept it (reports need both: the image, its edge letters and
+    the patient side of the attention)."""
+    if not 0 <= result.slice_index < len(series):
+        return result
+    slice_ = series.slices[result.slice_index]
+    if result.orientation is None and slice_.orientation is not None:
+        result = dataclasses.replace(result, orientation=slice_.orientation)
+    if result.display is not None or result.error:
         return result
     try:
-        return dataclasses.replace(result, display=series.slices[result.slice_index].display())
+        return dataclasses.replace(result, display=slice_.display())
     except BrainMriError:
         return result

@@ -49,7 +49,9 @@ def test_direction_cosines_need_not_be_normalised() -> None:
 
 
 @pytest.mark.parametrize("orientation", [None, (), (1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0, 1.0, 0.0),
-                                         (math.nan, 0.0, 0.0, 0.0, 1.0, 0.0)])
+                                         (math.nan, 0.0, 0.0, 0.0, 1.0, 0.0), (1.0, 0.0, 0.0, 1.0, 0.0, 0.0),
+                                         (1.0, 0.0, 0.0, 0.9, 0.3, 0.0)],
+                         ids=["none", "empty", "three", "zero-row", "nan", "parallel", "nearly-parallel"])
 def test_unknown_or_degenerate_orientation_gives_no_letters(orientation) -> None:
     assert edge_labels(orientation) is None
 

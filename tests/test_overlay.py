@@ -178,7 +178,9 @@ def test_the_midline_is_the_heads_not_the_images() -> None:
     assert head_midline(display) == pytest.approx(0.65, abs=0.01)
     on_the_heads_midline = _blob_cam(0.5, 0.65)  # right of the image's centre, on the head's midline
     assert attention_summary(on_the_heads_midline, AXIAL).patient_side == "left"  # measured from the image centre
-    assert attention_summary(on_the_heads_midline, AXIAL, display).patient_side == "midline"
+    located = attention_summary(on_the_heads_midline, AXIAL, display)
+    assert located.patient_side == "midline"
+    assert located.image_region == "middle right"  # image terms stay the image's: right of its middle
     assert head_midline(np.zeros((64, 64), np.uint8)) == 0.5  # no head found: the image's middle
 
 

@@ -102,6 +102,14 @@ def test_without_a_recorded_orientation_no_patient_side_is_named() -> None:
     assert "no patient side is named" in text
 
 
+def test_sagittal_slices_get_no_sentence_about_sides() -> None:
+    study = _study()
+    for result in study.slice_results:
+        result.orientation = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
+    text = " ".join(findings_paragraphs(study, anonymise=False))
+    assert "upper left part of the image on 3 of 3 slices." in text and "side" not in text
+
+
 def test_classes_tied_for_second_place_are_named_together() -> None:
     study = aggregate([slice_result(0, prediction([0.94, 0.02, 0.02, 0.02]))], ManifestDouble(), series_info=INFO)
     text = " ".join(findings_paragraphs(study, anonymise=False))

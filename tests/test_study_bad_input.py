@@ -16,10 +16,13 @@ import pytest
 from PIL import Image
 from pydicom.uid import RLELossless
 
+from core.analysis.results import aggregate
 from core.errors import UnreadableFileError
 from core.io.load import SYMLINK_LOOP_REASON, load_study
 from core.io.types import MAX_IMAGE_PIXELS
 from core.io.windowing import auto_window
+from core.output.pdf import write_pdf
+from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 from tests.dicom_factory import phantom, write_mr_series
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -333,6 +336,16 @@ def test_damaged_geometry_opens_the_slice_without_that_geometry_and_says_so(tmp_
         assert [s.path for s in series.slices] == paths[::-1] and series.info.slice_spacing is None
         assert slice_.pixel_spacing == (0.9, 0.9) and slice_.label == "Se 3 Im 4, loc 0.0 mm"
         assert (slice_.orientation is None) == (keyword == "ImageOrientationPatient")  # no letters when damaged
+
+
+def test_a_zero_pixel_spacing_is_unusable_and_the_report_is_still_written(tmp_path):
+    write_mr_series(tmp_path / "mr", n_slices=2, rows=32, cols=32, pixel_spacing=(0.0, 0.0))
+    (series,) = load_study(tmp_path / "mr").series
+    assert series.info.pixel_spacing is None  # no scale bar, no mm: a zero size would divide by zero
+    assert series.slices[0].geometry_problem == "Geometry unknown (PixelSpacing unreadable)"
+    results = [slice_result(slice_.index, prediction([0.7, 0.1, 0.1, 0.1])) for slice_ in series.slices]
+    write_pdf(aggregate(results, ManifestDouble(), series_info=series.info), tmp_path / "report.pdf")
+    assert (tmp_path / "report.pdf").stat().st_size > 0
 
 
 def test_a_slice_still_shows_when_the_slices_sampled_for_the_series_window_are_damaged(tmp_path):

@@ -220,11 +220,18 @@ def head_midline(display: np.ndarray) -> float:
     return 0.5 if columns.size == 0 else float(columns[0] + columns[-1] + 1) / 2 / display.shape[1]
 
 
+def has_patient_sides(orientation: Sequence[float] | None) -> bool:
+    """Whether a slice of this ImageOrientationPatient has patient sides: it is known and its rows run mainly
+    left-right (axial, coronal; not sagittal)."""
+    labels = edge_labels(orientation)
+    return labels is not None and labels.right[0] in "LR"  # the dominant direction of the rows
+
+
 def patient_side(image_side: str, orientation: Sequence[float] | None) -> str:
     """The patient's side ("right", "left", "midline") that an image side ("left", "right", "middle") faces on a slice
-    of this ImageOrientationPatient; "" when the orientation is unknown or the slice's rows do not run left-right."""
+    of this ImageOrientationPatient; "" when it has no patient sides (`has_patient_sides`)."""
     labels = edge_labels(orientation)
-    if labels is None or not image_side or labels.right[0] not in "LR":  # the dominant direction of the rows
+    if labels is None or not image_side or not has_patient_sides(orientation):
         return ""
     if image_side == "middle":
         return "midline"
@@ -237,7 +244,8 @@ def attention_summary(cam: np.ndarray, orientation: Sequence[float] | None = Non
     """Locate the CAM's peak and name it. `orientation` is the slice's ImageOrientationPatient
     (`core.analysis.results.SliceResult.orientation`), without which no patient side is named; `display`, the slice
     as displayed, places the midline at the middle of the head (else of the image). The region's left/right/middle
-    word and the side follow the side rule; where it finds no side, the region's word follows the peak.
+    word (from the image's middle) and the side (from the head's) follow the side rule; where it finds no side, the
+    region's word follows the peak.
     """
     cam = np.asarray(cam, dtype=np.float32)
     if cam.shape[0] < _PEAK_GRID or cam.shape[1] < _PEAK_GRID:
@@ -247,13 +255,14 @@ def attention_summary(cam: np.ndarray, orientation: Sequence[float] | None = Non
     if area > _DIFFUSE_AREA:
         return AttentionLocation(peak_row, peak_col, peak_value, image_region="", patient_side="")
     vertical = _band_word(peak_row, "upper", "lower")
-    lateral = _lateral_word(cam, head_midline(display) if display is not None else 0.5)
-    horizontal = lateral or _band_word(peak_col, "left", "right")
+    # The region is in image terms, from the image's middle; the patient's side from the head's midline.
+    horizontal = _lateral_word(cam, 0.5) or _band_word(peak_col, "left", "right")
     region = "centre" if vertical == horizontal == "middle" else f"{vertical} {horizontal}"
+    head_side = _lateral_word(cam, head_midline(display)) if display is not None else _lateral_word(cam, 0.5)
     return AttentionLocation(
         peak_row=float(peak_row),
         peak_col=float(peak_col),
         peak_value=peak_value,
         image_region=region,
-        patient_side=patient_side(lateral, orientation),
+        patient_side=patient_side(head_side, orientation),
     )

@@ -22,8 +22,9 @@ def ascii_text(text: str) -> str:
 
 
 def _shadowed_text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float, thickness: int) -> None:
-    """White text over a black outline, legible on bright tissue and on the black background alike."""
-    cv2.putText(image, text, origin, _FONT, scale, _BLACK, thickness + 2, cv2.LINE_AA)
+    """White text over a black outline, legible on bright tissue and on the black background alike; the outline is
+    thinner for small text, whose strokes it would otherwise fill in."""
+    cv2.putText(image, text, origin, _FONT, scale, _BLACK, thickness + (2 if scale >= 0.6 else 1), cv2.LINE_AA)
     cv2.putText(image, text, origin, _FONT, scale, _WHITE, thickness, cv2.LINE_AA)
 
 
@@ -50,9 +51,9 @@ def annotated(image_rgb: np.ndarray, labels: EdgeLabels | None, mm_per_pixel: fl
         for colour, line_thickness in ((_BLACK, thickness + 2), (_WHITE, thickness)):
             cv2.polylines(out, [np.array([[left, y - tick], [left, y], [right, y], [right, y - tick]])], False, colour,
                           line_thickness, cv2.LINE_AA)
-        label = format_length_mm(length_mm)
-        (label_width, _), _ = cv2.getTextSize(label, _FONT, scale * 0.8, thickness)
-        _shadowed_text(out, label, (right - label_width, y - tick - inset), scale * 0.8, thickness)
+        label, label_scale = format_length_mm(length_mm), max(0.35, scale * 0.8)  # smaller than the letters
+        (label_width, _), _ = cv2.getTextSize(label, _FONT, label_scale, thickness)
+        _shadowed_text(out, label, (right - label_width, y - tick - inset), label_scale, thickness)
     return out
 
 

@@ -231,7 +231,8 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     derivation = SC_DERIVATION.format(app=APPLICATION_NAME, model=study.model_name, version=study.model_version,
                                       cls=class_name, prob=probability)
     ds.DerivationDescription = derivation[:1024]
-    ds.ImageComments = "Decision-support overlay, not a diagnosis. Caption burned into the image."
+    ds.ImageComments = ("Decision-support overlay, not a diagnosis. Caption, orientation letters and scale bar "
+                        "burned into the image.")
     ds.BurnedInAnnotation = "YES"
     if source is not None and "SOPInstanceUID" in source:
         reference = Dataset()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from core.analysis.overlay import Explanation, OverlaySettings, attention_summary
+from core.analysis.overlay import Explanation, OverlaySettings, attention_summary, has_patient_sides
 from core.analysis.profile import consecutive_runs
 from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_name
 from core.output.wording import (
@@ -184,8 +184,10 @@ def _attention_sentence(study: StudyResult) -> str:
              for place, count in places.most_common()]
     sentence = f"The Grad-CAM attention for {study.display_name(verdict_label)} is greatest {'; '.join(parts)}."
     if all(result.orientation is None for result in counted):
-        return sentence + (" The image orientation is not recorded, so no patient side is named: left and right "
-                           "are the image's as displayed.")
+        return sentence + (" The image orientation is not known for these slices, so no patient side is named: left "
+                           "and right are the image's as displayed.")
+    if not any(has_patient_sides(result.orientation) for result in counted):
+        return sentence  # sagittal: no side to name, nothing to explain
     return sentence + " Patient sides are taken from each slice's recorded orientation, as its edge letters show."
 
 

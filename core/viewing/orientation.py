@@ -24,6 +24,9 @@ AXIS_LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
 #: "LP" for an edge rotated 45° between Left and Posterior. 30° is the same rule that names a plane "oblique" in
 #: `core.io.dicom.geometry.orientation_label`, so single letters and a non-oblique plane name go together.
 OBLIQUE_COSINE = math.cos(math.radians(30))
+#: Row and column directions must be (nearly) perpendicular, as PS3.3 C.7.6.2.1.1 requires: beyond this cosine (about
+#: 84° apart) the value is damaged and names no edge.
+MAX_COSINE_BETWEEN_AXES = 0.1
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ def edge_labels(orientation: Sequence[float] | None) -> EdgeLabels | None:
     if orientation is None or len(orientation) != 6:
         return None
     row, column = np.asarray(orientation[:3], dtype=float), np.asarray(orientation[3:], dtype=float)
+    lengths = float(np.linalg.norm(row)) * float(np.linalg.norm(column))
+    if not math.isfinite(lengths) or lengths == 0.0 or abs(float(row @ column)) / lengths > MAX_COSINE_BETWEEN_AXES:
+        return None  # rows and columns (near) parallel: no plane, no directions to name
     labels = EdgeLabels(left=direction_letters(-row), right=direction_letters(row),
                         top=direction_letters(-column), bottom=direction_letters(column))
     return labels if all((labels.left, labels.right, labels.top, labels.bottom)) else None

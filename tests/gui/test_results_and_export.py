@@ -75,6 +75,13 @@ def study_bars_fully_visible(panel) -> bool:
     return panel.study_bars.isVisible() and bottom <= area.viewport().height()
 
 
+def test_a_case_saved_before_results_kept_orientations_gets_them_back_from_the_study(reopened) -> None:
+    # The fixture's results carry no orientation, as cases saved by earlier versions; the reopened series has one.
+    results = reopened.current_study_result().slice_results
+    assert [result.orientation for result in results] == [(1.0, 0.0, 0.0, 0.0, 1.0, 0.0)] * ANALYSED
+    assert all(result.display is not None for result in results)  # and the images, for the report
+
+
 class SaveDialog:
     """Stands in for QFileDialog.getSaveFileName: records the proposed path, answers with `answer` as a PDF."""
 

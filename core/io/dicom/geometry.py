@@ -20,11 +20,12 @@ _PLANES = ("sagittal", "coronal", "axial")  # normals along patient x (R→L), y
 
 
 def plane_value(dataset: Dataset, frame: int | None, sequence: str, keyword: str, count: int,
-                damaged: list[str]) -> tuple[float, ...] | None:
+                damaged: list[str], positive: bool = False) -> tuple[float, ...] | None:
     """A geometry value of `count` numbers (PS3.3 C.7.6.2.1.1; in enhanced objects from the frame's functional
     group, C.7.6.16.2), None when absent. A value the file states but that cannot be used (an unknown VR, text that
-    is no number, the wrong count, NaN or infinity) is None too and its keyword is added to `damaged`: the slice
-    still opens, without what that value gives (geometric order, scale bar, measurement in mm, orientation letters)."""
+    is no number, the wrong count, NaN or infinity, and with `positive` a number ≤ 0, as a pixel spacing must not
+    be) is None too and its keyword is added to `damaged`: the slice still opens, without what that value gives
+    (geometric order, scale bar, measurement in mm, orientation letters)."""
     try:
         values = floats(frame_group(dataset, frame, sequence).get(keyword))
     except Exception:  # pydicom raises NotImplementedError, ValueError, ... on a damaged element (see `elements`)
@@ -32,7 +33,7 @@ def plane_value(dataset: Dataset, frame: int | None, sequence: str, keyword: str
         return None
     if values is None:
         return None
-    if len(values) != count or not all(math.isfinite(value) for value in values):
+    if len(values) != count or not all(math.isfinite(value) and (value > 0 or not positive) for value in values):
         damaged.append(keyword)
         return None
     return tuple(values)

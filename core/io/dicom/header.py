@@ -156,7 +156,7 @@ def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tup
     damaged: list[str] = []
     orientation = plane_value(dataset, frame, "PlaneOrientationSequence", "ImageOrientationPatient", 6, damaged)
     position = plane_value(dataset, frame, "PlanePositionSequence", "ImagePositionPatient", 3, damaged)
-    spacing = plane_value(dataset, frame, "PixelMeasuresSequence", "PixelSpacing", 2, damaged)
+    spacing = plane_value(dataset, frame, "PixelMeasuresSequence", "PixelSpacing", 2, damaged, positive=True)
     voi = frame_group(dataset, frame, "FrameVOILUTSequence")
     modality = frame_group(dataset, frame, "PixelValueTransformationSequence")
     photometric = str(dataset.PhotometricInterpretation).strip()
