@@ -27,6 +27,7 @@ from core.output.report import (
     ANONYMISED,
     NOT_AVAILABLE,
     OUT_OF_DISTRIBUTION_PANEL,
+    PICTURES_ORDER,
     PROFILE_NO_PREDICTION,
     ReportOptions,
     findings_paragraphs,
@@ -121,6 +122,9 @@ def test_findings_state_how_much_of_the_series_was_analysed() -> None:
     known = aggregate(results, ManifestDouble(), series_info=INFO, series_length=55)
     assert "Coverage: 9 of 55 slices in the series analysed (series positions 24–32)." in findings_paragraphs(known,
                                                                                                           False)
+    assert PICTURES_ORDER not in " ".join(findings_paragraphs(known, False))  # DICOM: positions are real
+    pictures = aggregate(results, ManifestDouble(), series_info=SeriesInfo(), series_length=55)
+    assert PICTURES_ORDER in " ".join(findings_paragraphs(pictures, False))  # a folder's files: their name order
     gappy = aggregate([results[i] for i in (0, 2, 3, 4)], ManifestDouble(), series_info=INFO)
     assert ("Coverage: 4 slices analysed (series positions 24, 26–28); the number of slices in the series was not "
             "recorded." in findings_paragraphs(gappy, False))

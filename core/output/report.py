@@ -48,6 +48,9 @@ DISCLAIMER = (
     "Grad-CAM maps show the image regions that most influenced the model; they are not lesion outlines."
 )
 SKIPPED_HEADING = "Files that could not be opened"
+# Pictures (JPEG, PNG) make a "series" of the files of a folder: the report must not suggest neighbouring slices.
+PICTURES_ORDER = ("Picture files record no slice position: they are taken in file-name order and need not be "
+                  "neighbouring slices of one series.")
 EXCLUDED_NAMED_AT_MOST = 3  # slices not counted for one reason that the findings name one by one
 # A slice the out-of-distribution check rejected: its softmax is an answer to a question the model was not trained
 # for, so, as in the window, no probabilities or map are printed beside it.
@@ -151,9 +154,12 @@ def coverage_sentence(study: StudyResult) -> str:
     which = f"series position{'' if len(numbers) == 1 else 's'} {_number_ranges(numbers)}"
     analysed = len(study.slice_results)
     if study.series_length is None:
-        return (f"Coverage: {_slices(analysed)} analysed ({which}); the number of slices in the series was not "
-                "recorded.")
-    return f"Coverage: {analysed} of {_slices(study.series_length)} in the series analysed ({which})."
+        coverage = (f"Coverage: {_slices(analysed)} analysed ({which}); the number of slices in the series was not "
+                    "recorded.")
+    else:
+        coverage = f"Coverage: {analysed} of {_slices(study.series_length)} in the series analysed ({which})."
+    pictures = study.series_info is None or not study.series_info.modality  # no DICOM header, as `sequence_hint`
+    return f"{coverage} {PICTURES_ORDER}" if pictures else coverage
 
 
 def skipped_lines(skipped: Sequence[SkippedFile], anonymise: bool) -> list[str]:
