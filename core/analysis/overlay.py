@@ -258,7 +258,7 @@ def attention_summary(cam: np.ndarray, orientation: Sequence[float] | None = Non
     # The region is in image terms, from the image's middle; the patient's side from the head's midline.
     horizontal = _lateral_word(cam, 0.5) or _band_word(peak_col, "left", "right")
     region = "centre" if vertical == horizontal == "middle" else f"{vertical} {horizontal}"
-    head_side = _lateral_word(cam, head_midline(display)) if display is not None else _lateral_word(cam, 0.5)
+    head_side = _lateral_word(cam, head_midline(display) if display is not None else 0.5)
     return AttentionLocation(
         peak_row=float(peak_row),
         peak_col=float(peak_col),

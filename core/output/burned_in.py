@@ -51,7 +51,7 @@ def annotated(image_rgb: np.ndarray, labels: EdgeLabels | None, mm_per_pixel: fl
         for colour, line_thickness in ((_BLACK, thickness + 2), (_WHITE, thickness)):
             cv2.polylines(out, [np.array([[left, y - tick], [left, y], [right, y], [right, y - tick]])], False, colour,
                           line_thickness, cv2.LINE_AA)
-        label, label_scale = format_length_mm(length_mm), max(0.35, scale * 0.8)  # smaller than the letters
+        label, label_scale = format_length_mm(length_mm), max(0.35, scale * 0.8)  # smaller than letters, legible
         (label_width, _), _ = cv2.getTextSize(label, _FONT, label_scale, thickness)
         _shadowed_text(out, label, (right - label_width, y - tick - inset), label_scale, thickness)
     return out
