@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QDockWidget
 
 from core.analysis.results import SliceResult, StudyResult
+from core.cases.relink import relink
 from core.cases.store import Case, CaseStore
 from core.errors import BrainMriError, CaseStoreError
 from core.io.load import Series, Study
@@ -90,10 +91,18 @@ class CaseControl(QObject):
             self._feedback.report_error("The case's series was not found", f"No series {wanted} in {study.source}.")
             return
         series = study.series[index]
+        relinked = relink(case.study_result.slice_results, series)
+        if relinked.not_found:  # a saved result must never be shown on another image
+            self._feedback.report_error(
+                "The case's study has changed",
+                f"The files of {len(relinked.not_found)} analysed slice(s) are no longer in the study as they were "
+                "when the case was saved (removed or renamed). The saved results are not shown on the changed "
+                "study; analyse it again.")
+            return
         # Exports of the reopened case need the display images, which cases saved without copies get back from the
         # study (`_completed`): decoded in a worker, as the UI thread only paints.
         run_task(self._jobs, lambda: dataclasses.replace(case.study_result, slice_results=[
-                     _completed(result, series) for result in case.study_result.slice_results]),
+                     _completed(result, series) for result in relinked.placed]),
                  done=lambda saved: self._show_restored(study, index, case, saved),
                  failed=lambda reason: self._feedback.report_error("The case could not be reopened", reason))
 

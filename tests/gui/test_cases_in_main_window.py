@@ -4,6 +4,7 @@ holds analysis doubles for the bundled sample study."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,40 @@ def test_reopen_restores_study_results_and_overlay(qtbot, make_window, store, sa
     window.viewer.set_current_index(5)  # not analysed
     wait_shown(qtbot, window.viewer)  # the three-panel view follows once the viewer has shown the slice
     assert window.three_panel.heatmap_pane.image().isNull()
+
+
+def reopen(qtbot, window, case_id: int, restored: bool = True) -> None:
+    window.cases_dock.show()
+    panel = window.cases_panel()
+    panel.select_case(case_id)
+    if restored:
+        with qtbot.waitSignal(window.caseRestored, timeout=60_000):
+            panel.reopen_button.click()
+    else:
+        panel.reopen_button.click()
+
+
+def test_a_file_added_to_the_study_since_does_not_move_the_results_to_other_slices(
+        qtbot, make_window, store, sample_copy, tmp_path) -> None:
+    case_id = save_sample_case(store, sample_copy)  # results on the first three files
+    saved_files = [slice_.path.name for slice_ in load_study(sample_copy).series[0].slices[:3]]
+    shutil.copy(sample_copy / saved_files[0], sample_copy / "A-first.jpg")  # sorts first: every position shifts
+    window = make_window(tmp_path / "no-model")
+    reopen(qtbot, window, case_id)
+    series = window.session.current_series
+    placed = sorted(window.session.slice_results())
+    assert [series.slices[index].path.name for index in placed] == saved_files  # the files they were made from
+    assert 0 not in placed  # nothing on the new file
+
+
+def test_a_case_whose_analysed_file_was_removed_is_not_shown_on_the_changed_study(
+        qtbot, make_window, store, sample_copy, tmp_path) -> None:
+    case_id = save_sample_case(store, sample_copy)
+    (sample_copy / load_study(sample_copy).series[0].slices[1].path.name).unlink()
+    window = make_window(tmp_path / "no-model")
+    reopen(qtbot, window, case_id, restored=False)
+    qtbot.waitUntil(lambda: window.status_text.text().startswith("The case's study has changed"), timeout=60_000)
+    assert window.current_study_result() is None and window.session.slice_results() == {}
 
 
 def test_a_case_reopened_over_the_same_overlay_shows_its_explained_class_and_class_names(
