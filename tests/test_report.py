@@ -82,6 +82,14 @@ def test_page_one_has_header_patient_block_and_result(tmp_path: Path) -> None:
     assert re.search(rf"Study\s+{NOT_AVAILABLE}", first_page)  # the empty study description
 
 
+def test_the_verdict_is_followed_by_the_slices_that_favour_another_class(tmp_path: Path) -> None:
+    rows = [[0.97, 0.01, 0.01, 0.01]] * 2 + [[0.02, 0.02, 0.94, 0.02]] * 7
+    results = [slice_result(i, prediction(row)) for i, row in enumerate(rows)]
+    page = _words(_write(tmp_path, study=aggregate(results, ManifestDouble(), series_info=INFO)))
+    assert ("No tumour: 73.3% mean calibrated probability Not all slices agree: of 9 counted slices, 2 favour Glioma "
+            "(up to 97.0%).") in page
+
+
 def test_unknown_series_information_reads_not_available(tmp_path: Path) -> None:
     text = _write(tmp_path, study=_study(info=None)).pages[0].extract_text()
     assert text.count(NOT_AVAILABLE) == 8
@@ -337,7 +345,7 @@ def test_several_analysed_slices_get_the_probability_profile_figure_on_page_one(
     reader = _write(tmp_path, study=aggregate(results, ManifestDouble(), series_info=INFO, series_length=55))
     ((width_px, _, width_pt, _),) = _profile_figures(reader.pages[0])
     assert width_px / (width_pt / 72) >= 150
-    assert "Probability profile: each class's calibrated probability on every analysed slice" in _words(reader)
+    assert "Probability profile: each class's calibrated probability on each analysed slice" in _words(reader)
     figure = np.asarray(next(image.image for image in reader.pages[0].images
                              if image.image.width == width_px).convert("RGB")).astype(int)
     for label, colour in CLASS_COLOURS.items():  # each class's curve, in its colour

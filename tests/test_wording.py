@@ -6,6 +6,7 @@ from core.analysis.outcome import SliceOutcome
 from core.analysis.overlay import OverlaySettings
 from core.output.wording import (
     disagreement,
+    disagreement_headline,
     format_percent,
     no_heatmap_reason,
     no_verdict_reason,
@@ -75,3 +76,11 @@ def test_the_explained_class_is_the_users_choice_else_the_predicted_one() -> Non
 
 def test_patient_sex_is_given_in_words() -> None:
     assert [sex_words(code) for code in ("M", "F", "O", "o ", "", "X")] == ["male", "female", "other", "other", "", "X"]
+
+
+def test_the_headline_beside_the_verdict_says_which_slices_favour_another_class() -> None:
+    focal = study_result([[0.97, 0.01, 0.01, 0.01]] * 2 + [[0.02, 0.02, 0.94, 0.02]] * 7 + [[0.1, 0.6, 0.2, 0.1]])
+    assert focal.verdict_label == "notumor"  # the mean over many healthy-looking slices outvotes the lesion
+    assert disagreement_headline(focal) == ("Not all slices agree: of 10 counted slices, 2 favour Glioma (up to "
+                                            "97%), 1 favours Meningioma (up to 60%).")
+    assert disagreement_headline(study_result([[0.7, 0.1, 0.1, 0.1]] * 3)) == ""

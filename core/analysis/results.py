@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from core.model.classifier import ModelManifest, SlicePrediction
 
 AGGREGATION_RULE = (
-    "The study-level result is the class with the highest mean calibrated probability, averaged over the analysed "
-    "slices that passed the out-of-distribution check; slices that were out of distribution or could not be read "
-    "are not counted, and if no slice passed the check there is no study-level prediction."
+    "The study-level result is the class with the highest mean calibrated probability over the analysed slices "
+    "that passed the out-of-distribution check; the others are not counted, and if none passed there is no "
+    "study-level prediction."
 )
 
 #: Slices sent to the model per request, one pass through the network (at most

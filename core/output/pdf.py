@@ -74,6 +74,7 @@ from core.output.report import (
 from core.output.wording import (
     NO_PREDICTION,
     capitalised,
+    disagreement_headline,
     format_percent,
     overlay_look_words,
     slice_heading,
@@ -131,6 +132,7 @@ class _Styles:
     generated = _style("generated", 8.5, colour=_MUTED, alignment=TA_RIGHT)
     heading = _style("heading", 11, bold=True, spaceBefore=9, spaceAfter=4)
     verdict = _style("verdict", 13, bold=True, spaceAfter=4)
+    caution = _style("caution", 10, bold=True, colour=colors.HexColor("#8a4b00"), spaceAfter=4)
     body = _style("body", 9.5, spaceAfter=4)
     small = _style("small", 8, colour=_MUTED)
     running_header = _style("running_header", 7.5, colour=_MUTED)
@@ -233,6 +235,8 @@ def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequenc
         assert study.probabilities is not None and study.verdict_probability is not None  # set with the verdict
         verdict = verdict_text(study, separator=": ", decimals=REPORT_DECIMALS)
         section.append(_para(f"{verdict} mean calibrated probability", _Styles.verdict))
+        if headline := disagreement_headline(study, REPORT_DECIMALS):
+            section.append(_para(headline, _Styles.caution))
         table = _probability_table(study, study.probabilities, study.verdict_index, "Mean probability",
                                    bar_width=_SUMMARY_BAR)
     section += _beside_profile(table, study, options)

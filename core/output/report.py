@@ -64,9 +64,8 @@ PROFILE_X_LABEL = "Slice (position in the series)"
 PROFILE_Y_LABEL = "Probability (%)"
 PROFILE_NO_PREDICTION = "no prediction"
 PROFILE_CAPTION = (
-    "Probability profile: each class's calibrated probability on every analysed slice, at its position in the "
-    "series (lines join neighbouring analysed slices only). Shaded: analysed; × no prediction (out of distribution "
-    "or could not be read; not counted); blank: not analysed."
+    "Probability profile: each class's calibrated probability on each analysed slice along the series (lines join "
+    "neighbouring slices only). Shaded: analysed; ×: no prediction, not counted; blank: not analysed."
 )
 
 

@@ -221,6 +221,24 @@ def disagreement(study: WordedStudy, anonymise: bool = False, decimals: int = 0)
     return f"The slices disagree: {favoured}." if favoured else ""
 
 
+def disagreement_headline(study: WordedStudy, decimals: int = 0) -> str:
+    """Beside the verdict, when counted slices favour another class: which, on how many slices, and how strongly,
+    e.g. "Not all slices agree: of 9 counted slices, 2 favour Glioma (up to 97%)." A lesion is often on a few slices
+    only, and the mean over many healthy-looking ones can outvote it; the verdict alone must not hide that."""
+    by_class: dict[str, list[float]] = {}
+    for result in study.disagreeing_results:
+        prediction = result.prediction
+        if prediction is not None and prediction.label is not None:
+            by_class.setdefault(prediction.label, []).append(
+                float(prediction.probabilities[prediction.predicted_index]))
+    if not by_class:
+        return ""
+    ranked = sorted(by_class.items(), key=lambda item: (-len(item[1]), -max(item[1])))
+    parts = [f"{len(values)} favour{'s' if len(values) == 1 else ''} {study.display_name(label)} (up to "
+             f"{format_percent(max(values), decimals)})" for label, values in ranked]
+    return f"Not all slices agree: of {len(study.counted_results)} counted slices, {', '.join(parts)}."
+
+
 def study_notes(study: WordedStudy, anonymise: bool = False) -> list[str]:
     """Plain sentences on what was counted and whether the slices agree, for the results panel and exports."""
     counted, analysed = len(study.counted_results), len(study.slice_results)

@@ -4,7 +4,7 @@ narrow column's text whole."""
 from __future__ import annotations
 
 from desktop.panels.results_panel import ResultsPanel
-from tests.analysis_doubles import ManifestDouble, prediction, slice_result
+from tests.analysis_doubles import ManifestDouble, prediction, slice_result, study_result
 
 
 def test_the_shown_slices_row_is_highlighted_and_none_when_it_was_not_analysed(qtbot) -> None:
@@ -30,3 +30,16 @@ def test_every_table_cell_can_be_read_whole_in_its_tooltip(qtbot) -> None:
     cells = [panel.table.item(0, column) for column in range(panel.table.columnCount())]
     assert [cell.toolTip() for cell in cells] == [cell.text() for cell in cells]
     assert cells[1].toolTip() == "Out of distribution"
+
+
+def test_a_verdict_outvoting_some_slices_says_so_beside_it(qtbot) -> None:
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    manifest = ManifestDouble()
+    panel.set_classes(manifest.classes, manifest.display_names)
+    panel.show_study_result(study_result([[0.97, 0.01, 0.01, 0.01]] * 2 + [[0.02, 0.02, 0.94, 0.02]] * 7))
+    assert panel.disagreement_note.isVisible()
+    assert panel.disagreement_note.text() == "Not all slices agree: of 9 counted slices, 2 favour Glioma (up to 97%)."
+    panel.show_study_result(study_result([[0.7, 0.1, 0.1, 0.1]] * 3))
+    assert not panel.disagreement_note.isVisible()
