@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from core.analysis.overlay import OverlaySettings, colormap_lut, render_overlay
 from core.model.classifier import SlicePrediction
-from core.output.wording import no_heatmap_reason, overlay_look_words
+from core.output.wording import explained_class_words, no_heatmap_reason, overlay_look_words
+from desktop import theme
 from desktop.viewer.display_options import ContrastToggle, displayed_pixels
 from desktop.viewer.image_view import (
     ZOOM_STEP,
@@ -282,13 +283,17 @@ class ThreePanelView(QWidget):
         overlay = render_overlay(shown, cam, dataclasses.replace(self._settings, visible=True))
         self.heatmap_pane.set_image(heatmap, self._aspect)
         self.overlay_pane.set_image(overlay, self._aspect)
+        explanation = self._settings.explain(self._prediction) if self._prediction is not None else None
         self.titles[1].setText(f"{PANEL_TITLES[1]} — {self._explained_class_text()}")
+        # As in the overlay panel: a crisp map of a class the model all but rules out must not read as a finding.
+        self.titles[1].setStyleSheet(f"color: {theme.WARNING.name()};" if explanation and explanation.weak else "")
         self.titles[2].setText(f"{PANEL_TITLES[2]} — "
                                f"{overlay_look_words(self._settings.opacity, self._settings.threshold)}")
 
     def _reset_titles(self) -> None:
         for title, text in zip(self.titles, PANEL_TITLES):
             title.setText(text)
+            title.setStyleSheet("")
 
     def _cam(self) -> tuple[np.ndarray | None, str]:
         """The CAM to show, or None and why not."""
@@ -299,11 +304,13 @@ class ThreePanelView(QWidget):
         return prediction.cam_for(self._settings.explain(prediction).class_index), ""
 
     def _explained_class_text(self) -> str:
+        """E.g. "Glioma (probability 97%), predicted" or "Meningioma (probability <1%, weak evidence)"."""
         assert self._prediction is not None
-        index = self._settings.explain(self._prediction).class_index
+        explanation = self._settings.explain(self._prediction)
+        index = explanation.class_index
         name = self._class_names[index] if index < len(self._class_names) else f"class {index}"
-        predicted = " (predicted)" if index == self._prediction.predicted_index else ""
-        return f"{name}{predicted}"
+        predicted = ", predicted" if index == self._prediction.predicted_index else ""
+        return f"{explained_class_words(name, explanation)}{predicted}"
 
     # ----- synchronisation -----------------------------------------------------------------------------------------
 

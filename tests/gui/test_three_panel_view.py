@@ -68,10 +68,14 @@ def test_three_distinct_images_and_the_explained_class(view: ThreePanelView) -> 
     assert np.array_equal(original[..., 0], head_phantom())  # unenhanced by default
     assert not np.array_equal(heatmap, original) and not np.array_equal(overlay, original)
     assert heatmap.std(axis=2).mean() > 1.0  # the heatmap is coloured
-    assert view.titles[1].text().endswith("Glioma (predicted)")
+    assert view.titles[1].text().endswith("Glioma (probability 70%), predicted")
     assert view.titles[2].text() == "Overlay — opacity 45%, attention below 20% hidden"
-    show_phantom(view, class_index=2)
-    assert view.titles[1].text().endswith("No tumour")
+    assert "color" not in view.titles[1].styleSheet()
+    show_phantom(view, class_index=2)  # a class the model finds unlikely on this slice: flagged as in the main window
+    assert view.titles[1].text().endswith("No tumour (probability 10%)")
+    view.set_slice(head_phantom(), prediction([0.97, 0.01, 0.01, 0.01]), OverlaySettings(class_index=1), NAMES)
+    assert view.titles[1].text().endswith("Meningioma (probability 1%, weak evidence)")
+    assert "color" in view.titles[1].styleSheet()
 
 
 def test_no_heatmap_without_a_prediction_or_for_an_out_of_distribution_slice(view: ThreePanelView) -> None:
