@@ -145,7 +145,8 @@ class CaseStore:
     ) -> CaseRecord:
         """Save an analysis as a new case named `name` (the folder gets a safe version of it plus the date and time).
         `study_source` is the file or folder the study was loaded from (`Study.source`). `copy_slice_images` keeps
-        PNG copies of the analysed display images, so the case reopens without the original study. `anonymised`
+        PNG copies of the analysed display images with the case (its folder and `export` carry them); reopening in
+        the window still opens the original study, to show the results on its slices. `anonymised`
         drops patient name, ID, birth date, source path and file names; a name or notes naming the patient raise."""
         if not name.strip():
             raise CaseStoreError(None, "A case needs a name.")

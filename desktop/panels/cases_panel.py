@@ -95,7 +95,8 @@ class SaveCaseDialog(QDialog):
         self.notes.setPlaceholderText("Your notes for this case (optional)")
         self.notes.setTabChangesFocus(True)
         self.copy_slice_images = QCheckBox("Keep copies of the analysed slices")
-        self.copy_slice_images.setToolTip("The case then reopens even when the original study has moved")
+        self.copy_slice_images.setToolTip("PNG copies of the analysed slices go with the case (and with 'cases "
+                                          "export'); reopening it in the window still needs the original study")
         self.copy_slice_images.setChecked(True)
         self.anonymised = QCheckBox("Anonymise (no patient name, ID, birth date or file paths)")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
