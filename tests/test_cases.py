@@ -173,6 +173,7 @@ def test_list_is_newest_first_and_search_covers_name_patient_id_dates_and_result
     assert ids("ärztin") == ids("ÄRZTIN review") == [first.case_id]
     assert ids("pid-778899") == [third.case_id, second.case_id, first.case_id]
     assert ids("PITUITARY") == [first.case_id]
+    assert ids("pituitary tumour") == ids("tumour") == [first.case_id]  # the result as the panel lists it
     assert ids("glioma") == [second.case_id]
     assert ids("2023-11-05") == ids("20231105") == [second.case_id]  # study date, either spelling
     assert ids("2026-03-14T09:31") == [first.case_id]  # saved date/time
