@@ -88,6 +88,7 @@ def test_the_verdict_is_followed_by_the_slices_that_favour_another_class(tmp_pat
     page = _words(_write(tmp_path, study=aggregate(results, ManifestDouble(), series_info=INFO)))
     assert ("No tumour: 73.3% mean calibrated probability Not all slices agree: of 9 counted slices, 2 favour Glioma "
             "(up to 97.0%).") in page
+    assert "This map shows where the model found evidence of a normal appearance, not a lesion." in page
 
 
 def test_unknown_series_information_reads_not_available(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.analysis.overlay import Explanation, OverlaySettings, attention_summary, has_patient_sides
 from core.analysis.profile import consecutive_runs
+from core.model.labels import NOTUMOR
 from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_name
 from core.output.wording import (
     disagreement,
@@ -188,6 +189,8 @@ def _attention_sentence(study: StudyResult) -> str:
     parts = [f"in {place} on {count} of {total} slices" if total > 1 else f"in {place}"
              for place, count in places.most_common()]
     sentence = f"The Grad-CAM attention for {study.display_name(verdict_label)} is greatest {'; '.join(parts)}."
+    if verdict_label == NOTUMOR:  # a place named beside "No tumour" must not read as a lesion's
+        sentence += " This map shows where the model found evidence of a normal appearance, not a lesion."
     if all(result.orientation is None for result in counted):
         return sentence + (" The image orientation is not known for these slices, so no patient side is named: left "
                            "and right are the image's as displayed.")
