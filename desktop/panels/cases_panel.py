@@ -42,7 +42,8 @@ from core.errors import CaseStoreError
 from core.io.load import SeriesInfo
 from desktop import theme
 
-COLUMNS = ("Case name", "Saved on", "Patient ID", "Study date", "Result")
+# The result beside the name: in a narrow dock the columns further right are behind a horizontal scroll.
+COLUMNS = ("Case name", "Result", "Patient ID", "Study date", "Saved on")
 RESULT_COLUMN = COLUMNS.index("Result")
 SEARCH_HINT = "Search name, patient ID, date (YYYY-MM-DD) or result"
 SEARCH_DELAY_MS = 200  # re-query once typing pauses, not on every key
@@ -249,8 +250,8 @@ class CasesPanel(QWidget):
     def _row_texts(self, record: CaseRecord) -> tuple[str, ...]:
         result = (NO_PREDICTION if record.verdict_label is None
                   else self._display_names.get(record.verdict_label, record.verdict_label))
-        return (record.name, saved_time_text(record.created_at), ANONYMISED if record.anonymised else record.patient_id,
-                study_date_text(record.study_date), result)
+        return (record.name, result, ANONYMISED if record.anonymised else record.patient_id,
+                study_date_text(record.study_date), saved_time_text(record.created_at))
 
     def _show_count(self, query: str) -> None:
         count = len(self.records)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from core.analysis.overlay import OverlaySettings
 from core.cases.store import CaseStore
 from desktop.panels import cases_panel
-from desktop.panels.cases_panel import CaseDetails, CasesPanel, SaveCaseDialog
+from desktop.panels.cases_panel import RESULT_COLUMN, CaseDetails, CasesPanel, SaveCaseDialog
 from tests.test_cases import CLASSES, OVERLAY, PATIENT_ID, assert_same, make_study_result
 
 DISPLAY_NAMES = ("Glioma", "Meningioma", "No tumour", "Pituitary tumour")
@@ -52,7 +52,7 @@ def test_saved_case_is_listed_with_display_names_and_selected(panel: CasesPanel,
     assert saved.args[0] == record
     assert panel.store.list() == [record]
     row_texts = [panel.table.item(0, column).text() for column in range(panel.table.columnCount())]
-    assert row_texts == ["Left frontal lesion", row_texts[1], PATIENT_ID, "2024-01-31", "Glioma"]
+    assert row_texts == ["Left frontal lesion", "Glioma", PATIENT_ID, "2024-01-31", row_texts[4]]
     assert panel.selected_case_id() == record.case_id
     assert panel.notes_preview.text() == "<b>Notes — Left frontal lesion:</b> compare with March"
     assert panel.count_label.text() == "1 saved case"
@@ -63,7 +63,7 @@ def test_search_by_name_patient_id_date_and_result(panel: CasesPanel, monkeypatc
     save(panel, monkeypatch, "Beta", verdict="pituitary", study_date="20230615")
     save(panel, monkeypatch, "Gamma", verdict=None, study_date="20230615")
     assert shown_column(panel, 0) == ["Gamma", "Beta", "Alpha"]  # newest first
-    assert shown_column(panel, 4) == ["No prediction", "Pituitary tumour", "Glioma"]
+    assert shown_column(panel, RESULT_COLUMN) == ["No prediction", "Pituitary tumour", "Glioma"]
     search_for(qtbot, panel, "beta", 1)
     assert shown_column(panel, 0) == ["Beta"]
     search_for(qtbot, panel, "2023-06-15", 2)
