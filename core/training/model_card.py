@@ -278,11 +278,12 @@ display.
 - Trained in a limited time budget (see *Training* and *Recipes tried*); where the figures on data from
   elsewhere miss a goal, the tables above show by how much.
 - Official Testing accuracy is optimistic because of near-duplicates and because the official set's classes come
-  from different collections; the external tables are the better estimate of real-world behaviour, and they are
-  small (tens of patients).
+  from different collections; the external tables are the better estimate of real-world behaviour, but they are
+  small (tens of patients; the 79 glioma slices come from 11 patients, so their slice-level intervals are too
+  narrow), and the external development set helped choose the shipped run (see *Recipes tried*).
 - Only 2-D display-ready slices; DICOM inputs are windowed by the application first. Paediatric scans,
-  post-operative scans other than those above and other pathologies are out of scope and may not be caught by the
-  OOD gate.
+  post-operative scans and other pathologies (metastases, abscesses, infarcts, ...) are out of scope: unless the
+  OOD gate catches them, such slices still get one of the four classes, possibly "No tumour".
 - Grad-CAM shows where evidence for a class was found at coarse resolution; it is not a segmentation.
 - The OOD gate was measured on synthetic and public non-MRI images; unusual real-world inputs may pass it.
 """

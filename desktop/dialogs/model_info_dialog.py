@@ -217,8 +217,9 @@ class ModelInfoDialog(QDialog):
                 self.metrics_table.setItem(row, column, QTableWidgetItem(text))
         self.calibration = _selectable(self._calibration_text(metrics.get("calibration", {})))
         explanation = _selectable(
-            "The official Testing split contains near-copies of training images; the de-duplicated split drops them "
-            "and is the better estimate of performance on unseen images.")
+            "The official Testing split contains near-copies of training images; the de-duplicated split drops them. "
+            "Both come from the same public collections as the training images, so neither says how the model does "
+            "on images from elsewhere: see 'Data from elsewhere'.")
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(self.metrics_table, 1)
