@@ -85,7 +85,6 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
     from core.analysis.pipeline import analyse_series, collect, open_study, refuse_unanalysable
     from core.analysis.selection import SlicePolicy, select_slices
     from core.errors import NotAnalysableError
-    from core.io.sequence import T1_CONTRAST, UNKNOWN
     from core.output.export import StudyExport
     from core.output.wording import disagreement
 
@@ -118,7 +117,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
             print(_summary_line(path, series.description, result))
             if result.disagreeing_results:  # which slices, named as in the viewer, so they can be looked at
                 print(f"    note: {disagreement(result)}")
-            if result.sequence_hint.kind not in (T1_CONTRAST, UNKNOWN):  # a known other sequence: say what it means
+            if not result.sequence_hint.validated:  # as the window and the report say it
                 print(f"    note: {result.sequence_hint.sentence()}")
         progress.clear()
         if not study.series:

@@ -18,7 +18,8 @@ from pypdf import PdfReader
 
 import core
 from core.cli import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_SKIPPED, ProgressBar, main
-from core.io.load import load_study
+from core.io.load import SeriesInfo, load_study
+from core.io.sequence import sequence_hint
 from core.paths import sample_study_dir
 from tests.dicom_factory import write_mr_series
 
@@ -87,7 +88,8 @@ def test_classify_sample_jpegs_writes_summary_json_and_report(sample_jpegs: Path
                    "--report", str(report_path), "--model-dir", str(tiny_model_dir)])
     assert status == EXIT_OK
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{sample_jpegs} |") and "3/3 slices counted" in lines[0]
+    assert len(lines) == 2 and lines[0].startswith(f"{sample_jpegs} |") and "3/3 slices counted" in lines[0]
+    assert lines[1] == "    note: " + sequence_hint(SeriesInfo()).sentence()  # "sequence unknown", as the window says
     document = json.loads(json_path.read_text(encoding="utf-8"))
     series = document["studies"][0]["series"][0]
     assert document["model"]["name"] == "tiny-test-model"
