@@ -272,6 +272,9 @@ class ThreePanelView(QWidget):
             return
         shown = displayed_pixels(self._display, self.contrast_enhanced())
         self.original_pane.set_image(shown, self._aspect)
+        # Not "Original" while what is shown is the CLAHE-enhanced image (the model never sees it).
+        self.titles[0].setText(f"{PANEL_TITLES[0]} — contrast enhanced for display" if self.contrast_enhanced()
+                               else PANEL_TITLES[0])
         cam, why_no_cam = self._cam()
         if cam is None:
             self.heatmap_pane.set_image(None, self._aspect, why_no_cam)

@@ -159,6 +159,9 @@ def test_contrast_toggle_changes_shown_pixels_but_not_the_heatmap(view: ThreePan
     enhanced = [pixels(image) for image in view.shown_images()]
     assert not np.array_equal(enhanced[0], plain[0]) and not np.array_equal(enhanced[2], plain[2])
     assert np.array_equal(enhanced[1], plain[1])
+    assert view.titles[0].text() == "Original — contrast enhanced for display"  # not the original pixels any more
+    view.contrast_toggle.check_box.click()
+    assert view.titles[0].text() == "Original"
 
 
 @pytest.fixture(scope="module")
