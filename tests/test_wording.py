@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.analysis.outcome import SliceOutcome
 from core.analysis.overlay import OverlaySettings
 from core.output.wording import (
+    close_call,
     disagreement,
     disagreement_headline,
     format_percent,
@@ -18,6 +19,7 @@ from core.output.wording import (
     slice_probability,
     slice_problem,
     study_notes,
+    verdict_cautions,
     verdict_text,
 )
 from tests.analysis_doubles import prediction, slice_result, study_result
@@ -84,3 +86,10 @@ def test_the_headline_beside_the_verdict_says_which_slices_favour_another_class(
     assert disagreement_headline(focal) == ("Not all slices agree: of 10 counted slices, 2 favour Glioma (up to "
                                             "97%), 1 favours Meningioma (up to 60%).")
     assert disagreement_headline(study_result([[0.7, 0.1, 0.1, 0.1]] * 3)) == ""
+
+
+def test_a_runner_up_close_behind_the_result_is_a_close_call() -> None:
+    close = study_result([[0.49, 0.47, 0.02, 0.02]])
+    assert close_call(close, 1) == "Close call: Meningioma (47.0%) is less than 10 points behind the result."
+    assert verdict_cautions(close, 1) == [close_call(close, 1)]
+    assert close_call(study_result([[0.6, 0.3, 0.05, 0.05]])) == ""

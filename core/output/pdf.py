@@ -74,10 +74,10 @@ from core.output.report import (
 from core.output.wording import (
     NO_PREDICTION,
     capitalised,
-    disagreement_headline,
     format_percent,
     overlay_look_words,
     slice_heading,
+    verdict_cautions,
     verdict_text,
 )
 from core.paths import resources_dir
@@ -235,8 +235,7 @@ def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequenc
         assert study.probabilities is not None and study.verdict_probability is not None  # set with the verdict
         verdict = verdict_text(study, separator=": ", decimals=REPORT_DECIMALS)
         section.append(_para(f"{verdict} mean calibrated probability", _Styles.verdict))
-        if headline := disagreement_headline(study, REPORT_DECIMALS):
-            section.append(_para(headline, _Styles.caution))
+        section += [_para(caution, _Styles.caution) for caution in verdict_cautions(study, REPORT_DECIMALS)]
         table = _probability_table(study, study.probabilities, study.verdict_index, "Mean probability",
                                    bar_width=_SUMMARY_BAR)
     section += _beside_profile(table, study, options)

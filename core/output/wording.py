@@ -59,6 +59,10 @@ class WordedStudy(Protocol):
     def failed_results(self) -> Sequence[WordedSlice]: ...
     @property
     def disagreeing_results(self) -> Sequence[WordedSlice]: ...
+    @property
+    def probabilities(self) -> np.ndarray | None: ...
+    @property
+    def classes(self) -> tuple[str, ...]: ...
     def display_name(self, label: str) -> str: ...
 
 
@@ -219,6 +223,31 @@ def disagreement(study: WordedStudy, anonymise: bool = False, decimals: int = 0)
         for result in study.disagreeing_results
         if result.prediction is not None and result.prediction.label is not None)  # always so when they disagree
     return f"The slices disagree: {favoured}." if favoured else ""
+
+
+#: A runner-up class this close (in probability) to the study result makes the result a close call.
+CLOSE_CALL_MARGIN = 0.10
+
+
+def verdict_cautions(study: WordedStudy, decimals: int = 0) -> list[str]:
+    """What must stand beside the verdict, not only in the findings: a runner-up class close behind it
+    (`CLOSE_CALL_MARGIN`), and slices that favour another class (`disagreement_headline`)."""
+    cautions = [close_call(study, decimals), disagreement_headline(study, decimals)]
+    return [caution for caution in cautions if caution]
+
+
+def close_call(study: WordedStudy, decimals: int = 0) -> str:
+    """E.g. "Close call: Glioma (47%) is less than 10 points behind the result."; "" when the result stands
+    clear."""
+    probabilities, verdict = study.probabilities, study.verdict_probability
+    if probabilities is None or verdict is None or len(probabilities) < 2:
+        return ""
+    runner_up = int(np.argsort(probabilities)[-2])
+    if verdict - float(probabilities[runner_up]) >= CLOSE_CALL_MARGIN:
+        return ""
+    name = study.display_name(study.classes[runner_up])
+    return (f"Close call: {name} ({format_percent(float(probabilities[runner_up]), decimals)}) is less than "
+            f"{round(CLOSE_CALL_MARGIN * 100)} points behind the result.")
 
 
 def disagreement_headline(study: WordedStudy, decimals: int = 0) -> str:

@@ -29,11 +29,11 @@ from PySide6.QtWidgets import (
 from core.output.wording import (
     capitalised,
     counted_words,
-    disagreement_headline,
     format_percent,
     slice_outcome_words,
     slice_probability,
     slice_problem,
+    verdict_cautions,
     verdict_text,
 )
 from desktop import theme
@@ -136,10 +136,10 @@ class ResultsPanel(QWidget):
         self.verdict = QLabel()
         self.verdict.setObjectName("verdict")
         self.verdict.setWordWrap(True)
-        self.disagreement_note = QLabel()  # beside the verdict when counted slices favour another class
-        self.disagreement_note.setWordWrap(True)
-        self.disagreement_note.setStyleSheet(f"color: {theme.WARNING.name()}; font-weight: bold;")
-        self.disagreement_note.hide()
+        self.caution_note = QLabel()  # beside the verdict: a close call, slices that favour another class
+        self.caution_note.setWordWrap(True)
+        self.caution_note.setStyleSheet(f"color: {theme.WARNING.name()}; font-weight: bold;")
+        self.caution_note.hide()
         self.sequence_note = QLabel()  # shown when the series is not the sequence the model learned tumours on
         self.sequence_note.setWordWrap(True)
         self.sequence_note.setStyleSheet(f"color: {theme.WARNING.name()};")
@@ -192,7 +192,7 @@ class ResultsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_section_title("Study verdict"))
         layout.addWidget(self.verdict)
-        layout.addWidget(self.disagreement_note)
+        layout.addWidget(self.caution_note)
         # The numbers first, then the sequence caveat and the rule, as in the report: a caveat of five lines above
         # the bars pushed the last classes out of sight at 1280 × 800.
         layout.addWidget(self.study_bars)
@@ -224,7 +224,7 @@ class ResultsPanel(QWidget):
         self.table.setRowCount(0)
         self._set_verdict("—", None)
         self.rule.setText("")
-        self.disagreement_note.hide()
+        self.caution_note.hide()
         self.sequence_note.hide()
         self.study_bars.set_probabilities([], [], None)
         self.slice_verdict.setText("")
@@ -260,8 +260,8 @@ class ResultsPanel(QWidget):
                    f"({counted_words(result)})</span>")
         self._set_verdict(verdict + counted, result.verdict_label)
         self.rule.setText(result.rule)
-        self.disagreement_note.setText(disagreement_headline(result))
-        self.disagreement_note.setVisible(bool(self.disagreement_note.text()))
+        self.caution_note.setText(" ".join(verdict_cautions(result)))
+        self.caution_note.setVisible(bool(self.caution_note.text()))
         hint = result.sequence_hint
         self.sequence_note.setText(hint.sentence())
         self.sequence_note.setVisible(not hint.validated)

@@ -39,7 +39,9 @@ def test_a_verdict_outvoting_some_slices_says_so_beside_it(qtbot) -> None:
     manifest = ManifestDouble()
     panel.set_classes(manifest.classes, manifest.display_names)
     panel.show_study_result(study_result([[0.97, 0.01, 0.01, 0.01]] * 2 + [[0.02, 0.02, 0.94, 0.02]] * 7))
-    assert panel.disagreement_note.isVisible()
-    assert panel.disagreement_note.text() == "Not all slices agree: of 9 counted slices, 2 favour Glioma (up to 97%)."
+    assert panel.caution_note.isVisible()
+    assert panel.caution_note.text() == "Not all slices agree: of 9 counted slices, 2 favour Glioma (up to 97%)."
+    panel.show_study_result(study_result([[0.49, 0.47, 0.02, 0.02]] * 3))
+    assert panel.caution_note.text() == "Close call: Meningioma (47%) is less than 10 points behind the result."
     panel.show_study_result(study_result([[0.7, 0.1, 0.1, 0.1]] * 3))
-    assert not panel.disagreement_note.isVisible()
+    assert not panel.caution_note.isVisible()
