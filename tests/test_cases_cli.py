@@ -34,7 +34,7 @@ def test_list_prints_every_case_newest_first(store, capsys) -> None:
     assert lines[0].split()[0] == "2" and "Teaching case" in lines[0] and "anonymised" in lines[0]
     assert "no prediction" in lines[0]
     assert lines[1].split()[0] == "1" and "Tumour board" in lines[1] and PATIENT_ID in lines[1]
-    assert "glioma" in lines[1] and "2026-03-14 09:31" in lines[1]
+    assert "Glioma" in lines[1] and "2026-03-14 09:31" in lines[1]  # named as the window and report name it
 
 
 def test_list_with_a_query_filters_and_says_when_nothing_matches(store, capsys) -> None:
@@ -48,9 +48,9 @@ def test_show_prints_the_case_as_analysed(store, capsys) -> None:
     assert main(["cases", "show", "1"]) == 0
     out = capsys.readouterr().out
     for expected in ("Case 1: Tumour board", "/studies/Doe_Johnathan/MR_HEAD", "study UID 1.2.3.4,",
-                     "xception-brain 1.0.0", "Result:    glioma", "out of distribution (unlike the training images)",
+                     "xception-brain 1.0.0", "Result:    Glioma", "out of distribution (unlike the training images)",
                      "could not be read (truncated pixel data)",
-                     "hidden, notumor, colormap inferno, opacity 70%, attention below 35% hidden",
+                     "hidden, No tumour, colormap inferno, opacity 70%, attention below 35% hidden",
                      "Notes:     discuss on Friday"):
         assert expected in out, expected
 

@@ -66,13 +66,14 @@ def _list(store: CaseStore, args: argparse.Namespace) -> None:
 def _record_line(record: CaseRecord) -> str:
     patient = "anonymised" if record.anonymised else record.patient_id or "-"
     saved = record.created_at[:16].replace("T", " ")
-    return f"{record.case_id:>5}  {saved}  {_verdict_text(record.verdict_label):<13}  {patient:<16}  {record.name}"
+    return f"{record.case_id:>5}  {saved}  {_verdict_text(record.verdict_label):<16}  {patient:<16}  {record.name}"
 
 
 def _verdict_text(label: str | None) -> str:
+    from core.model.labels import display_name
     from core.output.wording import NO_PREDICTION
 
-    return NO_PREDICTION if label is None else label
+    return NO_PREDICTION if label is None else display_name(label)
 
 
 def _show(store: CaseStore, args: argparse.Namespace) -> None:
@@ -110,15 +111,16 @@ def _case_lines(case: Case) -> list[str]:
 def _slice_lines(case: Case) -> list[str]:
     from core.output.wording import slice_outcome
 
-    def class_id(label: str) -> str:  # the listing shows class ids, as `cases list` searches them
-        return label
-
-    return [f"{result.slice_label}: {slice_outcome(result, class_id)}" for result in case.study_result.slice_results]
+    result = case.study_result
+    return [f"{slice_.slice_label}: {slice_outcome(slice_, result.display_name)}" for slice_ in result.slice_results]
 
 
 def _overlay_text(settings: OverlaySettings, classes: Sequence[str]) -> str:
+    from core.model.labels import display_name
+
     index = settings.class_index
-    shown = "predicted class" if index is None else classes[index] if index < len(classes) else f"class {index}"
+    shown = ("predicted class" if index is None else display_name(classes[index]) if index < len(classes)
+             else f"class {index}")
     return (f"{'shown' if settings.visible else 'hidden'}, {shown}, colormap {settings.colormap}, "
             f"{overlay_look_words(settings.opacity, settings.threshold)}")
 

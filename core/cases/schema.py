@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import CaseDatabaseError, CaseStoreError
-from core.model.labels import CLASSES, DISPLAY_NAMES
+from core.model.labels import display_name
 
 # MIGRATIONS[n] takes a database from schema version n to n + 1; `PRAGMA user_version` records where it stands.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -142,14 +142,11 @@ def iso_date(dicom_date: str) -> str:
     return dicom_date
 
 
-_CLASS_NAMES = dict(zip(CLASSES, DISPLAY_NAMES))
-
-
 def case_matches(query: str, *fields: str | None) -> int:
     """SQL function: every whitespace-separated term of `query` occurs, case-insensitively, in one of the fields."""
     searchable = [field for field in fields if field]
     searchable += [iso_date(field) for field in searchable]  # a DICOM study date is also found as YYYY-MM-DD
-    searchable += [_CLASS_NAMES[field] for field in searchable if field in _CLASS_NAMES]  # "No tumour", as listed
+    searchable += [display_name(field) for field in searchable]  # a result is also found as listed: "No tumour"
     haystack = "\n".join(searchable).casefold()
     return int(all(term in haystack for term in query.casefold().split()))
 
