@@ -204,7 +204,8 @@ def bind_three_panel(session: SessionModel, view: ThreePanelView, dock: QDockWid
         series, slice_ = session.current_series, session.current_slice
         view.set_slice(viewer.displayed_image, session.prediction(), session.overlay, display_names(),
                        slice_.label if slice_ is not None else "",
-                       series.info.pixel_spacing if series is not None else None)
+                       series.info.pixel_spacing if series is not None else None,
+                       slice_.orientation if slice_ is not None else None)
 
     # `sliceShown` comes after the viewer has painted the slice (moved to, new window), so `displayed_image` is new.
     for signal in (viewer.sliceShown, dock.visibilityChanged):

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsView
 from core.io.load import Series, Slice
 from core.io.windowing import Window
 from core.viewing.measure import Distance
-from core.viewing.orientation import edge_labels
+from core.viewing.orientation import EdgeLabels, edge_labels
 from core.viewing.scale_bar import format_length_mm, scale_bar_length_mm
 from desktop import theme
 from desktop.viewer.measurement import DistanceLine
@@ -29,6 +29,43 @@ SCALE_BAR_TICK, SCALE_BAR_GAP = 6.0, 8.0
 # The distance line's end marks are this wide (viewport pixels); its length label sits this far from its end.
 MEASURE_END_RADIUS, MEASURE_LABEL_OFFSET = 3.0, 8.0
 SHADOW = QColor(0, 0, 0, 220)  # under text and lines drawn on the image
+
+
+def marker_font(base: QFont) -> QFont:
+    """Orientation letters are bold and a little larger than the corner text, as in PACS viewers."""
+    font = QFont(base)
+    font.setPointSizeF(max(8.0, base.pointSizeF()) + 2.0)
+    font.setBold(True)
+    return font
+
+
+def marker_boxes(labels: EdgeLabels, visible: QRectF, metrics: QFontMetricsF) -> list[tuple[str, QRectF]]:
+    """Each orientation letter with the box it is drawn centred in: at the middle of each edge of `visible` (the
+    image's part on screen, viewport pixels), MARKER_INSET inside it."""
+    centre = visible.center()
+
+    def box(text: str, edge: QPointF, inward: QPointF) -> tuple[str, QRectF]:
+        # The box touching the edge point from inside, MARKER_INSET away; `inward` is a unit step (±1 or 0).
+        rect = QRectF(QPointF(), QSizeF(metrics.horizontalAdvance(text), metrics.height()))
+        rect.moveCenter(edge + QPointF(inward.x() * (rect.width() / 2 + MARKER_INSET),
+                                       inward.y() * (rect.height() / 2 + MARKER_INSET)))
+        return text, rect
+
+    return [
+        box(labels.left, QPointF(visible.left(), centre.y()), QPointF(1, 0)),
+        box(labels.right, QPointF(visible.right(), centre.y()), QPointF(-1, 0)),
+        box(labels.top, QPointF(centre.x(), visible.top()), QPointF(0, 1)),
+        box(labels.bottom, QPointF(centre.x(), visible.bottom()), QPointF(0, -1)),
+    ]
+
+
+def draw_shadowed_text(painter: QPainter, box: QRectF, alignment: Qt.AlignmentFlag, text: str,
+                       colour: QColor = theme.TEXT_ON_IMAGE) -> None:
+    """Text with a one-pixel dark shadow, readable over bright anatomy and over the heatmap."""
+    painter.setPen(SHADOW)
+    painter.drawText(box.translated(1, 1), alignment, text)
+    painter.setPen(colour)
+    painter.drawText(box, alignment, text)
 
 
 class ImageAnnotations(QGraphicsView):
@@ -68,11 +105,11 @@ class ImageAnnotations(QGraphicsView):
                              message or self.placeholder_text)
         if self.series is not None and self.corner_text_visible:  # T hides all of it, for an unobstructed image
             for alignment, lines in self._corner_lines().items():
-                self._draw_shadowed_text(painter, QRectF(area), alignment, "\n".join(line for line in lines if line))
+                draw_shadowed_text(painter, QRectF(area), alignment, "\n".join(line for line in lines if line))
             self._draw_scale_bar(painter)
             painter.setFont(self._marker_font())
             for text, box in self.orientation_markers():
-                self._draw_shadowed_text(painter, box, Qt.AlignmentFlag.AlignCenter, text)
+                draw_shadowed_text(painter, box, Qt.AlignmentFlag.AlignCenter, text)
         self._draw_distance_line(painter)  # drawn by the user: shown even when T hides the annotations
         painter.restore()
 
@@ -82,11 +119,7 @@ class ImageAnnotations(QGraphicsView):
         return font
 
     def _marker_font(self) -> QFont:
-        """Orientation letters are bold and a little larger than the corner text, as in PACS viewers."""
-        font = self._text_font()
-        font.setPointSizeF(font.pointSizeF() + 2.0)
-        font.setBold(True)
-        return font
+        return marker_font(self.font())
 
     def _text_area(self) -> QRect:
         return self.viewport().rect().adjusted(TEXT_MARGIN_X, TEXT_MARGIN_Y, -TEXT_MARGIN_X, -TEXT_MARGIN_Y)
@@ -103,22 +136,7 @@ class ImageAnnotations(QGraphicsView):
         visible = image.intersected(QRectF(self._text_area()))
         if visible.isEmpty():
             return []
-        metrics = QFontMetricsF(self._marker_font())
-        centre = visible.center()
-
-        def box(text: str, edge: QPointF, inward: QPointF) -> tuple[str, QRectF]:
-            # The box touching the edge point from inside, MARKER_INSET away; `inward` is a unit step (±1 or 0).
-            rect = QRectF(QPointF(), QSizeF(metrics.horizontalAdvance(text), metrics.height()))
-            rect.moveCenter(edge + QPointF(inward.x() * (rect.width() / 2 + MARKER_INSET),
-                                           inward.y() * (rect.height() / 2 + MARKER_INSET)))
-            return text, rect
-
-        return [
-            box(labels.left, QPointF(visible.left(), centre.y()), QPointF(1, 0)),
-            box(labels.right, QPointF(visible.right(), centre.y()), QPointF(-1, 0)),
-            box(labels.top, QPointF(centre.x(), visible.top()), QPointF(0, 1)),
-            box(labels.bottom, QPointF(centre.x(), visible.bottom()), QPointF(0, -1)),
-        ]
+        return marker_boxes(labels, visible, QFontMetricsF(self._marker_font()))
 
     def scale_bar(self) -> tuple[float, QLineF] | None:
         """The scale bar's length in mm and where it lies (viewport pixels): bottom right, above the corner text,
@@ -147,7 +165,7 @@ class ImageAnnotations(QGraphicsView):
         self._draw_shadowed_lines(painter, [line, *ticks], theme.TEXT_ON_IMAGE)
         label_height = QFontMetricsF(painter.font()).lineSpacing()
         label = QRectF(line.x1(), line.y1() - SCALE_BAR_TICK - label_height, line.length(), label_height)
-        self._draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+        draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
                                  format_length_mm(length_mm))
 
     def distance_line_on_screen(self) -> QLineF | None:
@@ -174,7 +192,7 @@ class ImageAnnotations(QGraphicsView):
         area = QRectF(self._text_area())  # a line ending at the view's edge keeps its label on screen
         label.moveTo(min(max(label.left(), area.left()), area.right() - label.width()),
                      min(max(label.top(), area.top()), area.bottom() - label.height()))
-        self._draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text,
+        draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text,
                                  theme.MEASUREMENT)
 
     def _corner_lines(self) -> dict[Qt.AlignmentFlag, list[str]]:
@@ -197,15 +215,6 @@ class ImageAnnotations(QGraphicsView):
             align.AlignBottom | align.AlignLeft: bottom_left,
             align.AlignBottom | align.AlignRight: bottom_right,
         }
-
-    @staticmethod
-    def _draw_shadowed_text(painter: QPainter, box: QRectF, alignment: Qt.AlignmentFlag, text: str,
-                            colour: QColor = theme.TEXT_ON_IMAGE) -> None:
-        # A one-pixel dark shadow keeps the text readable over bright anatomy and over the heatmap.
-        painter.setPen(SHADOW)
-        painter.drawText(box.translated(1, 1), alignment, text)
-        painter.setPen(colour)
-        painter.drawText(box, alignment, text)
 
     @staticmethod
     def _draw_shadowed_lines(painter: QPainter, lines: list[QLineF], colour: QColor) -> None:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QGraphicsPixmapItem,
@@ -32,7 +32,9 @@ from PySide6.QtWidgets import (
 from core.analysis.overlay import OverlaySettings, colormap_lut, render_overlay
 from core.model.classifier import SlicePrediction
 from core.output.wording import explained_class_words, no_heatmap_reason, overlay_look_words
+from core.viewing.orientation import EdgeLabels, edge_labels
 from desktop import theme
+from desktop.viewer.annotations import draw_shadowed_text, marker_boxes, marker_font
 from desktop.viewer.display_options import ContrastToggle, displayed_pixels
 from desktop.viewer.image_view import (
     ZOOM_STEP,
@@ -74,6 +76,7 @@ class SyncedImagePane(QGraphicsView):
         self.scene().addItem(self._item)
         self.fit_to_view = True
         self.message = ""  # shown centred when the panel has nothing to show
+        self.orientation: EdgeLabels | None = None  # the letters at the image's edges, as in the main viewer
         self._placing = False  # the view itself is moving the image (fit, follow, new image), not the user
 
     @contextmanager
@@ -85,8 +88,10 @@ class SyncedImagePane(QGraphicsView):
         finally:
             self._placing = False
 
-    def set_image(self, pixels: np.ndarray | None, aspect: QTransform, message: str = "") -> None:
+    def set_image(self, pixels: np.ndarray | None, aspect: QTransform, message: str = "",
+                  orientation: EdgeLabels | None = None) -> None:
         self.message = message
+        self.orientation = orientation
         self._item.setPixmap(QPixmap() if pixels is None else QPixmap.fromImage(to_qimage(pixels)))
         self._item.setTransform(aspect)
         with self._placing_image():
@@ -141,15 +146,28 @@ class SyncedImagePane(QGraphicsView):
         if self.fit_to_view:
             self.fit()
 
+    def orientation_markers(self) -> list[tuple[str, QRectF]]:
+        """The orientation letters and their boxes (viewport pixels), at the middle of the visible image's edges;
+        empty without an orientation or an image."""
+        if self.orientation is None or self._item.pixmap().isNull():
+            return []
+        image = QRectF(self.mapFromScene(self._item.sceneBoundingRect()).boundingRect())
+        visible = image.intersected(QRectF(self.viewport().rect()))
+        if visible.isEmpty():
+            return []
+        return marker_boxes(self.orientation, visible, QFontMetricsF(marker_font(self.font())))
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         super().drawForeground(painter, rect)
-        if not self.message:
-            return
         painter.save()
         painter.resetTransform()
-        painter.setPen(QColor("#8a9099"))
-        painter.drawText(self.viewport().rect().adjusted(12, 12, -12, -12),
-                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
+        if self.message:
+            painter.setPen(QColor("#8a9099"))
+            painter.drawText(self.viewport().rect().adjusted(12, 12, -12, -12),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
+        painter.setFont(marker_font(self.font()))
+        for text, box in self.orientation_markers():
+            draw_shadowed_text(painter, box, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
 
@@ -191,6 +209,7 @@ class ThreePanelView(QWidget):
         self._settings = OverlaySettings()
         self._class_names: Sequence[str] = ()
         self._aspect = QTransform()
+        self._labels: EdgeLabels | None = None
         self._syncing = False
         self._build_layout()
         for pane in self.panes:
@@ -230,9 +249,11 @@ class ThreePanelView(QWidget):
 
     def set_slice(self, display: np.ndarray | None, prediction: SlicePrediction | None, settings: OverlaySettings,
                   class_names: Sequence[str] = (), slice_label: str = "",
-                  pixel_spacing: tuple[float, float] | None = None) -> None:
+                  pixel_spacing: tuple[float, float] | None = None,
+                  orientation: Sequence[float] | None = None) -> None:
         """Show one slice: its windowed display image, its prediction (None = not analysed) and the overlay settings
-        in use; `class_names` name the CAM's class; `pixel_spacing` (row, column mm) keeps true proportions.
+        in use; `class_names` name the CAM's class; `pixel_spacing` (row, column mm) keeps true proportions;
+        `orientation` (ImageOrientationPatient) letters the edges of all three images.
         Zoom and pan are kept while the image size stays the same (moving through a series), else the view refits."""
         same_size = display is not None and self._display is not None and display.shape == self._display.shape
         self._display = display
@@ -240,6 +261,7 @@ class ThreePanelView(QWidget):
         self._settings = settings
         self._class_names = class_names
         self._aspect = aspect_transform(pixel_spacing)
+        self._labels = edge_labels(orientation)
         self.slice_caption.setText(f"Slice: {slice_label}" if slice_label else "")
         self._render()
         if not same_size or self.original_pane.fit_to_view:
@@ -271,21 +293,21 @@ class ThreePanelView(QWidget):
             self._reset_titles()
             return
         shown = displayed_pixels(self._display, self.contrast_enhanced())
-        self.original_pane.set_image(shown, self._aspect)
+        self.original_pane.set_image(shown, self._aspect, orientation=self._labels)
         # Not "Original" while what is shown is the CLAHE-enhanced image (the model never sees it).
         self.titles[0].setText(f"{PANEL_TITLES[0]} — contrast enhanced for display" if self.contrast_enhanced()
                                else PANEL_TITLES[0])
         cam, why_no_cam = self._cam()
         if cam is None:
             self.heatmap_pane.set_image(None, self._aspect, why_no_cam)
-            self.overlay_pane.set_image(shown, self._aspect, "")
+            self.overlay_pane.set_image(shown, self._aspect, "", self._labels)
             self._reset_titles()
             return
         heatmap = render_overlay(np.zeros_like(self._display), cam, heatmap_settings(self._settings))
         # The overlay panel exists to show the overlay, so it ignores the main viewer's hide toggle.
         overlay = render_overlay(shown, cam, dataclasses.replace(self._settings, visible=True))
-        self.heatmap_pane.set_image(heatmap, self._aspect)
-        self.overlay_pane.set_image(overlay, self._aspect)
+        self.heatmap_pane.set_image(heatmap, self._aspect, orientation=self._labels)
+        self.overlay_pane.set_image(overlay, self._aspect, orientation=self._labels)
         explanation = self._settings.explain(self._prediction) if self._prediction is not None else None
         self.titles[1].setText(f"{PANEL_TITLES[1]} — {self._explained_class_text()}")
         # As in the overlay panel: a crisp map of a class the model all but rules out must not read as a finding.

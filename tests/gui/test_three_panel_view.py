@@ -182,3 +182,14 @@ def test_contrast_toggle_leaves_model_input_and_predictions_unchanged(view: Thre
     np.testing.assert_array_equal(after.display, before.display)
     np.testing.assert_array_equal(after.prediction.probabilities, before.prediction.probabilities)
     np.testing.assert_array_equal(after.prediction.cams, before.prediction.cams)
+
+
+def test_the_three_images_carry_the_slices_orientation_letters(view: ThreePanelView) -> None:
+    view.set_slice(head_phantom(), prediction([0.7, 0.1, 0.1, 0.1]), OverlaySettings(), NAMES, "slice_004.dcm",
+                   orientation=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0))  # axial
+    for pane in view.panes:
+        boxes = dict(pane.orientation_markers())
+        assert set(boxes) == {"R", "L", "A", "P"}
+        assert boxes["R"].center().x() < boxes["L"].center().x() and boxes["A"].center().y() < boxes["P"].center().y()
+    show_phantom(view)  # a picture: no orientation, no letters
+    assert all(pane.orientation_markers() == [] for pane in view.panes)
