@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.model.labels import NOTUMOR
 from core.output.wording import (
     capitalised,
     counted_words,
@@ -259,6 +260,9 @@ class ResultsPanel(QWidget):
         counted = (f' <span style="font-size: 10pt; font-weight: normal; color: {theme.MUTED_TEXT.name()};">'
                    f"({counted_words(result)})</span>")
         self._set_verdict(verdict + counted, result.verdict_label)
+        if result.verdict_label == NOTUMOR and result.disagreeing_results:
+            # Some counted slices favour a tumour: "No tumour" is not shown in the reassuring green.
+            self.verdict.setStyleSheet(f"color: {theme.WARNING.name()};")
         self.rule.setText(result.rule)
         self.caution_note.setText(" ".join(verdict_cautions(result)))
         self.caution_note.setVisible(bool(self.caution_note.text()))

@@ -4,6 +4,7 @@ narrow column's text whole."""
 from __future__ import annotations
 
 from desktop.panels.results_panel import ResultsPanel
+from desktop.theme import WARNING
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result, study_result
 
 
@@ -41,7 +42,8 @@ def test_a_verdict_outvoting_some_slices_says_so_beside_it(qtbot) -> None:
     panel.show_study_result(study_result([[0.97, 0.01, 0.01, 0.01]] * 2 + [[0.02, 0.02, 0.94, 0.02]] * 7))
     assert panel.caution_note.isVisible()
     assert panel.caution_note.text() == "Not all slices agree: of 9 counted slices, 2 favour Glioma (up to 97%)."
+    assert WARNING.name() in panel.verdict.styleSheet()  # "No tumour" outvoting tumour slices is not shown in green
     panel.show_study_result(study_result([[0.49, 0.47, 0.02, 0.02]] * 3))
     assert panel.caution_note.text() == "Close call: Meningioma (47%) is less than 10 points behind the result."
     panel.show_study_result(study_result([[0.7, 0.1, 0.1, 0.1]] * 3))
-    assert not panel.caution_note.isVisible()
+    assert not panel.caution_note.isVisible() and WARNING.name() not in panel.verdict.styleSheet()
