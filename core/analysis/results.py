@@ -18,7 +18,7 @@ import numpy as np
 from core.analysis.outcome import SliceOutcome, outcome_of
 from core.errors import BrainMriError
 from core.io.sequence import SequenceHint, sequence_hint
-from core.model.labels import CLASSES, DISPLAY_NAMES
+from core.model.labels import display_name
 
 if TYPE_CHECKING:
     from core.io.load import SeriesInfo, Slice
@@ -111,8 +111,9 @@ class StudyResult:
     def display_name(self, label: str) -> str:
         """What the user reads for a class id ("notumor" → "No tumour"): the manifest's names, else those of
         `core.model.labels` (which a manifest must equal; a result reopened from a case carries none)."""
-        classes, names = (self.classes, self.display_names) if self.display_names else (CLASSES, DISPLAY_NAMES)
-        return names[classes.index(label)] if label in classes else label
+        if not self.display_names:
+            return display_name(label)
+        return self.display_names[self.classes.index(label)] if label in self.classes else label
 
     @cached_property
     def sequence_hint(self) -> SequenceHint:

@@ -146,7 +146,8 @@ def case_matches(query: str, *fields: str | None) -> int:
     """SQL function: every whitespace-separated term of `query` occurs, case-insensitively, in one of the fields."""
     searchable = [field for field in fields if field]
     searchable += [iso_date(field) for field in searchable]  # a DICOM study date is also found as YYYY-MM-DD
-    searchable += [display_name(field) for field in searchable]  # a result is also found as listed: "No tumour"
+    # A result is also found as listed ("No tumour"); other fields are not repeated.
+    searchable += [name for field in searchable if (name := display_name(field)) != field]
     haystack = "\n".join(searchable).casefold()
     return int(all(term in haystack for term in query.casefold().split()))
 

@@ -93,4 +93,4 @@ def sequence_hint(info: SeriesInfo | None) -> SequenceHint:
     if kind is not None:
         timing = f"TR {repetition:g} ms, TE {echo:g} ms" + (f", TI {inversion:g} ms" if inversion else "")
         return SequenceHint(kind, timing + (", contrast agent recorded" if contrast else ""))
-    return SequenceHint(UNKNOWN, "the header does not say" if info.modality else _NO_HEADER)
+    return SequenceHint(UNKNOWN, _NO_HEADER if info.from_pictures else "the header does not say")

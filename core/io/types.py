@@ -62,6 +62,12 @@ class SeriesInfo:
     echo_time: float | None = None
     inversion_time: float | None = None
 
+    @property
+    def from_pictures(self) -> bool:
+        """Whether the series is picture files (JPEG, PNG), which have no DICOM header: a DICOM file states its
+        Modality (PS3.3 C.7.3.1, type 1), a picture none."""
+        return not self.modality
+
 
 @dataclass(frozen=True)
 class SkippedFile:

@@ -6,12 +6,6 @@ from __future__ import annotations
 CLASSES: tuple[str, ...] = ("glioma", "meningioma", "notumor", "pituitary")
 DISPLAY_NAMES: tuple[str, ...] = ("Glioma", "Meningioma", "No tumour", "Pituitary tumour")
 NOTUMOR = "notumor"
-
-
-def display_name(label: str) -> str:
-    """What a user reads for a class id ("notumor" → "No tumour"); an unknown id as it is."""
-    return DISPLAY_NAMES[CLASSES.index(label)] if label in CLASSES else label
-
 #: One colour per class, for bars, verdicts and the probability profile on screen and in the report; keyed by class
 #: id so the manifest's order does not matter. They read on the window's dark panels and on the report's white page.
 CLASS_COLOURS: dict[str, str] = {
@@ -20,3 +14,8 @@ CLASS_COLOURS: dict[str, str] = {
     "notumor": "#98c379",
     "pituitary": "#c678dd",
 }
+
+
+def display_name(label: str) -> str:
+    """What a user reads for a class id ("notumor" → "No tumour"); an unknown id as it is."""
+    return DISPLAY_NAMES[CLASSES.index(label)] if label in CLASSES else label

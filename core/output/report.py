@@ -158,7 +158,7 @@ def coverage_sentence(study: StudyResult) -> str:
                     "recorded.")
     else:
         coverage = f"Coverage: {analysed} of {_slices(study.series_length)} in the series analysed ({which})."
-    pictures = study.series_info is None or not study.series_info.modality  # no DICOM header, as `sequence_hint`
+    pictures = study.series_info is None or study.series_info.from_pictures
     return f"{coverage} {PICTURES_ORDER}" if pictures else coverage
 
 
@@ -185,7 +185,7 @@ def _attention_sentence(study: StudyResult) -> str:
         attention_summary(result.prediction.cam_for(verdict_index), result.orientation, result.display).describe()
         for result in counted if result.prediction is not None
     )
-    total = len(study.counted_results)
+    total = len(counted)
     parts = [f"in {place} on {count} of {total} slices" if total > 1 else f"in {place}"
              for place, count in places.most_common()]
     sentence = f"The Grad-CAM attention for {study.display_name(verdict_label)} is greatest {'; '.join(parts)}."
@@ -211,7 +211,7 @@ def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
 
     def which(results: list[SliceResult]) -> str:
         if len(results) <= EXCLUDED_NAMED_AT_MOST:
-            return "; ".join(slice_name(result, anonymise) for result in results)
+            return _names(results, anonymise)
         positions = sorted(result.slice_index + 1 for result in results)
         return f"{len(results)} slices (series positions {_number_ranges(positions)})"
 
