@@ -259,10 +259,9 @@ class ResultsPanel(QWidget):
         # How many slices the verdict rests on stays beside it: the notes below may be out of sight.
         counted = (f' <span style="font-size: 10pt; font-weight: normal; color: {theme.MUTED_TEXT.name()};">'
                    f"({counted_words(result)})</span>")
-        self._set_verdict(verdict + counted, result.verdict_label)
-        if result.verdict_label == NOTUMOR and result.disagreeing_results:
-            # Some counted slices favour a tumour: "No tumour" is not shown in the reassuring green.
-            self.verdict.setStyleSheet(f"color: {theme.WARNING.name()};")
+        # Some counted slices favour a tumour: "No tumour" is not shown in the reassuring green.
+        outvoted = result.verdict_label == NOTUMOR and bool(result.disagreeing_results)
+        self._set_verdict(verdict + counted, result.verdict_label, warn=outvoted)
         self.rule.setText(result.rule)
         self.caution_note.setText(" ".join(verdict_cautions(result)))
         self.caution_note.setVisible(bool(self.caution_note.text()))
@@ -307,9 +306,10 @@ class ResultsPanel(QWidget):
         self.slice_verdict.setStyleSheet(f"color: {theme.WARNING.name()};")
         self.slice_bars.set_probabilities([], [], None)
 
-    def _set_verdict(self, text: str, label: str | None) -> None:
+    def _set_verdict(self, text: str, label: str | None, warn: bool = False) -> None:
+        """The verdict in its class's colour; grey without a class, the warning colour with `warn`."""
         self.verdict.setText(text)
-        colour = theme.class_colour(label) if label else QColor("#8a9099")
+        colour = theme.WARNING if warn else theme.class_colour(label) if label else QColor("#8a9099")
         self.verdict.setStyleSheet(f"color: {colour.name()};")
 
     def _activate_row(self, row: int, _column: int) -> None:

@@ -39,9 +39,13 @@ def marker_font(base: QFont) -> QFont:
     return font
 
 
-def marker_boxes(labels: EdgeLabels, visible: QRectF, metrics: QFontMetricsF) -> list[tuple[str, QRectF]]:
-    """Each orientation letter with the box it is drawn centred in: at the middle of each edge of `visible` (the
-    image's part on screen, viewport pixels), MARKER_INSET inside it."""
+def marker_boxes(labels: EdgeLabels, image: QRectF, area: QRectF, metrics: QFontMetricsF) -> list[tuple[str, QRectF]]:
+    """Each orientation letter with the box it is drawn centred in: at the middle of each edge of the image's part
+    inside `area` (viewport pixels), MARKER_INSET inside it, so the letters follow zoom and pan and stay on screen;
+    none when the image is not in `area`."""
+    visible = image.intersected(area)
+    if visible.isEmpty():
+        return []
     centre = visible.center()
 
     def box(text: str, edge: QPointF, inward: QPointF) -> tuple[str, QRectF]:
@@ -133,10 +137,7 @@ class ImageAnnotations(QGraphicsView):
         if labels is None or self.decode_error:
             return []
         image = QRectF(self.mapFromScene(self._image_item.sceneBoundingRect()).boundingRect())
-        visible = image.intersected(QRectF(self._text_area()))
-        if visible.isEmpty():
-            return []
-        return marker_boxes(labels, visible, QFontMetricsF(self._marker_font()))
+        return marker_boxes(labels, image, QRectF(self._text_area()), QFontMetricsF(self._marker_font()))
 
     def scale_bar(self) -> tuple[float, QLineF] | None:
         """The scale bar's length in mm and where it lies (viewport pixels): bottom right, above the corner text,

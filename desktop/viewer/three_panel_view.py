@@ -152,10 +152,8 @@ class SyncedImagePane(QGraphicsView):
         if self.orientation is None or self._item.pixmap().isNull():
             return []
         image = QRectF(self.mapFromScene(self._item.sceneBoundingRect()).boundingRect())
-        visible = image.intersected(QRectF(self.viewport().rect()))
-        if visible.isEmpty():
-            return []
-        return marker_boxes(self.orientation, visible, QFontMetricsF(marker_font(self.font())))
+        return marker_boxes(self.orientation, image, QRectF(self.viewport().rect()),
+                            QFontMetricsF(marker_font(self.font())))
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         super().drawForeground(painter, rect)
