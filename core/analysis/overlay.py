@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from core.model.preprocess import head_mask, to_gray_u8
-from core.viewing.orientation import edge_labels
+from core.viewing.orientation import EdgeLabels, edge_labels
 
 if TYPE_CHECKING:
     from core.model.classifier import SlicePrediction
@@ -220,18 +220,23 @@ def head_midline(display: np.ndarray) -> float:
     return 0.5 if columns.size == 0 else float(columns[0] + columns[-1] + 1) / 2 / display.shape[1]
 
 
+def _left_right_labels(orientation: Sequence[float] | None) -> EdgeLabels | None:
+    """The edge letters of a slice whose rows run mainly left-right (axial, coronal; not sagittal), else None."""
+    labels = edge_labels(orientation)
+    return labels if labels is not None and labels.right[0] in "LR" else None  # the rows' dominant direction
+
+
 def has_patient_sides(orientation: Sequence[float] | None) -> bool:
     """Whether a slice of this ImageOrientationPatient has patient sides: it is known and its rows run mainly
     left-right (axial, coronal; not sagittal)."""
-    labels = edge_labels(orientation)
-    return labels is not None and labels.right[0] in "LR"  # the dominant direction of the rows
+    return _left_right_labels(orientation) is not None
 
 
 def patient_side(image_side: str, orientation: Sequence[float] | None) -> str:
     """The patient's side ("right", "left", "midline") that an image side ("left", "right", "middle") faces on a slice
     of this ImageOrientationPatient; "" when it has no patient sides (`has_patient_sides`)."""
-    labels = edge_labels(orientation)
-    if labels is None or not image_side or not has_patient_sides(orientation):
+    labels = _left_right_labels(orientation)
+    if labels is None or not image_side:
         return ""
     if image_side == "middle":
         return "midline"
