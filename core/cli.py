@@ -4,9 +4,9 @@
 
 Each PATH (file or folder) is opened and every series in it analysed on its central slices by the one pipeline
 (`core.analysis.pipeline`; slices chosen by `core.analysis.selection.SlicePolicy.central`), each series summarised in
-one line. Exit status: 0 every input analysed, 1 some files, series (not MR) or slices (undecodable) were skipped
-(reasons in the JSON and on stderr), 2 usage error, 3 the model or an output file could not be used, 4 internal
-error (a defect: traceback in the log file only).
+one line. Exit status: 0 every input analysed, 1 some files, series (not MR) or slices (undecodable) were skipped or
+a series got no verdict (every slice out of distribution; reasons in the JSON and the printed lines), 2 usage error,
+3 the model or an output file could not be used, 4 internal error (a defect: traceback in the log file only).
 Subcommands are registered in `_SUBCOMMANDS` (`classify` here, `cases` from core.cases.cli).
 """
 
@@ -113,7 +113,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
             assert result is not None  # None only when cancelled, and nothing cancels here
             progress.clear()
             results.append(result)
-            skipped_any |= bool(result.failed_results)
+            skipped_any |= bool(result.failed_results) or result.verdict_label is None
             print(_summary_line(path, series.description, result))
             if result.disagreeing_results:  # which slices, named as in the viewer, so they can be looked at
                 print(f"    note: {disagreement(result)}")
@@ -172,8 +172,9 @@ def _add_classify(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "classify", help="classify the central slices of studies (files or folders)",
         description="Open each study, classify its central slices, print one line per series and optionally write "
-                    "JSON and PDF reports. Exit status: 0 all analysed, 1 some inputs skipped or undecodable, 2 usage "
-                    "error, 3 model or output unusable, 4 internal error (details in the log file).")
+                    "JSON and PDF reports. Exit status: 0 all analysed, 1 some inputs skipped or undecodable or a "
+                    "series without a verdict, 2 usage error, 3 model or output unusable, 4 internal error (details "
+                    "in the log file).")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DICOM/JPEG/PNG file or folder")
     parser.add_argument("--slices", type=_positive_int, default=DEFAULT_SLICE_COUNT, metavar="N",
                         help=f"central slices analysed per series (default {DEFAULT_SLICE_COUNT})")

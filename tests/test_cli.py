@@ -121,6 +121,25 @@ def test_skipped_files_give_status_1(sample_jpegs: Path, tmp_path: Path, tiny_mo
     assert "skipped:" in capsys.readouterr().err
 
 
+def test_a_series_without_a_verdict_gives_status_1(tmp_path: Path, tiny_model_dir: Path, capsys) -> None:
+    """Colour photographs fail the input checks whatever the model: every slice is out of distribution, so the
+    series has no verdict, and a script must not read that as success."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(folder / name), rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))
+    json_path = tmp_path / "out.json"
+    status = main(["classify", str(folder), "--model-dir", str(tiny_model_dir), "--json", str(json_path)])
+    assert status == EXIT_SKIPPED
+    assert "| no prediction (" in capsys.readouterr().out
+    result = json.loads(json_path.read_text(encoding="utf-8"))["studies"][0]["series"][0]["result"]
+    assert result["verdict"] is None
+
+
 def test_unwritable_json_gives_status_3(sample_jpegs: Path, tmp_path: Path, tiny_model_dir, capsys) -> None:
     status = main(["classify", str(sample_jpegs), "--slices", "1", "--json", str(tmp_path / "no" / "out.json"),
                    "--model-dir", str(tiny_model_dir)])
