@@ -30,6 +30,21 @@ def test_the_description_decides_first(description: str, contrast: str, expected
     assert hint.kind == expected and description in hint.evidence
 
 
+@pytest.mark.parametrize("description", [
+    "AX T1 SE PRE-CONTRAST", "AX T1 PRE GAD", "T1 NON-CONTRAST", "AX T1 WITHOUT CONTRAST", "T1 ohne KM",
+    "SAG T1 pre Gd", "AX T1 W/O", "T1 MPRAGE nativ", "AX T1 PRECONTRAST", "T1 NC",
+])
+def test_a_description_saying_before_or_without_contrast_is_plain_t1(description: str) -> None:
+    """Even beside a recorded contrast agent: the validated label would hide the 'little weight' warning."""
+    for contrast in ("", "GADOVIST"):
+        assert sequence_hint(header(description, contrast, tr=500, te=10)).kind == T1
+
+
+@pytest.mark.parametrize("description", ["AX T1 +C", "T1 POST GAD", "COR T1 CE", "T1 MPRAGE KM", "PREP T1 C+"])
+def test_contrast_words_without_a_negation_still_count(description: str) -> None:
+    assert sequence_hint(header(description)).kind == T1_CONTRAST
+
+
 @pytest.mark.parametrize("tr, te, ti, contrast, expected", [
     (4000, 100, None, "", T2), (9000, 120, 2500, "", FLAIR), (500, 12, None, "", T1),
     (2000, 3, 900, "", T1), (550, 10, None, "GD", T1_CONTRAST), (1200, 40, None, "", UNKNOWN),

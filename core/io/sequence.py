@@ -6,6 +6,9 @@ the DICOM header fields `core.io.dicom.header` reads into the series' `SeriesInf
 is read again), in this order of trust:
 
 1. Series Description (0008,103E), the radiographer's own name for the sequence ("AX T2 FLAIR", "T1 +C", ...).
+   A description that says the series was taken before or without contrast ("T1 PRE GAD", "NON-CONTRAST",
+   "W/O", "ohne KM", "nativ") makes it plain T1 whatever else the header records: calling such a series the
+   validated sequence would drop the one warning that a "no tumour" answer means little.
 2. Contrast/Bolus Agent (0018,0010): any value means contrast was given.
 3. Repetition, Echo and Inversion Time (0018,0080/0081/0082, PS3.3 C.8.3.1): long TE with long TR is T2-weighted,
    with a long TI too it is FLAIR; short TR and TE (or an MPRAGE-like TI with short TE) are T1-weighted.
@@ -26,6 +29,8 @@ T1_CONTRAST, T1, T2, FLAIR, OTHER, UNKNOWN = "T1 with contrast", "T1", "T2", "FL
 _VALIDATED = {T1_CONTRAST}
 _NO_HEADER = "no DICOM header"
 _CONTRAST_WORDS = re.compile(r"(\+ ?C\b|\bC\+|\bPOST\b|\bGAD|\bGD\b|\bCE\b|CONTRAST|\bKM\b)", re.IGNORECASE)
+_NO_CONTRAST_WORDS = re.compile(r"(\bPRE(\b|[- ]?(C\b|CON|GAD|GD|KM))|\bNON[- ]?(C\b|CON|GAD|GD|ENH)|\bW/?O\b|"
+                                r"WITHOUT|\bOHNE\b|\bNATIV|\bNC\b|UNENHANCED)", re.IGNORECASE)
 _OTHER_WORDS = re.compile(r"\b(DWI|ADC|DIFF\w*|TRACE|SWI|SWAN|PERF\w*|DTI|MRA|TOF|LOCALI[SZ]ER|SCOUT|SURVEY)\b",
                           re.IGNORECASE)
 
@@ -59,6 +64,8 @@ def _from_description(description: str, contrast: bool) -> str | None:
     if _OTHER_WORDS.search(text) or re.search(r"\bPD\b", text):
         return OTHER
     if re.search(r"T1(?!\d)|MPRAGE|SPGR|BRAVO|TFE", text):  # before FLAIR: "T1 FLAIR" is T1-weighted
+        if _NO_CONTRAST_WORDS.search(text):
+            return T1
         return T1_CONTRAST if contrast or _CONTRAST_WORDS.search(text) else T1
     if "FLAIR" in text:
         return FLAIR
