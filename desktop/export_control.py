@@ -55,19 +55,27 @@ class ExportControl(QObject):
             self.export(Path(path_text).with_suffix(suffix))
 
     def export(self, path: Path) -> FunctionWorker | None:
-        """Write the export in a worker; the status bar says when it is saved. None when there is nothing to export."""
-        from desktop.exporting import ExportRequest, export_task
+        """Write the export in a worker; the status bar says when it is saved. None when there is nothing to export
+        (no analysis, or a Secondary Capture asked of a series where no slice has a prediction: the user is told)."""
+        from desktop.exporting import ExportRequest, NothingToExportError, export_task
 
         result, study = self._session.study_result(), self._session.study
-        if result is None or study is None or not result.counted_results:
+        if result is None or study is None:
             return None
         shown = self._session.slice_result()
-        # The Secondary Capture shows the slice on screen when it was analysed, else the first counted slice.
-        slice_result = shown if shown is not None and shown.counted else result.counted_results[0]
+        # The Secondary Capture shows the slice on screen when it was analysed, else the first counted slice. A
+        # series without any (every slice out of distribution) still gets its report and JSON, which say so.
+        counted = result.counted_results
+        slice_result = shown if shown is not None and shown.counted else (counted[0] if counted else None)
         request = ExportRequest(path, result, slice_result, study, self._classifier.manifest, self._session.overlay,
                                 self._anonymise(), self._institution())
+        try:
+            task = export_task(request)
+        except NothingToExportError as refusal:
+            self._feedback.report_error(f"{path.name} was not written", str(refusal))
+            return None
         self._feedback.show_status(f"Writing {path.name}…")
-        return run_task(self._jobs, export_task(request), done=self._on_done,
+        return run_task(self._jobs, task, done=self._on_done,
                         failed=lambda reason: self._feedback.report_error("The export failed", reason))
 
     @Slot(object)

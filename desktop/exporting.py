@@ -18,11 +18,15 @@ from core.output.report import ReportOptions, suggested_file_name
 EXPORT_SUFFIXES = (".pdf", ".dcm", ".json")
 
 
+class NothingToExportError(ValueError):
+    """The chosen format needs something this analysis does not have."""
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     path: Path
     study_result: StudyResult
-    slice_result: SliceResult  # the slice whose overlay a Secondary Capture shows
+    slice_result: SliceResult | None  # the slice whose overlay a Secondary Capture shows; None: no slice counted
     study: Study
     manifest: ModelManifest
     overlay: OverlaySettings
@@ -34,6 +38,10 @@ def export_task(request: ExportRequest) -> Callable[[], Path]:
     suffix = request.path.suffix.lower()
     if suffix not in EXPORT_SUFFIXES:
         raise ValueError(f"cannot export to '{suffix}' files; choose one of {', '.join(EXPORT_SUFFIXES)}")
+    slice_result = request.slice_result
+    if suffix == ".dcm" and slice_result is None:
+        raise NothingToExportError("No slice of this series has a prediction, so there is no Grad-CAM overlay for a "
+                                   "Secondary Capture. The PDF report and the JSON results say why.")
 
     def write() -> Path:
         if suffix == ".pdf":
@@ -44,7 +52,8 @@ def export_task(request: ExportRequest) -> Callable[[], Path]:
                                     overlay=request.overlay),
                       skipped=request.study.skipped)
         elif suffix == ".dcm":
-            write_secondary_capture(request.path, request.slice_result, request.study_result, request.overlay,
+            assert slice_result is not None  # refused above
+            write_secondary_capture(request.path, slice_result, request.study_result, request.overlay,
                                     anonymise=request.anonymise)
         else:
             export = StudyExport(request.study.source, [request.study_result], request.study.skipped)

@@ -5,6 +5,7 @@ File → Preferences heads the PDF report."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,14 +35,19 @@ def reopened(qtbot, make_window, tiny_model_dir: Path, tmp_path: Path, monkeypat
     """A window showing a reopened case: 12 analysed slices of a 16-slice MR series of a named patient. The tiny
     model's manifest names the classes (its weights are never loaded)."""
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    return reopen_case(qtbot, make_window(tiny_model_dir), tmp_path, ood_reason="")
+
+
+def reopen_case(qtbot, window, tmp_path: Path, ood_reason: str):
+    """`window` showing the saved analysis of such a series, every slice out of distribution when `ood_reason`."""
     write_mr_series(tmp_path / "mr", n_slices=16, rows=64, cols=64, PatientName=PATIENT_NAME, PatientID=PATIENT_ID)
     series = load_study(tmp_path / "mr").series[0]
-    results = [SliceResult(slice_.label, slice_.index, None, prediction([0.7, 0.1, 0.1, 0.1]), slice_.path)
+    results = [SliceResult(slice_.label, slice_.index, None, prediction([0.7, 0.1, 0.1, 0.1], ood_reason),
+                           slice_.path)
                for slice_ in series.slices[2:2 + ANALYSED]]
     store = CaseStore()
     case_id = store.save("Follow-up", aggregate(results, ManifestDouble(), series_info=series.info),
                          tmp_path / "mr", OverlaySettings()).case_id
-    window = make_window(tiny_model_dir)
     window.cases_dock.show()
     panel = window.cases_panel()
     panel.select_case(case_id)
@@ -165,3 +171,21 @@ def test_the_institution_from_preferences_heads_the_report(qtbot, reopened, tmp_
     assert read_preferences().institution == "St. Elsewhere Radiology"  # kept for the next session
     window.preferences_action.trigger()
     assert open_dialog_of_type(qtbot, window, PreferencesDialog).institution.text() == "St. Elsewhere Radiology"
+
+
+def test_a_series_without_predictions_exports_its_report_and_json_but_no_secondary_capture(
+        qtbot, make_window, tiny_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """Export wrote nothing and said nothing when every slice was out of distribution."""
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    window = reopen_case(qtbot, make_window(tiny_model_dir), tmp_path, ood_reason="features unlike the training MRIs")
+    assert not window.current_study_result().counted_results and window.export_action.isEnabled()
+    for name in ("none.pdf", "none.json"):
+        window.export(tmp_path / name)
+        wait_for_export(qtbot, window, tmp_path / name)
+    assert "No prediction" in pdf_text(tmp_path / "none.pdf")
+    assert json.loads((tmp_path / "none.json").read_text(encoding="utf-8"))["studies"][0]["series"][0]["result"][
+        "verdict"] is None
+
+    assert window.export(tmp_path / "none.dcm") is None
+    assert not (tmp_path / "none.dcm").exists()
+    assert window.status_text.text().startswith("none.dcm was not written: No slice of this series has a prediction")
