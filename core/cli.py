@@ -86,7 +86,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
     from core.analysis.selection import SlicePolicy, select_slices
     from core.errors import NotAnalysableError
     from core.output.export import StudyExport
-    from core.output.wording import disagreement
+    from core.output.wording import disagreement, verdict_cautions
 
     exports, skipped_any = [], False
     for path in paths:
@@ -115,6 +115,8 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
             results.append(result)
             skipped_any |= bool(result.failed_results) or result.verdict_label is None
             print(_summary_line(path, series.description, result))
+            for caution in verdict_cautions(result):  # what the window and the report put beside the verdict
+                print(f"    caution: {caution}")
             if result.disagreeing_results:  # which slices, named as in the viewer, so they can be looked at
                 print(f"    note: {disagreement(result)}")
             if not result.sequence_hint.validated:  # as the window and the report say it

@@ -36,7 +36,7 @@ SLICE_KEYS = {"file", "index", "label", "probabilities", "predicted_class", "ood
               "attention"}
 ATTENTION_KEYS = {"class", "image_region", "patient_side", "peak_row", "peak_col", "description"}
 RESULT_KEYS = {"verdict", "verdict_display_name", "probabilities", "rule", "analysed_slices", "counted_slices",
-               "slices_disagree", "disagreeing_slices", "notes", "sequence"}
+               "slices_disagree", "disagreeing_slices", "cautions", "notes", "sequence"}
 # Identifying values of the synthetic series: patient, study, and free text naming a member of staff.
 IDENTIFYING = {"PatientName": "DOE^JANE", "PatientID": "ID-0042", "PatientBirthDate": "19700101", "PatientSex": "F",
                "StudyDate": "20240210", "StudyTime": "101500", "AccessionNumber": "ACC-777",

@@ -88,3 +88,18 @@ def test_the_anonymised_sentence_does_not_quote_the_description() -> None:
     hint = sequence_hint(header("T2 for Dr Smith"))
     assert "Dr Smith" in hint.sentence() and "Dr Smith" not in hint.sentence(anonymise=True)
     assert "on T2 it is not validated" in hint.sentence(anonymise=True)
+
+
+def test_beside_the_verdict_a_short_caution_names_an_unvalidated_sequence() -> None:
+    assert sequence_hint(header("AX T2 FLAIR")).caution() == "Not validated on FLAIR: a tumour may be missed."
+    assert sequence_hint(header("COR T1 SE")).caution() == (
+        "Not validated on T1 without contrast: a tumour may be missed.")
+    assert sequence_hint(header("AX T1 +C")).caution() == ""
+    assert sequence_hint(None).caution() == ""  # pictures: the sentence says the sequence is unknown
+
+
+def test_a_sequence_the_hint_does_not_name_is_worded_as_such() -> None:
+    hint = sequence_hint(header("DWI b1000"))
+    assert hint.sentence().startswith("Series looks like a sequence other than T1, T2 or FLAIR (series description")
+    assert "on this sequence it is not validated" in hint.sentence()
+    assert hint.caution() == "Not validated on this sequence: a tumour may be missed."

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from core.analysis.outcome import SliceOutcome
 from core.analysis.overlay import OverlaySettings
+from core.analysis.results import aggregate
+from core.io.load import SeriesInfo
 from core.output.wording import (
     close_call,
     disagreement,
@@ -22,7 +24,7 @@ from core.output.wording import (
     verdict_cautions,
     verdict_text,
 )
-from tests.analysis_doubles import prediction, slice_result, study_result
+from tests.analysis_doubles import ManifestDouble, prediction, slice_result, study_result
 
 COUNTED = slice_result(0, prediction([0.1, 0.7, 0.1, 0.1]))
 OUT = slice_result(1, prediction([0.25] * 4, ood_reason="blank image"))
@@ -93,3 +95,12 @@ def test_a_runner_up_close_behind_the_result_is_a_close_call() -> None:
     assert close_call(close, 1) == "Close call: Meningioma (47.0%) is less than 10 points behind the result."
     assert verdict_cautions(close, 1) == [close_call(close, 1)]
     assert close_call(study_result([[0.6, 0.3, 0.05, 0.05]])) == ""
+
+
+def test_an_unvalidated_sequence_stands_beside_a_verdict_and_not_beside_none() -> None:
+    flair = SeriesInfo(modality="MR", series_description="AX T2 FLAIR")
+    assert verdict_cautions(study_result([[0.1, 0.1, 0.7, 0.1]], series_info=flair)) == [
+        "Not validated on FLAIR: a tumour may be missed."]
+    rejected = aggregate([slice_result(0, prediction([0.25] * 4, ood_reason="blank image"))], ManifestDouble(),
+                         series_info=flair)
+    assert verdict_cautions(rejected) == []  # no answer to weigh

@@ -46,6 +46,11 @@ class SequenceHint:
     def validated(self) -> bool:
         return self.kind in _VALIDATED
 
+    @property
+    def _name(self) -> str:
+        """The sequence in the sentences below ("on FLAIR it is not validated")."""
+        return {T1: "T1 without contrast", OTHER: "this sequence"}.get(self.kind, self.kind)
+
     def sentence(self, anonymise: bool = False) -> str:
         """What the results panel, the report, the JSON and the CLI say about the sequence (one place for that
         sentence). Anonymised, the evidence is not quoted: a series description is free text (core.output.anonymise)."""
@@ -55,8 +60,16 @@ class SequenceHint:
             return f"Series looks like contrast-enhanced T1 ({evidence}), the sequence the model was trained on."
         if self.kind == UNKNOWN:
             return f"Sequence unknown ({evidence}). {trained}; on other sequences it is not validated."
-        return (f"Series looks like {self.kind} ({evidence}). {trained}: on {self.kind} it is not validated and "
+        looks_like = "a sequence other than T1, T2 or FLAIR" if self.kind == OTHER else self._name
+        return (f"Series looks like {looks_like} ({evidence}). {trained}: on {self._name} it is not validated and "
                 "a tumour may be missed, so a 'no tumour' answer here carries little weight.")
+
+    def caution(self) -> str:
+        """The short form that stands beside the verdict when the header names a sequence the model is not
+        validated on ("" otherwise: validated, or unknown, where `sentence` says what is known)."""
+        if self.validated or self.kind == UNKNOWN:
+            return ""
+        return f"Not validated on {self._name}: a tumour may be missed."
 
 
 def _from_description(description: str, contrast: bool) -> str | None:

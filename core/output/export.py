@@ -20,7 +20,8 @@ JSON schema (schema_version 1; keys are always present, unknown values are null)
                       attention: {class, image_region, patient_side, peak_row, peak_col, description} | null}],
             result: {verdict: str | null, verdict_display_name: str | null, probabilities: {class: float} | null,
                      rule: str, analysed_slices: int, counted_slices: int, slices_disagree: bool,
-                     disagreeing_slices: [int], notes: [str],
+                     disagreeing_slices: [int], cautions: [str] (what stands beside the verdict in the window
+                     and the report: a close call, disagreeing slices, an unvalidated sequence), notes: [str],
                      sequence: {kind, validated, note} (core.io.sequence; the note never quotes free text when
                      anonymised)}}]}]
 
@@ -49,7 +50,7 @@ from core.output.anonymise import UidMap, deidentified, deidentify_dataset, skip
 from core.output.atomic import write_bytes_atomically
 from core.output.burned_in import annotated, captioned
 from core.output.codec import encode_series_info, json_bytes, json_float
-from core.output.wording import format_percent, study_notes
+from core.output.wording import format_percent, study_notes, verdict_cautions
 from core.viewing.orientation import EdgeLabels, edge_labels
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ def _series_entry(study: StudyResult, anonymise: bool, uids: UidMap) -> dict[str
             "counted_slices": len(study.counted_results),
             "slices_disagree": bool(study.disagreeing_results),
             "disagreeing_slices": [result.slice_index for result in study.disagreeing_results],
+            "cautions": verdict_cautions(study),
             "notes": study_notes(study, anonymise),
             "sequence": {"kind": study.sequence_hint.kind, "validated": study.sequence_hint.validated,
                          "note": study.sequence_hint.sentence(anonymise)},

@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from core.analysis.outcome import SliceOutcome, outcome_of
+from core.io.sequence import SequenceHint
 from core.output.anonymise import AnalysedSlice, slice_error, slice_name
 
 UNREADABLE = SliceOutcome.UNREADABLE.value  # "could not be read"
@@ -63,6 +64,8 @@ class WordedStudy(Protocol):
     def probabilities(self) -> np.ndarray | None: ...
     @property
     def classes(self) -> tuple[str, ...]: ...
+    @property
+    def sequence_hint(self) -> SequenceHint: ...
     def display_name(self, label: str) -> str: ...
 
 
@@ -231,8 +234,11 @@ CLOSE_CALL_MARGIN = 0.10
 
 def verdict_cautions(study: WordedStudy, decimals: int = 0) -> list[str]:
     """What must stand beside the verdict, not only in the findings: a runner-up class close behind it
-    (`CLOSE_CALL_MARGIN`), and slices that favour another class (`disagreement_headline`)."""
-    cautions = [close_call(study, decimals), disagreement_headline(study, decimals)]
+    (`CLOSE_CALL_MARGIN`), slices that favour another class (`disagreement_headline`), and a sequence the model is
+    not validated on (`SequenceHint.caution`). None without a verdict: there is no answer to weigh."""
+    if study.verdict_label is None:
+        return []
+    cautions = [close_call(study, decimals), disagreement_headline(study, decimals), study.sequence_hint.caution()]
     return [caution for caution in cautions if caution]
 
 

@@ -3,6 +3,7 @@ narrow column's text whole."""
 
 from __future__ import annotations
 
+from core.io.load import SeriesInfo
 from desktop.panels.results_panel import ResultsPanel
 from desktop.theme import WARNING
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result, study_result
@@ -45,5 +46,8 @@ def test_a_verdict_outvoting_some_slices_says_so_beside_it(qtbot) -> None:
     assert WARNING.name() in panel.verdict.styleSheet()  # "No tumour" outvoting tumour slices is not shown in green
     panel.show_study_result(study_result([[0.49, 0.47, 0.02, 0.02]] * 3))
     assert panel.caution_note.text() == "Close call: Meningioma (47%) is less than 10 points behind the result."
+    flair = SeriesInfo(modality="MR", series_description="AX T2 FLAIR")
+    panel.show_study_result(study_result([[0.02, 0.02, 0.94, 0.02]] * 3, series_info=flair))
+    assert panel.caution_note.text() == "Not validated on FLAIR: a tumour may be missed."
     panel.show_study_result(study_result([[0.7, 0.1, 0.1, 0.1]] * 3))
     assert not panel.caution_note.isVisible() and WARNING.name() not in panel.verdict.styleSheet()
