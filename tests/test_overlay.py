@@ -180,8 +180,12 @@ def test_the_midline_is_the_heads_not_the_images() -> None:
     assert attention_summary(on_the_heads_midline, AXIAL).patient_side == "left"  # measured from the image centre
     located = attention_summary(on_the_heads_midline, AXIAL, display)
     assert located.patient_side == "midline"
-    assert located.image_region == "middle right"  # image terms stay the image's: right of its middle
+    assert located.image_region == "centre"  # the same midline for image terms: "right" here would contradict
     assert head_midline(np.zeros((64, 64), np.uint8)) == 0.5  # no head found: the image's middle
+    # Right of the image's middle but well left of the head's: image terms and side agree (measured from the image's
+    # middle this read "the middle right part of the image (patient's right side)").
+    shifted = attention_summary(_blob_cam(0.5, 0.52), AXIAL, _head_off_centre(0.2))
+    assert shifted.describe() == "the middle left part of the image (patient's right side)"
 
 
 def _coarse_cam(hot_cells: dict[tuple[int, int], float]) -> np.ndarray:
@@ -197,8 +201,8 @@ def _coarse_cam(hot_cells: dict[tuple[int, int], float]) -> np.ndarray:
     [
         # the peak cell is left of the midline, but 30% of the hot mass lies right of it: no side is claimed
         ({(1, 1): 1.0, (1, 2): 0.6}, "midline", "the upper middle part of the image (near the midline)"),
-        # hot on both sides, nothing in the middle: unclear, so no side at all
-        ({(1, 0): 1.0, (1, 3): 0.95}, "", "the upper left part of the image"),
+        # hot on both sides, nothing in the middle: unclear, so no side at all, not even the peak's image side
+        ({(1, 0): 1.0, (1, 3): 0.95}, "", "the upper part of the image (on both sides)"),
     ],
 )
 def test_a_side_is_named_only_where_the_maps_mass_lies_on_one_side(hot_cells, side: str, description: str) -> None:

@@ -16,7 +16,9 @@ values that reach half its maximum. The midline is the middle of the head's exte
 preprocessing's head mask), not of the image, so a head off the image centre is not given a side it does not have.
 A side is named when at least 80% of the hot mass lies on one side of the midline; otherwise "midline" when at
 least half of it lies in the central band, a quarter of the image wide (two cells of an 8×8 map); otherwise no side
-(attention on both sides: unclear).
+(attention on both sides: unclear). The image-terms region ("upper left") uses the same midline and the same rule,
+so the two words never contradict each other, and attention on both sides is described as such, not by the side
+its peak happens to be on (a bare "right" next to an axial slice reads as the patient's right).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 
 COLORMAPS = ("jet", "inferno", "viridis", "turbo", "magma")
 
-# Half-width of the band around the image centre whose peak is called "middle"/"centre" in image terms.
+# Half-width of the band around the image's middle row whose peak is called "middle" (up-down, in image terms).
 _CENTRE_BAND = 0.05
 # The side rule (module docstring): hot level, share naming a side, midline band half-width, share naming midline.
 _HOT_LEVEL = 0.5
@@ -151,10 +153,10 @@ class AttentionLocation:
     """Where a CAM peaks, in image terms and (when the orientation allows) in patient terms.
 
     `peak_row`/`peak_col` locate the centre of the hottest area as fractions of the image height/width (0 = top/left
-    edge, 1 = bottom/right edge). `image_region` is e.g. "upper left", "lower middle", "centre", or "" for an empty
-    or evenly spread CAM. `patient_side` is "right", "left", "midline" (by the side rule of the module docstring),
-    or "" when the orientation is unknown or has no left/right (sagittal), there is no region, or the map does not
-    show a side.
+    edge, 1 = bottom/right edge). `image_region` is e.g. "upper left", "lower middle", "centre", "upper" alone when
+    the attention lies on both sides, or "" for an empty or evenly spread CAM. `patient_side` is "right", "left",
+    "midline" (by the side rule of the module docstring), or "" when the orientation is unknown or has no left/right
+    (sagittal), there is no region, or the map does not show a side.
     """
 
     peak_row: float
@@ -170,6 +172,8 @@ class AttentionLocation:
             return f"no particular part of the image ({spread})"
         centre = self.image_region == "centre"
         where = "the centre of the image" if centre else f"the {self.image_region} part of the image"
+        if self.image_region in _VERTICAL_WORDS:
+            return f"{where} (on both sides)"
         if self.patient_side == "midline":
             return f"{where} (near the midline)"
         if self.patient_side:
@@ -177,11 +181,14 @@ class AttentionLocation:
         return where
 
 
-def _band_word(fraction: float, low_word: str, high_word: str) -> str:
-    if fraction < 0.5 - _CENTRE_BAND:
-        return low_word
-    if fraction > 0.5 + _CENTRE_BAND:
-        return high_word
+_VERTICAL_WORDS = ("upper", "middle", "lower")
+
+
+def _vertical_word(peak_row: float) -> str:
+    if peak_row < 0.5 - _CENTRE_BAND:
+        return "upper"
+    if peak_row > 0.5 + _CENTRE_BAND:
+        return "lower"
     return "middle"
 
 
@@ -249,8 +256,8 @@ def attention_summary(cam: np.ndarray, orientation: Sequence[float] | None = Non
     """Locate the CAM's peak and name it. `orientation` is the slice's ImageOrientationPatient
     (`core.analysis.results.SliceResult.orientation`), without which no patient side is named; `display`, the slice
     as displayed, places the midline at the middle of the head (else of the image). The region's left/right/middle
-    word (from the image's middle) and the side (from the head's) follow the side rule; where it finds no side, the
-    region's word follows the peak.
+    word and the side both follow the side rule from that midline; where it finds no side, the region has no
+    left/right word.
     """
     cam = np.asarray(cam, dtype=np.float32)
     if cam.shape[0] < _PEAK_GRID or cam.shape[1] < _PEAK_GRID:
@@ -259,15 +266,13 @@ def attention_summary(cam: np.ndarray, orientation: Sequence[float] | None = Non
     peak_row, peak_col, area = _hottest_area(cam) if peak_value > 0.0 else (0.5, 0.5, 1.0)
     if area > _DIFFUSE_AREA:
         return AttentionLocation(peak_row, peak_col, peak_value, image_region="", patient_side="")
-    vertical = _band_word(peak_row, "upper", "lower")
-    # The region is in image terms, from the image's middle; the patient's side from the head's midline.
-    horizontal = _lateral_word(cam, 0.5) or _band_word(peak_col, "left", "right")
-    region = "centre" if vertical == horizontal == "middle" else f"{vertical} {horizontal}"
-    head_side = _lateral_word(cam, head_midline(display) if display is not None else 0.5)
+    vertical = _vertical_word(peak_row)
+    horizontal = _lateral_word(cam, head_midline(display) if display is not None else 0.5)
+    region = "centre" if vertical == horizontal == "middle" else f"{vertical} {horizontal}".strip()
     return AttentionLocation(
         peak_row=float(peak_row),
         peak_col=float(peak_col),
         peak_value=peak_value,
         image_region=region,
-        patient_side=patient_side(head_side, orientation),
+        patient_side=patient_side(horizontal, orientation),
     )
