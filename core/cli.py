@@ -86,7 +86,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
     from core.analysis.selection import SlicePolicy, select_slices
     from core.errors import NotAnalysableError
     from core.output.export import StudyExport
-    from core.output.wording import disagreement, verdict_cautions
+    from core.output.wording import NO_PREDICTION, disagreement, verdict_cautions
 
     exports, skipped_any = [], False
     for path in paths:
@@ -96,7 +96,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
             try:
                 refuse_unanalysable(series)  # before choosing slices, which decodes them
             except NotAnalysableError as refusal:
-                print(f"{path} | {series.description} | {refusal.reason}")
+                print(f"{path} | {series.description} | {NO_PREDICTION}: {refusal.reason}")
                 skipped_any = True
                 continue
             selection = select_slices(series, SlicePolicy.central(slices_per_series))

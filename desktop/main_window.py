@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import FunctionWorker
 
-from core.analysis.results import StudyResult
+from core.analysis.results import StudyResult, not_analysable_reason
 from core.cases.store import Case
 from core.io.load import Series, Study
 from core.model.remote import ClassifierProcess
@@ -427,7 +427,8 @@ class MainWindow(QMainWindow):
         self.analyse_action.setEnabled(self.analysis.can_analyse() and bool(self.analysis_set()))
         self.analyse_all_action.setEnabled(self.analysis.can_analyse())
         self.cancel_action.setEnabled(analysing or self.loading.busy)
-        self.include_action.setEnabled(self.current_series is not None)
+        self.include_action.setEnabled(self.current_series is not None
+                                       and not not_analysable_reason(self.current_series.info))
         self.export_action.setEnabled(has_result and not analysing)
         self.save_case_action.setEnabled(has_result and not analysing)
 

@@ -46,11 +46,16 @@ def bind_results_panel(session: SessionModel, panel: ResultsPanel, model_problem
         if model_problem():
             panel.show_model_problem(model_problem())
         elif series is not None and not_analysable_reason(series.info):
-            panel.show_state(f"<b>Analysis unavailable.</b> {not_analysable_reason(series.info)}.")
+            panel.show_state(f"<b>Analysis unavailable:</b> {not_analysable_reason(series.info)}.")
         show_slice()
 
     def show_slice(*_changed: object) -> None:
-        if session.current_series is not None:
+        series = session.current_series
+        if series is None:
+            return
+        if not_analysable_reason(series.info):
+            panel.show_slice_not_analysable(session.slice_index)
+        else:
             panel.show_current_slice(session.slice_index, session.is_chosen(), session.slice_result())
 
     def on_results_reset(series_index: int) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 from superqt.utils import GeneratorWorker
 
-from core.analysis.selection import central_slices
+from core.analysis.pipeline import default_analysis_set
 from core.io.load import Study
 from core.session import SessionModel
 from desktop.feedback import Feedback
@@ -133,8 +133,7 @@ class StudyLoading(QObject):
         study, count = self._session.study, self._slice_count()
         if study is None:
             return
-        run_task(self._jobs, lambda: [[slice_.index for slice_ in central_slices(series, count)]
-                                      for series in study.series],
+        run_task(self._jobs, lambda: [default_analysis_set(series, count) for series in study.series],
                  done=lambda chosen: self._replace_analysis_sets(study, chosen, count),
                  failed=lambda reason: self._feedback.report_error("The slices to analyse could not be chosen",
                                                                    reason))

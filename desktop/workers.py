@@ -122,10 +122,9 @@ def load_study_steps(paths: Sequence[Path], analysis_slice_count: int, progress:
 
     Yields the `Study` as soon as the first series' middle slice and automatic window are decoded (its pixels are
     then in the slice cache); then, one series at a time, `SeriesPrepared` with the central slices chosen for analysis
-    (`core.analysis.selection.central_slices` decodes them, which is why it runs here rather than on the UI
+    (`core.analysis.pipeline.default_analysis_set` decodes them, which is why it runs here rather than on the UI
     thread). Nothing is yielded when the scan was cancelled."""
-    from core.analysis.pipeline import open_study
-    from core.analysis.selection import central_slices
+    from core.analysis.pipeline import default_analysis_set, open_study
 
     study = open_study(list(paths), progress=progress, should_cancel=should_cancel)  # registers the patient's PHI
     if study.cancelled:
@@ -134,8 +133,7 @@ def load_study_steps(paths: Sequence[Path], analysis_slice_count: int, progress:
         _middle_display(study.series[0])
     yield study
     for series_index, series in enumerate(study.series):
-        chosen = [slice_.index for slice_ in central_slices(series, analysis_slice_count)]
-        yield SeriesPrepared(series_index, chosen, _middle_display(series))
+        yield SeriesPrepared(series_index, default_analysis_set(series, analysis_slice_count), _middle_display(series))
 
 
 def _middle_display(series: Series) -> np.ndarray | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from core.analysis.pipeline import default_analysis_set
 from core.analysis.results import not_analysable_reason
 from core.cli import EXIT_SKIPPED, main
 from core.io.load import load_study
@@ -29,8 +30,9 @@ def write_series_of_modality(folder: Path, modality: str, n_slices: int = 4) -> 
 @pytest.mark.parametrize("modality", ["CT", "NM", "US", "OT"])
 def test_other_modalities_are_not_analysable(tmp_path: Path, modality: str) -> None:
     info = load_study(write_series_of_modality(tmp_path / "s", modality)).series[0].info
-    assert not_analysable_reason(info) == (f"no prediction: modality {modality.upper()} is not MR "
+    assert not_analysable_reason(info) == (f"modality {modality.upper()} is not MR "
                                            "(the model was trained on brain MRI only)")
+    assert default_analysis_set(load_study(tmp_path / "s").series[0], 9) == []  # nothing chosen, nothing decoded
 
 
 def test_mr_and_pictures_are_analysable(tmp_path: Path) -> None:

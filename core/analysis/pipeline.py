@@ -56,6 +56,16 @@ def open_study(paths: Path | Sequence[Path], progress: Callable[[int, int], None
     return study
 
 
+def default_analysis_set(series: Series, count: int) -> list[int]:
+    """The slice indices Analyse starts from: the `count` central slices (`core.analysis.selection`, which decodes
+    them), and none of a series the model must not classify (`not_analysable_reason`), which is not decoded."""
+    from core.analysis.selection import central_slices
+
+    if not_analysable_reason(series.info):
+        return []
+    return [slice_.index for slice_ in central_slices(series, count)]
+
+
 def refuse_unanalysable(series: Series) -> None:
     """Raise `NotAnalysableError` when the model must not classify `series` (`not_analysable_reason`); a caller that
     would otherwise decode slices to choose them (`select_slices`) asks first."""

@@ -48,7 +48,7 @@ def not_analysable_reason(info: SeriesInfo | None) -> str:
     modality = (info.modality if info is not None else "").strip().upper()
     if modality in ACCEPTED_MODALITIES:
         return ""
-    return f"no prediction: modality {modality} is not MR (the model was trained on brain MRI only)"
+    return f"modality {modality} is not MR (the model was trained on brain MRI only)"
 
 
 # What a slice's pixels can fail with: the loader's own errors, and the OSError/ValueError that Pillow, pydicom and

@@ -290,6 +290,13 @@ class ResultsPanel(QWidget):
         self.slice_verdict.setStyleSheet(f"color: {theme.class_colour(prediction.label).name()};")
         self.slice_bars.set_probabilities(self._classes, self._names, prediction.probabilities)
 
+    def show_slice_not_analysable(self, index: int) -> None:
+        """Slice `index` of a series the model must not classify (the state above says why)."""
+        self.slice_title.setText(f"This slice ({index + 1})")
+        self.slice_verdict.setText("Not analysable: see above")
+        self.slice_verdict.setStyleSheet(f"color: {theme.MUTED_TEXT.name()};")
+        self.slice_bars.set_probabilities([], [], None)
+
     def _select_row_of(self, slice_index: int) -> None:
         """Highlight the shown slice's row in the table (and scroll to it), or none when it was not analysed."""
         for row in range(self.table.rowCount()):

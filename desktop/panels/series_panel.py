@@ -7,6 +7,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from core.analysis.results import not_analysable_reason
 from core.io.load import Series
 from desktop.viewer.image_view import to_qimage
 
@@ -65,9 +66,11 @@ class SeriesPanel(QWidget):
             item.setText(self._item_text(index))
 
     def _item_text(self, index: int) -> str:
-        text = self._series[index].description
+        series = self._series[index]
+        if not_analysable_reason(series.info):  # e.g. CT: nothing is chosen, and the list says why at a glance
+            return f"{series.description}\nnot analysable ({series.info.modality.strip().upper()})"
         chosen = self._chosen_counts.get(index)
-        return text if chosen is None else f"{text}\n{chosen} chosen for analysis"
+        return series.description if chosen is None else f"{series.description}\n{chosen} chosen for analysis"
 
     def _emit_selection(self, row: int) -> None:
         if row >= 0:

@@ -205,9 +205,13 @@ def test_a_ct_series_is_refused_before_the_model_runs(qtbot, tiny_window, tmp_pa
 
     window = tiny_window
     open_and_wait(qtbot, window, write_series_of_modality(tmp_path / "ct", "CT"))
-    wait_for_analysis_set(qtbot, window)
-    assert not window.analyse_action.isEnabled()
-    assert "modality CT is not MR" in window.results_panel.state.text()
+    qtbot.waitUntil(lambda: not window.cancel_action.isEnabled(), timeout=LOAD_TIMEOUT_MS)  # the load worker ended
+    assert not window.analyse_action.isEnabled() and not window.include_action.isEnabled()
+    assert window.analysis_set() == []  # nothing is marked as chosen on the slider
+    assert window.results_panel.state.text() == ("<b>Analysis unavailable:</b> modality CT is not MR (the model was "
+                                                 "trained on brain MRI only).")
+    assert window.results_panel.slice_verdict.text() == "Not analysable: see above"
+    assert window.series_panel.list.item(0).text().endswith("\nnot analysable (CT)")
     window.start_analysis()  # the shortcut's path too: nothing starts
     assert not window.cancel_action.isEnabled() and window.current_study_result() is None
 
