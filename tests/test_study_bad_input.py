@@ -14,6 +14,8 @@ import numpy as np
 import pydicom
 import pytest
 from PIL import Image
+from pydicom.dataelem import RawDataElement
+from pydicom.tag import Tag
 from pydicom.uid import RLELossless
 
 from core.analysis.results import aggregate
@@ -360,3 +362,70 @@ def test_a_slice_still_shows_when_the_slices_sampled_for_the_series_window_are_d
     assert healthy.display().max() == 255
     with pytest.raises(UnreadableFileError):
         series.slices[5].display()
+
+
+def _raw_ds(tag: int, value: str) -> RawDataElement:
+    """A DS element exactly as a damaged file stores it (pydicom would refuse to write the value itself)."""
+    data = value.encode() + (b" " if len(value) % 2 else b"")
+    return RawDataElement(Tag(tag), "DS", len(data), data, 0, False, True)
+
+
+def _slope(value: str | list[int]):
+    def damage(dataset: pydicom.Dataset) -> None:
+        dataset.RescaleIntercept = 0  # the slope is used only beside an intercept
+        if isinstance(value, str):
+            dataset[0x00281053] = _raw_ds(0x00281053, value)
+        else:
+            dataset.RescaleSlope = value
+    return damage
+
+
+def _without_lut_descriptor(sequence_keyword: str):
+    def damage(dataset: pydicom.Dataset) -> None:
+        item = pydicom.Dataset()
+        item[0x00283006] = RawDataElement(Tag(0x00283006), "US", 6, b"\x00\x00\x01\x00\x02\x00", 0, False, True)
+        setattr(dataset, sequence_keyword, [item])  # LUT Data without its LUT Descriptor (0028,3002)
+    return damage
+
+
+def _nan_float_pixels(dataset: pydicom.Dataset) -> None:
+    del dataset.PixelData
+    dataset.FloatPixelData = np.full((32, 32), np.nan, np.float32).tobytes()
+    dataset.BitsAllocated = 32
+    for keyword in ("BitsStored", "HighBit", "PixelRepresentation", "RescaleSlope", "RescaleIntercept"):
+        if keyword in dataset:
+            delattr(dataset, keyword)
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (_slope("abc"), "could not be rescaled"),
+    (_slope([1, 2]), "could not be rescaled"),
+    (_without_lut_descriptor("ModalityLUTSequence"), "could not be rescaled"),
+    (_without_lut_descriptor("VOILUTSequence"), "the VOI LUT could not be applied"),
+    (_nan_float_pixels, "not finite numbers"),
+], ids=["text-slope", "two-slopes", "modality-lut", "voi-lut", "nan-pixels"])
+def test_one_file_with_an_unusable_pixel_transform_spoils_only_itself(tmp_path, damage, reason):
+    """A text Rescale Slope in one file raised a numpy error out of the series' shared window: every slice of the
+    series failed to show, and the CLI ended with an internal error. A NaN pixel made that window NaN (all black)."""
+    write_mr_series(tmp_path, n_slices=6, rows=32, cols=32, shuffle=False,
+                    per_slice=lambda k, d: damage(d) if k == 3 else None)
+    series = load_study(tmp_path).series[0]
+    damaged = next(s for s in series.slices if s.path.name.endswith("0003.dcm"))
+    with pytest.raises(UnreadableFileError, match=reason) as raised:
+        damaged.display()
+    assert raised.value.path == damaged.path
+    for slice_ in series.slices:
+        if slice_ is not damaged:
+            assert slice_.display().max() > 200
+    window = series.slices[0].default_window()
+    assert np.isfinite([window.center, window.width]).all()
+
+
+@pytest.mark.parametrize("center, width", [("NaN", "400"), ("400", "1e999")])
+def test_a_window_that_is_not_a_finite_number_is_not_used(tmp_path, center, width):
+    write_mr_series(tmp_path, n_slices=2, rows=32, cols=32,
+                    per_slice=lambda k, d: (d.__setitem__(0x00281050, _raw_ds(0x00281050, center)),
+                                            d.__setitem__(0x00281051, _raw_ds(0x00281051, width))))
+    slice_ = load_study(tmp_path).series[0].slices[0]
+    assert slice_.windows == [] or all(not w.has_valid_width for w in slice_.windows)
+    assert slice_.display().max() > 200  # the automatic window, not a black image

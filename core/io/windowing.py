@@ -9,6 +9,7 @@ any centre and width the user drags to, to pictures as well as DICOM (tests comp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -35,7 +36,9 @@ class Window:
     @property
     def has_valid_width(self) -> bool:
         """Whether the width is one the standard allows: at least 1 for LINEAR (C.11.2.1.2.1), above 0 for
-        LINEAR_EXACT and SIGMOID (C.11.2.1.3)."""
+        LINEAR_EXACT and SIGMOID (C.11.2.1.3); and, with the centre, a finite number (a NaN window shows black)."""
+        if not (math.isfinite(self.center) and math.isfinite(self.width)):
+            return False
         return self.width >= 1.0 if self.function == "LINEAR" else self.width > 0.0
 
     def adjusted(self, center: float, width: float, name: str = "") -> Window:

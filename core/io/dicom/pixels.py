@@ -58,9 +58,15 @@ class DicomPixelSource:
         except BaseException as error:
             detail = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
             raise UnreadableFileError(self.path, f"the pixel data could not be decoded ({detail})") from error
-        if pixels.ndim == 3:
-            return luma(pixels)
-        return apply_modality_lut(pixels, self.modality).astype(np.float32)
+        try:
+            values = luma(pixels) if pixels.ndim == 3 else apply_modality_lut(pixels, self.modality).astype(np.float32)
+        # A header value the transform cannot use (a text or multi-valued Rescale Slope, a Modality LUT without its
+        # descriptor) fails in numpy or pydicom with assorted types; it is this file's fault, not the series'.
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:
+            raise UnreadableFileError(self.path, f"the pixel values could not be rescaled ({error})") from error
+        if not np.isfinite(values).all():  # a NaN or infinite value would turn the whole series' window into NaN
+            raise UnreadableFileError(self.path, "the pixel data holds values that are not finite numbers")
+        return values
 
     def _decode_stored_values(self) -> np.ndarray:
         dataset = pydicom.dcmread(self.path, force=True)
@@ -77,9 +83,12 @@ class DicomPixelSource:
         sequence = self.voi.get("VOILUTSequence")
         if not sequence:
             return None
-        bits = int(sequence[0].LUTDescriptor[2])
-        indices = np.rint(pixels).astype(np.int64)  # LUT entries are addressed by integer modality values
-        return (apply_voi(indices, self.voi).astype(np.float32) / float(2**bits - 1)).clip(0.0, 1.0)
+        try:
+            bits = int(sequence[0].LUTDescriptor[2])
+            indices = np.rint(pixels).astype(np.int64)  # LUT entries are addressed by integer modality values
+            return (apply_voi(indices, self.voi).astype(np.float32) / float(2**bits - 1)).clip(0.0, 1.0)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:  # as in `decode`
+            raise UnreadableFileError(self.path, f"the VOI LUT could not be applied ({error})") from error
 
     def tags(self) -> list[tuple[str, str, str]]:
         try:
