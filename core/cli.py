@@ -28,6 +28,7 @@ from core.selftest import SelfTestAction
 
 if TYPE_CHECKING:
     from core.analysis.results import SliceResult, StudyResult
+    from core.io.types import SeriesInfo
     from core.model.classifier import Classifier, ModelManifest
     from core.output.export import StudyExport
 
@@ -67,6 +68,7 @@ def _positive_int(text: str) -> int:
 class _ClassifyOutcome:
     exports: list[StudyExport]
     skipped_any: bool
+    input_files: set[Path]  # every file the studies were read from (resolved): outputs must not replace them
 
 
 def _summary_line(source: Path, series_description: str, study_result: StudyResult) -> str:
@@ -88,9 +90,11 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
     from core.output.export import StudyExport
     from core.output.wording import NO_PREDICTION, disagreement, verdict_cautions
 
-    exports, skipped_any = [], False
+    exports, skipped_any, input_files = [], False, set()
     for path in paths:
         study = open_study(path, progress=lambda done, total: progress.update(done, total, f"reading {path.name}"))
+        input_files |= {slice_.path.resolve() for series in study.series for slice_ in series.slices}
+        input_files |= {skipped.path.resolve() for skipped in study.skipped}
         results = []
         for series in study.series:
             try:
@@ -128,7 +132,15 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
             print(f"skipped: {skipped.path}: {skipped.reason}", file=sys.stderr)
         skipped_any |= bool(study.skipped) or not study.series
         exports.append(StudyExport(path, results, study.skipped))
-    return _ClassifyOutcome(exports, skipped_any)
+    return _ClassifyOutcome(exports, skipped_any, input_files)
+
+
+def _series_words(info: SeriesInfo | None) -> str:
+    """E.g. "series 4, AX T2 FLAIR"; "pictures" for a folder of pictures."""
+    if info is None or info.from_pictures:
+        return "pictures"
+    number = f"series {info.series_number}" if info.series_number else "series"
+    return f"{number}, {info.series_description}" if info.series_description else number
 
 
 def _report_paths(requested: Path, count: int) -> list[Path]:
@@ -143,13 +155,17 @@ def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest
     from core.output.pdf import write_pdf
     from core.output.report import ReportOptions
 
+    results = [(result, export.skipped) for export in outcome.exports for result in export.results]
+    report_paths = _report_paths(args.report, len(results)) if args.report is not None else []
+    for output in ([args.json] if args.json is not None else []) + report_paths:
+        if output.resolve() in outcome.input_files:
+            raise ReportWriteError(output, "it is one of the files the study was read from; choose another name")
     if args.json is not None:
         write_json(args.json, outcome.exports, manifest, anonymise=args.anonymise)
-    if args.report is not None:
-        results = [(result, export.skipped) for export in outcome.exports for result in export.results]
-        options = ReportOptions(page_size=args.page_size, anonymise=args.anonymise, institution=args.institution)
-        for (result, skipped), path in zip(results, _report_paths(args.report, len(results))):
-            write_pdf(result, path, options, skipped=skipped)
+    options = ReportOptions(page_size=args.page_size, anonymise=args.anonymise, institution=args.institution)
+    for (result, skipped), path in zip(results, report_paths):
+        write_pdf(result, path, options, skipped=skipped)
+        print(f"report: {path} ({_series_words(result.series_info)})")  # which file holds which series
 
 
 def run_classify(args: argparse.Namespace) -> int:
@@ -213,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [str(path) for path in getattr(args, "paths", []) if not path.exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
+    outputs = [path.resolve() for path in (getattr(args, "json", None), getattr(args, "report", None)) if path]
+    if len(outputs) == 2 and outputs[0] == outputs[1]:
+        parser.error("--json and --report name the same file")
     from core.logging_setup import configure_logging, crash_message
 
     # As in the desktop: library warnings go to the log file (not the terminal) through the PHI guard, which

@@ -89,8 +89,9 @@ def test_classify_sample_jpegs_writes_summary_json_and_report(sample_jpegs: Path
     assert status == EXIT_OK
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith(f"{sample_jpegs} |") and "3/3 slices counted" in lines[0]
-    assert all(line.startswith("    caution: ") for line in lines[1:-1])  # the random model's answer is a close call
-    assert lines[-1] == "    note: " + sequence_hint(SeriesInfo()).sentence()  # "sequence unknown", as the window says
+    assert all(line.startswith("    caution: ") for line in lines[1:-2])  # the random model's answer is a close call
+    assert lines[-2] == "    note: " + sequence_hint(SeriesInfo()).sentence()  # "sequence unknown", as the window says
+    assert lines[-1] == f"report: {report_path} (pictures)"
     document = json.loads(json_path.read_text(encoding="utf-8"))
     series = document["studies"][0]["series"][0]
     assert document["model"]["name"] == "tiny-test-model"
@@ -139,6 +140,36 @@ def test_a_series_without_a_verdict_gives_status_1(tmp_path: Path, tiny_model_di
     assert "| no prediction (" in capsys.readouterr().out
     result = json.loads(json_path.read_text(encoding="utf-8"))["studies"][0]["series"][0]["result"]
     assert result["verdict"] is None
+
+
+def test_an_output_never_replaces_a_file_the_study_was_read_from(sample_jpegs: Path, tmp_path: Path,
+                                                                  tiny_model_dir: Path, capsys) -> None:
+    """`--report study/Te-gl_0029.jpg` turned a source image into a PDF, exit status 0."""
+    image = sample_jpegs / "Te-gl_0029.jpg"
+    original = image.read_bytes()
+    status = main(["classify", str(sample_jpegs), "--slices", "1", "--report", str(image),
+                   "--model-dir", str(tiny_model_dir)])
+    assert status == EXIT_FAILED and image.read_bytes() == original
+    assert f"could not write {image}: it is one of the files the study was read from" in capsys.readouterr().err
+
+
+def test_each_report_of_a_several_series_study_says_which_series_it_holds(tmp_path: Path, tiny_model_dir: Path,
+                                                                         capsys) -> None:
+    for number, description in ((4, "AX T2 FLAIR"), (7, "AX T1 POST GAD")):
+        write_mr_series(tmp_path / "study" / str(number), n_slices=3, rows=64, cols=64, seed=number,
+                        SeriesNumber=number, SeriesDescription=description)
+    main(["classify", str(tmp_path / "study"), "--slices", "1", "--report", str(tmp_path / "r.pdf"),
+          "--model-dir", str(tiny_model_dir)])
+    reports = [line for line in capsys.readouterr().out.splitlines() if line.startswith("report: ")]
+    assert [line.split(" (")[0] for line in reports] == [f"report: {tmp_path / 'r_1.pdf'}",
+                                                        f"report: {tmp_path / 'r_2.pdf'}"]
+    assert sorted(line.split(" (")[1] for line in reports) == ["series 4, AX T2 FLAIR)", "series 7, AX T1 POST GAD)"]
+
+
+def test_json_and_report_on_one_file_is_a_usage_error(sample_jpegs: Path, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["classify", str(sample_jpegs), "--json", str(tmp_path / "out"), "--report", str(tmp_path / "out")])
+    assert exited.value.code == 2 and "--json and --report name the same file" in capsys.readouterr().err
 
 
 def test_unwritable_json_gives_status_3(sample_jpegs: Path, tmp_path: Path, tiny_model_dir, capsys) -> None:
