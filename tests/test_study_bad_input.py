@@ -429,3 +429,25 @@ def test_a_window_that_is_not_a_finite_number_is_not_used(tmp_path, center, widt
     slice_ = load_study(tmp_path).series[0].slices[0]
     assert slice_.windows == [] or all(not w.has_valid_width for w in slice_.windows)
     assert slice_.display().max() > 200  # the automatic window, not a black image
+
+
+def test_pictures_deleted_while_the_folder_is_scanned_do_not_fail_the_study(tmp_path):
+    """The sizes were read again after the scan, and a picture gone by then raised FileNotFoundError out of
+    load_study: the whole study was lost. DICOM already coped."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for k in range(4):
+        (folder / f"image{k}.png").write_bytes(_png_bytes(64, 64))
+
+    def progress(done: int, total: int) -> None:
+        if done == 2:
+            for picture in sorted(folder.glob("*.png"))[:2]:  # already scanned
+                picture.unlink()
+
+    study = load_study(folder, progress=progress)
+    (series,) = study.series
+    gone = [slice_ for slice_ in series.slices if not slice_.path.exists()]
+    assert gone
+    with pytest.raises(UnreadableFileError) as raised:
+        gone[0].display()
+    assert raised.value.path == gone[0].path

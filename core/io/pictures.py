@@ -9,6 +9,7 @@ geometry metadata, so their `SeriesInfo` stays empty.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ class ImageHeader:
     rows: int
     cols: int
     bit_depth: int
+    modified_ns: int  # with `size`, the pixel cache's key: a file changed on disk is decoded afresh
+    size: int
 
 
 #: Pillow modes that hold more than 8 bits of gray; they keep their values (and get the automatic window).
@@ -82,13 +85,15 @@ def read_header(path: Path) -> ImageHeader:
         with Image.open(path) as image:
             cols, rows = image.size
             bit_depth = 16 if image.mode in _DEEP_GRAY_MODES else 8
+            # Taken from the open file: a picture deleted or moved after the scan must not fail the whole study.
+            stat = os.fstat(image.fp.fileno()) if image.fp is not None else path.stat()
     except Image.DecompressionBombError as error:
         # Pillow refuses sizes far beyond its own limit from the header alone; say so in the same words as ours.
         raise UnreadableFileError(path, f"image is too large to open safely ({error})") from None
     except _PILLOW_ERRORS as error:
         raise UnreadableFileError(path, f"the picture is damaged and could not be read ({error})") from error
     check_image_size(path, rows, cols)
-    return ImageHeader(path, rows, cols, bit_depth)
+    return ImageHeader(path, rows, cols, bit_depth, stat.st_mtime_ns, stat.st_size)
 
 
 def build_series(headers: list[ImageHeader]) -> list[Series]:
@@ -105,7 +110,6 @@ def build_series(headers: list[ImageHeader]) -> list[Series]:
 
 
 def _slice(header: ImageHeader, index: int) -> Slice:
-    stat = header.path.stat()
-    source = ImagePixelSource(header.path, (str(header.path), stat.st_mtime_ns, stat.st_size))
+    source = ImagePixelSource(header.path, (str(header.path), header.modified_ns, header.size))
     windows: list[Window] = [FULL_RANGE_8BIT] if header.bit_depth == 8 else []
     return Slice(header.path, None, index, (header.rows, header.cols), windows, source)
