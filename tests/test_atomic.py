@@ -7,6 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from core.output.atomic import PARTIAL_SUFFIX, STALE_PARTIAL_AGE_S, write_bytes_atomically
 
 
@@ -36,3 +38,14 @@ def test_a_write_removes_stale_partials_of_ours_in_its_folder_and_nothing_else(t
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([in_progress.name, "report.pdf", *unrelated])
     assert all((tmp_path / name).read_bytes() == content for name, content in unrelated.items())
     assert (tmp_path / "report.pdf").read_bytes() == b"%PDF-1.7 complete"
+
+
+def test_an_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl+C mid-write left a hidden '.report.pdf.*.partial' holding patient data."""
+    def interrupted(_fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_bytes_atomically(tmp_path / "report.pdf", b"%PDF-1.4 patient data")
+    assert list(tmp_path.iterdir()) == []

@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -451,3 +452,31 @@ def test_pictures_deleted_while_the_folder_is_scanned_do_not_fail_the_study(tmp_
     with pytest.raises(UnreadableFileError) as raised:
         gone[0].display()
     assert raised.value.path == gone[0].path
+
+
+def test_a_dicomdir_is_not_followed_out_of_its_own_folder(tmp_path):
+    """Records naming '../other_patient/…' or an absolute path pulled another patient's files into the study."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, MediaStorageDirectoryStorage, generate_uid
+
+    media = tmp_path / "cdrom"
+    own = write_mr_series(media / "IMAGES", n_slices=2, rows=32, cols=32, PatientID="OWN-1")
+    other = write_mr_series(tmp_path / "other_patient", n_slices=2, rows=32, cols=32, PatientID="OTHER-9")
+    dicomdir = Dataset()
+    dicomdir.file_meta = FileMetaDataset()
+    dicomdir.file_meta.MediaStorageSOPClassUID = MediaStorageDirectoryStorage
+    dicomdir.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    dicomdir.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    records = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom notes that these IDs break the CS rules, as such media do
+        for file_id in (["IMAGES", own[0].name], ["..", "other_patient", other[0].name], [str(other[1])]):
+            record = Dataset()
+            record.DirectoryRecordType = "IMAGE"
+            record.ReferencedFileID = file_id
+            records.append(record)
+    dicomdir.DirectoryRecordSequence = records
+    dicomdir.save_as(media / "DICOMDIR", enforce_file_format=True)
+
+    loaded = load_study(media / "DICOMDIR")
+    assert [slice_.path for series in loaded.series for slice_ in series.slices] == [own[0]]

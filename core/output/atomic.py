@@ -64,6 +64,9 @@ def write_bytes_atomically(path: Path, data: bytes) -> None:
     except OSError as error:
         Path(temp_name).unlink(missing_ok=True)
         raise ReportWriteError(path, f"could not write the file: {_reason(error)}") from error
+    except BaseException:  # Ctrl+C or a kill mid-write: no half-written copy of the patient's report stays behind
+        Path(temp_name).unlink(missing_ok=True)
+        raise
 
 
 def _remove_stale_partials(folder: Path) -> None:

@@ -15,13 +15,22 @@ from core.errors import UnreadableFileError
 
 
 def dicomdir_references(path: Path, dicomdir: Dataset) -> list[Path]:
-    """Files referenced by a DICOMDIR's directory records (PS3.10 §8, PS3.3 F.3), relative to its folder."""
-    referenced = []
+    """Files referenced by a DICOMDIR's directory records (PS3.10 §8, PS3.3 F.3), relative to its folder.
+
+    A Referenced File ID is a path *within* the medium (PS3.10 §8.2: components of the file-set's own tree), so one
+    that climbs out of it ("..") or is absolute is not followed: it would pull another patient's files into the
+    study."""
+    referenced, outside = [], 0
     for record in dicomdir.get("DirectoryRecordSequence", []):
         file_id = record.get("ReferencedFileID")
         if file_id:
-            parts = list(file_id) if isinstance(file_id, MultiValue) else [file_id]
+            parts = [str(part) for part in (file_id if isinstance(file_id, MultiValue) else [file_id])]
+            if any(part in ("", ".", "..") or Path(part).is_absolute() or "/" in part or "\\" in part
+                   for part in parts):
+                outside += 1
+                continue
             referenced.append(path.parent.joinpath(*parts))
     if not referenced:
-        raise UnreadableFileError(path, "the DICOMDIR lists no files")
+        raise UnreadableFileError(path, f"all {outside} files the DICOMDIR lists lie outside its folder (not read)"
+                                  if outside else "the DICOMDIR lists no files")
     return referenced
