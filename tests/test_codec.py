@@ -125,3 +125,13 @@ def test_case_folders_written_in_the_existing_formats_reopen(tmp_path: Path, age
     assert result.series_length == (20 if age == "current" else None)
     np.testing.assert_array_equal(result.slice_results[0].prediction.cams, cams["cams_000"])
     assert result.series_info.pixel_spacing == (0.5, 0.5) and result.verdict_label == "glioma"
+
+
+def test_a_file_name_that_is_not_utf8_survives_json() -> None:
+    """A Latin-1 file name from an old CD made JSON exports and case saving fail (UnicodeEncodeError)."""
+    import os
+
+    name = os.fsdecode(b"M\xfcller_T1.jpg")  # lone surrogate, as os.listdir gives it
+    text = json_bytes({"file": name, "patient": "Müller"})
+    assert json.loads(text)["file"] == name and os.fsencode(json.loads(text)["file"]) == b"M\xfcller_T1.jpg"
+    assert json_bytes({"patient": "Müller"}).decode("utf-8") == '{\n  "patient": "Müller"\n}'  # readable otherwise

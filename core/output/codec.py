@@ -29,8 +29,16 @@ def json_float(value: float | None) -> float | None:
 
 
 def json_bytes(document: Mapping[str, Any]) -> bytes:
-    """`document` as UTF-8 JSON text, indented, non-ASCII kept, NaN refused (encode floats with `json_float`)."""
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    """`document` as UTF-8 JSON text, indented, non-ASCII kept, NaN refused (encode floats with `json_float`).
+
+    A file name that is not valid UTF-8 (Latin-1 names from an old CD or a Windows share) reaches Python as lone
+    surrogates, which UTF-8 cannot encode: such a document is written with ASCII escapes instead ("\\udce9"),
+    which every JSON reader reads back to the same name."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
 def cams_key(position: int) -> str:
