@@ -13,7 +13,9 @@ Subcommands are registered in `_SUBCOMMANDS` (`classify` here, `cases` from core
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,6 +56,31 @@ class ProgressBar:
     def clear(self) -> None:
         if self._enabled:
             self._stream.write("\r" + " " * (self.WIDTH + 50) + "\r")
+            self._stream.flush()
+
+
+class _ReaderMayLeave(io.TextIOBase):
+    """Standard output while a command runs: when its reader goes away (`brainmri-cli classify … | head -1`), the
+    remaining lines are dropped and the work goes on, so the reports asked for are still written; without this the
+    first print after that raised BrokenPipeError and the run ended as an internal error."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream, self._gone = stream, False
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                self._stream.write(text)
+                self._stream.flush()  # a pipe buffers: find out now, not at exit
+            except BrokenPipeError:
+                self._gone = True
+                # What is still buffered goes nowhere instead of failing again when Python exits.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
             self._stream.flush()
 
 
@@ -237,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # As in the desktop: library warnings go to the log file (not the terminal) through the PHI guard, which
     # redacts the patients of the studies opened.
     log_path = configure_logging()
+    stdout, sys.stdout = sys.stdout, _ReaderMayLeave(sys.stdout)
     try:
         return args.handler(args)
     except BrainMriError as error:
@@ -246,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("brainmri.cli").exception("Internal error")
         print(f"internal error: {crash_message(type(error), log_path)}", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

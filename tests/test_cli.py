@@ -166,6 +166,21 @@ def test_each_report_of_a_several_series_study_says_which_series_it_holds(tmp_pa
     assert sorted(line.split(" (")[1] for line in reports) == ["series 4, AX T2 FLAIR)", "series 7, AX T1 POST GAD)"]
 
 
+def test_a_reader_that_leaves_early_does_not_stop_the_reports(sample_jpegs: Path, tmp_path: Path,
+                                                              tiny_model_dir: Path) -> None:
+    """`brainmri-cli classify … | head -1` ended with BrokenPipeError as an internal error, no report written."""
+    report = tmp_path / "report.pdf"
+    process = subprocess.Popen([sys.executable, "-m", "core.cli", "classify", str(sample_jpegs), "--slices", "1",
+                                "--report", str(report), "--model-dir", str(tiny_model_dir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=300) in (EXIT_OK, EXIT_SKIPPED), errors
+    assert "internal error" not in errors and "BrokenPipeError" not in errors
+    assert PdfReader(report).pages
+
+
 def test_json_and_report_on_one_file_is_a_usage_error(sample_jpegs: Path, tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["classify", str(sample_jpegs), "--json", str(tmp_path / "out"), "--report", str(tmp_path / "out")])
