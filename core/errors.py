@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+
+#: The file-system errors a user meets (a read-only or full disk, a file where a folder should be), in plain words.
+_OS_ERROR_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the disk is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EEXIST: "a file of that name is in the way",
+    errno.ENOTDIR: "part of the path is a file, not a folder",
+    errno.ENOENT: "a file or folder is missing",
+}
+
+
+def os_error_reason(error: OSError) -> str:
+    """Why a file operation failed, in plain words and without the path (the message around it names the file or
+    folder); the system's own wording for errors a user rarely meets."""
+    if error.errno in _OS_ERROR_REASONS:
+        return _OS_ERROR_REASONS[error.errno]
+    if error.strerror:
+        return error.strerror[0].lower() + error.strerror[1:]
+    return str(error.args[0]) if error.args else type(error).__name__  # not str(error): it would quote the path
 
 
 class BrainMriError(Exception):

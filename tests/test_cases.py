@@ -4,13 +4,16 @@ migration, PHI absence for anonymised cases, safe folder names."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
+import json
 import math
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from core.cases import schema as case_schema
 from core.cases import store as case_store
 from core.cases.files import safe_file_name, safe_name
 from core.cases.store import CaseStore
-from core.errors import CaseDatabaseError, CaseNotFoundError, CaseStoreError
+from core.errors import CaseDatabaseError, CaseNotFoundError, CaseStoreError, os_error_reason
 from core.io.load import SeriesInfo
 from core.model.classifier import SlicePrediction
 from tests.conftest import REPO_ROOT
@@ -209,6 +212,93 @@ def test_a_case_whose_files_were_removed_outside_the_app_raises_a_store_error(st
     assert store.list() == []
 
 
+# --- damaged cases -------------------------------------------------------------------------------------------------
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _edit_case_file(folder: Path, edit: Callable[[dict], object]) -> None:
+    document = json.loads((folder / "case.json").read_text(encoding="utf-8"))
+    edit(document)
+    (folder / "case.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+def _drop_first_cams(folder: Path) -> None:
+    with np.load(folder / "cams.npz") as archive:
+        kept = {key: archive[key] for key in archive.files if key != "cams_000"}
+    with (folder / "cams.npz").open("wb") as file:
+        np.savez_compressed(file, **kept)
+
+
+# How a case folder gets damaged outside the app: the damaging edit, the file blamed, and what the message says of it.
+DAMAGES: dict[str, tuple[Callable[[Path], object], str, str]] = {
+    "cams truncated": (lambda folder: _truncate(folder / "cams.npz"), "cams.npz", "cannot be read (File is not a zip"),
+    "cams empty": (lambda folder: (folder / "cams.npz").write_bytes(b""), "cams.npz", "cannot be read ("),
+    "cams removed": (lambda folder: (folder / "cams.npz").unlink(), "cams.npz",
+                     "cannot be read (a file or folder is missing)"),
+    "cams entry missing": (_drop_first_cams, "case.json", "cannot be read ('cams_000' is missing)"),
+    "case file a list": (lambda folder: (folder / "case.json").write_text("[]"), "case.json", "does not hold a case"),
+    "case file cut off": (lambda folder: _truncate(folder / "case.json"), "case.json", "cannot be read ("),
+    "case file not text": (lambda folder: (folder / "case.json").write_bytes(b"\xff\xfe\x00{"), "case.json",
+                           "cannot be read ("),
+    "study entry deleted": (lambda folder: _edit_case_file(folder, lambda document: document.pop("study")),
+                            "case.json", "lacks where the study came from"),
+    "study entry garbled": (lambda folder: _edit_case_file(folder, lambda document: document["study"].update(x=1)),
+                            "case.json", "cannot be read ("),
+    "results garbled": (lambda folder: _edit_case_file(
+                            folder, lambda document: document["study_result"].update(slice_results=5)),
+                        "case.json", "cannot be read ("),
+    "format version garbled": (lambda folder: _edit_case_file(folder, lambda document: document.update(
+                                   format_version="one")), "case.json", "has no valid format version"),
+    "slice image truncated": (lambda folder: _truncate(folder / "slice_000.png"), "slice_000.png", "cannot be read ("),
+    "slice image outside the case": (lambda folder: _edit_case_file(
+                                         folder, lambda document: document["slice_images"].__setitem__(0, "../x.png")),
+                                     "case.json", "lists a slice image that is not a file of the case"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_case_is_reported_as_damaged_and_the_other_cases_still_work(store: CaseStore, damage: str) -> None:
+    damaged = save_sample(store, "Damaged", copy_slice_images=True)
+    intact = save_sample(store, "Intact", copy_slice_images=True)
+    damage_folder, file_name, problem = DAMAGES[damage]
+    damage_folder(damaged.folder)
+
+    with pytest.raises(CaseStoreError) as raised:
+        store.get(damaged.case_id)
+
+    assert type(raised.value) is CaseStoreError and raised.value.path == damaged.folder / file_name
+    assert raised.value.reason.startswith(f"Case {damaged.case_id} cannot be reopened. The case is damaged: its file "
+                                          f"{file_name} {problem}")
+    assert raised.value.reason.endswith(f"Delete the case, or put its folder {damaged.folder} back from a backup; the "
+                                        "other cases are not affected.")
+    assert [record.case_id for record in store.list()] == [intact.case_id, damaged.case_id]
+    assert_same(store.get(intact.case_id).study_result, make_study_result())
+    store.delete(damaged.case_id)  # the way out the message offers
+    assert [record.case_id for record in store.list()] == [intact.case_id]
+
+
+def test_a_case_from_a_newer_version_is_not_called_damaged(store: CaseStore) -> None:
+    record = save_sample(store)
+    _edit_case_file(record.folder, lambda document: document.update(format_version=99))
+    with pytest.raises(CaseStoreError) as raised:
+        store.get(record.case_id)
+    assert raised.value.reason == (f"Case {record.case_id} cannot be reopened. The case was saved by a newer version "
+                                   "of the application.")
+
+
+def test_exporting_a_damaged_case_is_refused_and_leaves_nothing(store: CaseStore, tmp_path: Path) -> None:
+    record = save_sample(store)
+    (record.folder / "case.json").write_text("[]")
+    (tmp_path / "out").mkdir()
+    with pytest.raises(CaseStoreError, match="The case is damaged: its file case.json does not hold a case"):
+        store.export(record.case_id, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 # --- reports -------------------------------------------------------------------------------------------------------
 
 
@@ -262,8 +352,9 @@ def test_delete_that_fails_in_the_database_restores_the_folder(store: CaseStore,
     record = save_sample(store, copy_slice_images=True)
     before = snapshot(store.root)
     monkeypatch.setattr(case_schema, "transaction", _failing_transaction)
-    with pytest.raises(OSError):
+    with pytest.raises(CaseStoreError) as raised:
         store.delete(record.case_id)
+    assert raised.value.reason == f"Case {record.case_id} could not be deleted from {store.cases_dir}: disk full."
     assert snapshot(store.root) == before
 
 
@@ -342,7 +433,7 @@ def test_a_save_failing_at_any_step_leaves_the_previous_state(store, monkeypatch
     before = snapshot(store.root)
 
     monkeypatch.setattr(module, function, make_failure(getattr(module, function)))
-    with pytest.raises(OSError, match="injected"):
+    with pytest.raises(CaseStoreError, match="injected failure"):  # as a store error: the window and CLI report it
         save_sample(store, "new", copy_slice_images=True)
     monkeypatch.undo()
 
@@ -355,7 +446,7 @@ def test_a_report_attach_failing_after_the_commit_leaves_the_previous_state(stor
     (tmp_path / "r.pdf").write_bytes(b"%PDF")
     before = snapshot(store.root)
     monkeypatch.setattr(case_files, "move_into_place", _raise_instead)
-    with pytest.raises(OSError):
+    with pytest.raises(CaseStoreError, match=f"The report could not be attached to case {record.case_id}: injected"):
         store.attach_report(record.case_id, tmp_path / "r.pdf")
     assert snapshot(store.root) == before
 
@@ -448,6 +539,141 @@ def test_opening_a_store_leaves_folders_it_did_not_stage_alone(store) -> None:
     (store.cases_dir / ".tmp-orphan").mkdir()
     CaseStore(store.root)
     assert sorted(p.name for p in store.cases_dir.iterdir()) == ["user notes"]
+
+
+# --- a data folder or disk the store cannot use --------------------------------------------------------------------
+# Tests may run as root, whom chmod does not stop: the refusals are a file in the way (which stops root too) or
+# injected where the file system would refuse.
+
+
+def _denied(*args, **kwargs):
+    raise PermissionError(errno.EACCES, "Permission denied")
+
+
+def test_a_data_folder_inside_a_file_is_reported_and_nothing_is_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"not a folder")
+    root = blocker / "data"
+    with pytest.raises(CaseStoreError) as raised:
+        CaseStore(root)
+    assert raised.value.path == root
+    assert raised.value.reason == (f"The case store's folder {root} cannot be created: part of the path is a file, "
+                                   "not a folder.")
+    assert list(tmp_path.iterdir()) == [blocker] and blocker.read_bytes() == b"not a folder"
+
+
+@pytest.mark.parametrize("blocked", [".", case_store.CASES_DIR_NAME])
+def test_a_file_where_a_folder_of_the_store_belongs_is_reported_and_left_alone(tmp_path: Path, blocked: str) -> None:
+    root = tmp_path / "data"
+    folder = (root / blocked).resolve()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_bytes(b"someone's file")
+    with pytest.raises(CaseStoreError) as raised:
+        CaseStore(root)
+    assert raised.value.path == root / blocked
+    assert raised.value.reason == (f"The case store's folder {root / blocked} cannot be created: a file of that name "
+                                   "is in the way.")
+    assert folder.read_bytes() == b"someone's file"
+
+
+def test_a_data_folder_the_user_may_not_create_is_reported(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(Path, "mkdir", _denied)
+    with pytest.raises(CaseStoreError) as raised:
+        CaseStore(tmp_path / "data")
+    assert raised.value.reason == f"The case store's folder {tmp_path / 'data'} cannot be created: permission denied."
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="POSIX permissions, which do not stop root")
+def test_a_data_folder_in_a_read_only_folder_is_reported(tmp_path: Path) -> None:
+    read_only = tmp_path / "read-only"
+    read_only.mkdir(mode=0o500)
+    try:
+        with pytest.raises(CaseStoreError, match="cannot be created: permission denied"):
+            CaseStore(read_only / "data")
+    finally:
+        read_only.chmod(0o700)
+
+
+def _refusing_staged_folders(error: OSError) -> Callable[..., None]:
+    """Path.mkdir, refusing the staged folder of a new case as a read-only cases folder would."""
+    original = Path.mkdir
+
+    def mkdir(path: Path, *args, **kwargs) -> None:
+        if path.name.startswith(case_files.STAGED_PREFIX):
+            raise error
+        original(path, *args, **kwargs)
+
+    return mkdir
+
+
+@pytest.mark.parametrize(("target", "error", "reason"), [
+    ((Path, "mkdir"), PermissionError(errno.EACCES, "Permission denied"), "permission denied"),  # read-only folder
+    ((case_files, "write_file"), OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
+    ((case_files, "write_png"), OSError(errno.EROFS, "Read-only file system"), "the disk is read-only"),
+])
+def test_a_save_the_disk_refuses_is_reported_and_leaves_the_previous_state(store, monkeypatch, target, error,
+                                                                           reason) -> None:
+    save_sample(store, "existing", copy_slice_images=True)
+    before = snapshot(store.root)
+    owner, name = target
+    monkeypatch.setattr(owner, name, _refusing_staged_folders(error) if owner is Path else _raising(error))
+
+    with pytest.raises(CaseStoreError) as raised:
+        save_sample(store, "new", copy_slice_images=True)
+    monkeypatch.undo()
+
+    assert raised.value.path == store.cases_dir
+    assert raised.value.reason == f"The case could not be saved in {store.cases_dir}: {reason}."
+    assert snapshot(store.root) == before and _staged_entries(store.root) == []
+
+
+def _raising(error: OSError) -> Callable[..., None]:
+    def fail(*args, **kwargs) -> None:
+        raise error
+
+    return fail
+
+
+def test_attaching_and_deleting_in_a_read_only_store_are_reported_and_change_nothing(store, monkeypatch,
+                                                                                     tmp_path) -> None:
+    record = save_sample(store, copy_slice_images=True)
+    (tmp_path / "r.pdf").write_bytes(b"%PDF")
+    before = snapshot(store.root)
+    monkeypatch.setattr(case_files, "write_file", _denied)
+    monkeypatch.setattr(case_files, "move_into_place", _denied)
+
+    with pytest.raises(CaseStoreError) as attaching:
+        store.attach_report(record.case_id, tmp_path / "r.pdf")
+    with pytest.raises(CaseStoreError) as deleting:
+        store.delete(record.case_id)
+
+    assert attaching.value.reason == f"The report could not be attached to case {record.case_id}: permission denied."
+    assert deleting.value.reason == (f"Case {record.case_id} could not be deleted from {store.cases_dir}: "
+                                     "permission denied.")
+    assert snapshot(store.root) == before
+
+
+def test_leftovers_of_a_crash_that_cannot_be_removed_are_reported(store, monkeypatch) -> None:
+    (store.cases_dir / ".tmp-orphan").mkdir()
+    monkeypatch.setattr(case_files, "remove", _denied)
+    with pytest.raises(CaseStoreError) as raised:
+        CaseStore(store.root)
+    assert raised.value.reason == (f"The changes interrupted in {store.cases_dir} cannot be finished or undone: "
+                                   "permission denied.")
+    monkeypatch.undo()
+    CaseStore(store.root)  # once the folder may be written again, opening tidies up
+    assert list(store.cases_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    (PermissionError(errno.EPERM, "Operation not permitted"), "permission denied"),
+    (FileExistsError(errno.EEXIST, "File exists"), "a file of that name is in the way"),
+    (OSError(errno.EIO, "Input/output error"), "input/output error"),  # rare: the system's words
+    (OSError("injected failure"), "injected failure"),
+])
+def test_file_system_errors_are_explained_in_plain_words_without_the_path(error: OSError, reason: str) -> None:
+    error.filename = "/data/cases/20260314-093100_Doe follow-up"
+    assert os_error_reason(error) == reason
 
 
 # --- schema --------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from core.cases import store as case_store
 from core.cases.store import CaseStore
 from core.cli import EXIT_FAILED, main
 from tests.conftest import REPO_ROOT
-from tests.test_cases import PATIENT_ID, SteppingClock, make_study_result, save_sample
+from tests.test_cases import DAMAGES, PATIENT_ID, SteppingClock, make_study_result, save_sample
 
 
 @pytest.fixture
@@ -99,3 +99,33 @@ def test_a_damaged_database_fails_with_a_message_not_a_traceback(store) -> None:
     assert completed.stderr.startswith(f"error: {case_store.DATABASE_NAME}: The case database {store.database_path} is "
                                        "damaged (file is not a database). Move it aside to start a new one")
     assert "Traceback" not in completed.stderr
+
+
+def test_a_data_folder_that_cannot_be_created_fails_with_a_message(tmp_path, monkeypatch, capsys) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"not a folder")
+
+    assert main(["cases", "--data-dir", str(blocker / "store"), "list"]) == EXIT_FAILED
+    assert capsys.readouterr().err == (f"error: store: The case store's folder {blocker / 'store'} cannot be created: "
+                                       "part of the path is a file, not a folder.\n")
+    assert main(["cases", "--data-dir", str(blocker), "list"]) == EXIT_FAILED
+    assert capsys.readouterr().err == (f"error: a-file: The case store's folder {blocker} cannot be created: a file of "
+                                       "that name is in the way.\n")
+    monkeypatch.setenv(case_store.DATA_DIR_ENV, str(blocker / "store"))
+    assert main(["cases", "show", "1"]) == EXIT_FAILED
+    assert "cannot be created: part of the path is a file, not a folder." in capsys.readouterr().err
+    assert blocker.read_bytes() == b"not a folder"
+
+
+@pytest.mark.parametrize("damage", ["cams truncated", "cams empty", "case file a list", "study entry deleted"])
+def test_show_of_a_damaged_case_fails_with_a_message_and_the_other_cases_still_work(store, capsys, damage) -> None:
+    damage_folder, file_name, problem = DAMAGES[damage]
+    damage_folder(store.record(1).folder)
+
+    assert main(["cases", "show", "1"]) == EXIT_FAILED
+    assert capsys.readouterr().err.startswith(f"error: {file_name}: Case 1 cannot be reopened. The case is damaged: "
+                                              f"its file {file_name} {problem}")
+    assert main(["cases", "list"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["2", "1"]
+    assert main(["cases", "show", "2"]) == 0
+    assert "Case 2: Teaching case" in capsys.readouterr().out

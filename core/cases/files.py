@@ -20,7 +20,8 @@ import os
 import re
 import shutil
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 
 from core.analysis.overlay import OverlaySettings
 from core.analysis.results import StudyResult
-from core.errors import CaseStoreError
+from core.errors import CaseStoreError, os_error_reason
 from core.io.load import SeriesInfo
 from core.output.codec import decode_study_result, encode_study_result, json_bytes
 
@@ -49,6 +50,13 @@ _WINDOWS_RESERVED_NAMES = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{device}{n}" for device in ("COM", "LPT") for n in range(1, 10)}
 )
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w\-. ]+")  # \w is Unicode-aware: letters and digits of every script stay
+#: The entries of case.json that reopening reads: the JSON type each must have, and what it holds in plain words.
+_CASE_FILE_ENTRIES: dict[str, tuple[type, str]] = {
+    "study": (dict, "where the study came from"),
+    "overlay_settings": (dict, "the overlay settings"),
+    "slice_images": (list, "the list of slice images"),
+    "study_result": (dict, "the analysis result"),
+}
 
 
 @dataclass(frozen=True)
@@ -221,31 +229,68 @@ def write_case_file(folder: Path, document: Mapping[str, Any]) -> None:
 
 
 def read_case_file(folder: Path) -> dict[str, Any]:
-    try:
-        document = json.loads((folder / CASE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise CaseStoreError(folder / CASE_FILE, f"The case file cannot be read ({error}).") from error
-    if document.get("format") != CASE_FORMAT or document.get("format_version", 0) > CASE_FORMAT_VERSION:
-        raise CaseStoreError(folder / CASE_FILE, "The case was saved by a newer version of the application.")
+    """case.json as written by `case_document`; a file that is missing, unreadable or not a case file raises
+    `CaseStoreError` saying the case is damaged, as does a case saved by a newer version."""
+    path = folder / CASE_FILE
+    with _reading(path):
+        document = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or document.get("format") != CASE_FORMAT:
+        raise _damaged(path, "does not hold a case")
+    version = document.get("format_version", 0)
+    if not isinstance(version, int):
+        raise _damaged(path, "has no valid format version")
+    if version > CASE_FORMAT_VERSION:
+        raise CaseStoreError(path, "The case was saved by a newer version of the application.")
+    for key, (kind, content) in _CASE_FILE_ENTRIES.items():
+        if not isinstance(document.get(key), kind):  # checked here, the message says what is missing, not a TypeError
+            raise _damaged(path, f"lacks {content}")
     return document
 
 
 def read_case_folder(folder: Path) -> tuple[StudyReference, StudyResult, OverlaySettings]:
     """What the case folder holds: where the study came from, the result exactly as analysed (CAMs and any copied
-    slice images included) and the overlay settings."""
-    document, cams, displays = _load_case_folder(folder)
-    return (StudyReference(**document["study"]), decode_study_result(document["study_result"], cams, displays),
-            OverlaySettings(**document["overlay_settings"]))
-
-
-def _load_case_folder(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], list[np.ndarray | None]]:
-    """case.json, the CAMs by key, and each slice's copied image (None where none was kept)."""
+    slice images included) and the overlay settings. Any file of it that cannot be read or decoded raises
+    `CaseStoreError` naming that file and saying the case is damaged."""
     document = read_case_file(folder)
+    cams_path = folder / CAMS_FILE
+    with _reading(cams_path), np.load(cams_path, allow_pickle=False) as archive:
+        cams = {key: archive[key] for key in archive.files}
+    displays = [None if file_name is None else _read_copied_image(folder, file_name)
+                for file_name in document["slice_images"]]
+    with _reading(folder / CASE_FILE):  # the entries decode against the CAMs and images read above
+        return (StudyReference(**document["study"]), decode_study_result(document["study_result"], cams, displays),
+                OverlaySettings(**document["overlay_settings"]))
+
+
+def _read_copied_image(folder: Path, file_name: object) -> np.ndarray:
+    """A slice image the case kept; case.json lists it by a plain file name in the case folder."""
+    if not isinstance(file_name, str) or Path(file_name).name != file_name:
+        raise _damaged(folder / CASE_FILE, "lists a slice image that is not a file of the case")
+    with _reading(folder / file_name):
+        return _read_png(folder / file_name)
+
+
+def _damaged(path: Path, problem: str) -> CaseStoreError:
+    return CaseStoreError(path, f"The case is damaged: its file {path.name} {problem}. Delete the case, or put its "
+                                f"folder {path.parent} back from a backup; the other cases are not affected.")
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Any failure to read or decode the case file `path` means the case is damaged. Caught as `Exception` because
+    the readers raise anything from OSError to BadZipFile, EOFError, zlib.error, KeyError, TypeError or (Pillow on a
+    broken PNG) SyntaxError."""
     try:
-        with np.load(folder / CAMS_FILE, allow_pickle=False) as archive:
-            cams = {key: archive[key] for key in archive.files}
-        displays = [None if file_name is None else _read_png(folder / file_name)
-                    for file_name in document["slice_images"]]
-    except (OSError, ValueError, KeyError) as error:
-        raise CaseStoreError(folder, f"The case's files cannot be read ({error}).") from error
-    return document, cams, displays
+        yield
+    except CaseStoreError:
+        raise
+    except Exception as error:
+        raise _damaged(path, f"cannot be read ({_read_problem(error)})") from error
+
+
+def _read_problem(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return os_error_reason(error)
+    if isinstance(error, KeyError):
+        return f"{error} is missing"
+    return str(error) or type(error).__name__  # EOFError, for one, may come without a message

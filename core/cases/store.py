@@ -8,6 +8,10 @@ Storage under the user's data directory (`default_data_dir()`, or the `root` a c
     cases.lock                          the writers' inter-process lock
     cases/<YYYYmmdd-HHMMSS>_<name>/     one folder per case, holding what was analysed (`core.cases.files`)
 
+Errors: everything that fails raises `CaseStoreError` (or a subclass) naming the file or folder and the reason,
+never a bare OSError: a data folder that cannot be created, a read-only or full disk and a damaged case are all
+problems the window and the CLI report as store errors.
+
 Atomicity: the database commit is the one moment at which a change happens. Files are first staged beside their
 final place under a `.tmp-` name (deletion: renamed to `.trash-`), then the row is committed, then the staged name is
 renamed. When a store opens, staged leftovers are moved into place if the committed database refers to them and
@@ -40,7 +44,7 @@ from core.analysis.results import StudyResult
 from core.cases import files, schema
 from core.cases.files import PRIVATE_DIR_MODE, REPORTS_DIR_NAME, STAGED_PREFIX, TRASH_PREFIX, StudyReference
 from core.cases.schema import RECORD_COLUMNS, AttachedReport, CaseRecord
-from core.errors import CaseNotFoundError, CaseStoreError
+from core.errors import CaseNotFoundError, CaseStoreError, os_error_reason
 from core.io.load import SeriesInfo
 from core.output.anonymise import IDENTIFYING_FIELDS, slice_error, slice_name, without_identifiers
 
@@ -116,6 +120,23 @@ def _local_now() -> datetime:
     return datetime.now().astimezone()
 
 
+@contextmanager
+def _file_system_errors(path: Path, failure: str) -> Iterator[None]:
+    """Report an OSError (permissions, a read-only or full disk, a file where a folder should be) as the store error
+    `failure: reason`, naming `path`. By then the failed step has undone what it staged (its `except BaseException`
+    blocks run first), so the store is as it was."""
+    try:
+        yield
+    except OSError as error:
+        raise CaseStoreError(path, f"{failure}: {os_error_reason(error)}.") from error
+
+
+def _create_folder(folder: Path, parents: bool = False) -> None:
+    """Create one of the store's folders (owner-only) unless it exists."""
+    with _file_system_errors(folder, f"The case store's folder {folder} cannot be created"):
+        folder.mkdir(mode=PRIVATE_DIR_MODE, parents=parents, exist_ok=True)
+
+
 class CaseStore:
     """The case history in `root` (default: `default_data_dir()`). Safe to use from several threads and processes:
     every call opens its own connection, and writers serialise on an inter-process lock."""
@@ -125,11 +146,13 @@ class CaseStore:
         self.cases_dir = self.root / CASES_DIR_NAME
         self.database_path = self.root / DATABASE_NAME
         self._clock = clock
-        self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-        self.cases_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        _create_folder(self.root, parents=True)
+        _create_folder(self.cases_dir)
         with self._exclusive_writer(), self._connection() as connection:
             schema.migrate(connection, self.database_path)
-            self._settle_interrupted_writes(connection)
+            failure = f"The changes interrupted in {self.cases_dir} cannot be finished or undone"
+            with _file_system_errors(self.cases_dir, failure):  # leftovers of a crash, in a folder now read-only
+                self._settle_interrupted_writes(connection)
 
     # -- public API
 
@@ -171,7 +194,8 @@ class CaseStore:
             "notes": notes,
             "anonymised": int(anonymised),
         }
-        with self._exclusive_writer():
+        failure = f"The case could not be saved in {self.cases_dir}"
+        with self._exclusive_writer(), _file_system_errors(self.cases_dir, failure):
             folder = self._free_folder_name(created_at, name)
             staged = self.cases_dir / f"{STAGED_PREFIX}{folder}"
             try:
@@ -209,7 +233,10 @@ class CaseStore:
     def get(self, case_id: int) -> Case:
         """The case exactly as it was analysed: results, CAMs, overlay settings, (copied) images, notes, reports."""
         record = self.record(case_id)
-        study, study_result, overlay_settings = files.read_case_folder(record.folder)
+        try:
+            study, study_result, overlay_settings = files.read_case_folder(record.folder)
+        except CaseStoreError as error:  # the reason names the file; the user also needs to know which case it is
+            raise CaseStoreError(error.path, f"Case {case_id} cannot be reopened. {error.reason}") from error
         return Case(
             record=record,
             study=study,
@@ -245,7 +272,8 @@ class CaseStore:
         source = Path(file)
         if not source.is_file():
             raise CaseStoreError(source, "The report file does not exist.")
-        with self._exclusive_writer():
+        failure = f"The report could not be attached to case {case_id}"
+        with self._exclusive_writer(), _file_system_errors(self.cases_dir, failure):
             reports_dir = self.record(case_id).folder / REPORTS_DIR_NAME
             reports_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
             listed = {report.file_name for report in self.reports(case_id)}
@@ -269,7 +297,8 @@ class CaseStore:
 
     def delete(self, case_id: int) -> None:
         """Remove the case's row and folder (asking the user first is the caller's business)."""
-        with self._exclusive_writer():
+        failure = f"Case {case_id} could not be deleted from {self.cases_dir}"
+        with self._exclusive_writer(), _file_system_errors(self.cases_dir, failure):
             folder = self.record(case_id).folder
             trash = folder.with_name(f"{TRASH_PREFIX}{folder.name}")
             if folder.exists():

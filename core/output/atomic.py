@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.errors import ReportWriteError
+from core.errors import ReportWriteError, os_error_reason
 
 PARTIAL_SUFFIX = ".partial"
 #: Age (by modification time) after which a partial file of ours is known to be abandoned (see the module docstring).
@@ -31,20 +31,12 @@ STALE_PARTIAL_AGE_S = 3600.0
 #: `tempfile.mkstemp` draws from [a-z0-9_] + ".partial".
 _PARTIAL_NAME = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX), re.DOTALL)
 
-_REASONS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is exceeded",
-    errno.EACCES: "there is no permission to write in this folder",
-    errno.EPERM: "there is no permission to write in this folder",
-    errno.EROFS: "the folder is on a read-only disk",
-    errno.ENOENT: "the folder does not exist",
-    errno.ENOTDIR: "the folder does not exist",
-}
+# Writing into a folder, a missing path is the folder (the file is about to be created).
+_MISSING_FOLDER = (errno.ENOENT, errno.ENOTDIR)
 
 
 def _reason(error: OSError) -> str:
-    known = _REASONS.get(error.errno) if error.errno is not None else None
-    return known or error.strerror or str(error)
+    return "the folder does not exist" if error.errno in _MISSING_FOLDER else os_error_reason(error)
 
 
 def write_bytes_atomically(path: Path, data: bytes) -> None:

@@ -141,3 +141,16 @@ def test_an_anonymised_case_without_a_study_path_is_explained(make_window, store
     window = make_window(tmp_path / "no-model")
     window.restore_case(case)
     assert "anonymised case" in window.status_text.text()
+
+
+def test_a_data_folder_that_cannot_be_created_is_reported_when_the_cases_panel_opens(make_window, tmp_path,
+                                                                                     monkeypatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"not a folder")
+    monkeypatch.setenv(DATA_DIR_ENV, str(blocker / "data"))
+    window = make_window(tmp_path / "no-model")
+    window.cases_dock.show()  # opens the store: an error here must be reported, not reach the crash handler
+    assert window.cases_panel() is None
+    assert window.status_text.text() == ("The case history cannot be opened: The case store's folder "
+                                         f"{blocker / 'data'} cannot be created: part of the path is a file, not a "
+                                         "folder.")

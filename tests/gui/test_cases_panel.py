@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from core.analysis.overlay import OverlaySettings
+from core.cases import files as case_files
 from core.cases.store import CaseStore
 from desktop.panels import cases_panel
 from desktop.panels.cases_panel import RESULT_COLUMN, CaseDetails, CasesPanel, SaveCaseDialog
-from tests.test_cases import CLASSES, OVERLAY, PATIENT_ID, assert_same, make_study_result
+from tests.test_cases import CLASSES, DAMAGES, OVERLAY, PATIENT_ID, assert_same, make_study_result
 
 DISPLAY_NAMES = ("Glioma", "Meningioma", "No tumour", "Pituitary tumour")
 SOURCE = Path("/studies/anon/MR_HEAD")
@@ -117,6 +119,38 @@ def test_a_refused_save_is_reported_and_nothing_is_stored(panel: CasesPanel, mon
     assert panel.save_case(make_study_result(), SOURCE, OverlaySettings()) is None
     assert len(warnings) == 1 and "anonymised" in warnings[0]
     assert panel.store.list() == []
+
+
+def test_a_save_the_disk_refuses_is_reported_and_nothing_is_stored(panel: CasesPanel, monkeypatch) -> None:
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(case_files, "write_file", denied)  # a read-only store (chmod would not stop root)
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *args: warnings.append(text))
+    assert save(panel, monkeypatch, "Read-only") is None
+    assert warnings == [f"The case could not be saved in {panel.store.cases_dir}: permission denied."]
+    assert panel.store.list() == []
+
+
+@pytest.mark.parametrize("damage", ["cams truncated", "case file a list"])
+def test_reopening_a_damaged_case_is_reported_and_the_list_stays(panel: CasesPanel, monkeypatch, qtbot,
+                                                                 damage: str) -> None:
+    damaged = save(panel, monkeypatch, "Damaged")
+    save(panel, monkeypatch, "Intact")
+    DAMAGES[damage][0](damaged.folder)
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *args: warnings.append(text))
+    reopened: list[object] = []
+    panel.caseReopened.connect(reopened.append)
+
+    panel.select_case(damaged.case_id)
+    assert panel.reopen_selected() is None
+
+    assert reopened == [] and len(warnings) == 1
+    assert warnings[0].startswith(f"Case {damaged.case_id} cannot be reopened. The case is damaged")
+    panel.refresh()
+    assert shown_column(panel, 0) == ["Intact", "Damaged"]
 
 
 def test_save_dialog_needs_a_name_and_returns_what_was_typed(qtbot) -> None:
