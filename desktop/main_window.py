@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
         open_floating_over(self.three_panel_dock, self)
         self.cases_dock.hide()
         self.resizeDocks([self.series_dock, self.results_dock], [300, 360], Qt.Orientation.Horizontal)
+        # The series list keeps room for two or three series; the metadata's own splitter shares the rest.
+        self.resizeDocks([self.series_dock, self.metadata_dock], [320, 480], Qt.Orientation.Vertical)
         self.skipped_dock.hide()
 
     def _action(self, text: str, shortcut: QKeySequence | str | None, handler: Callable[..., object] | None = None,

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QFormLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.io.load import SeriesInfo, Slice
 from core.output.wording import sex_words
@@ -22,6 +33,21 @@ def _millimetres(value: float | None) -> str:
     return "" if value is None else f"{value:.2f} mm"
 
 
+def _timing(info: SeriesInfo) -> str:
+    """E.g. "TR 550, TE 10, TI 900 ms": what the sequence caveat reads the sequence from, shown so it can be
+    checked (PS3.3 C.8.3.1)."""
+    parts = [f"{name} {value:g}" for name, value in (("TR", info.repetition_time), ("TE", info.echo_time),
+                                                      ("TI", info.inversion_time)) if value is not None]
+    return f"{', '.join(parts)} ms" if parts else ""
+
+
+def _contrast(info: SeriesInfo) -> str:
+    """Contrast/Bolus Agent (0018,0010), which the sequence caveat also reads; nothing for pictures."""
+    if info.from_pictures:
+        return ""
+    return "recorded" if info.contrast_agent_recorded else "none recorded"
+
+
 class MetadataPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -30,8 +56,9 @@ class MetadataPanel(QWidget):
         self.no_metadata.setWordWrap(True)
         self.no_metadata.setStyleSheet("color: #8a9099;")
         self._fields = fields = QFormLayout()
-        for name, title in (*SERIES_FIELDS, ("pixel_spacing", "Pixel spacing"),
-                            ("slice_thickness", "Slice thickness"), ("slice_spacing", "Slice spacing")):
+        for name, title in (*SERIES_FIELDS, ("timing", "Timing"), ("contrast", "Contrast agent"),
+                            ("pixel_spacing", "Pixel spacing"), ("slice_thickness", "Slice thickness"),
+                            ("slice_spacing", "Slice spacing")):
             label = QLabel()
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self._field_labels[name] = label
@@ -52,16 +79,35 @@ class MetadataPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.resizeSection(1, 110)
+        header.resizeSection(1, 120)  # the value is what is read; a cut name has its tooltip
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)  # compact: more rows show
         self.table.setWordWrap(False)
         self.table.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        # The fields and the tag table share the dock through a splitter: on a laptop screen the table had room for
+        # two rows, now the reader drags the boundary (the fields scroll).
+        summary = QWidget()
+        summary_layout = QVBoxLayout(summary)
+        summary_layout.setContentsMargins(0, 0, 0, 0)
+        summary_layout.addWidget(self.no_metadata)
+        summary_layout.addLayout(fields)
+        summary_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(summary)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        tags = QWidget()
+        tags_layout = QVBoxLayout(tags)
+        tags_layout.setContentsMargins(0, 0, 0, 0)
+        tags_layout.addWidget(self.filter)
+        tags_layout.addWidget(self.table, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(tags)
+        self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.no_metadata)
-        layout.addLayout(fields)
-        layout.addWidget(self.filter)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter)
         self.show_series(None)
 
     def show_series(self, info: SeriesInfo | None) -> None:
@@ -73,14 +119,15 @@ class MetadataPanel(QWidget):
         self._field_labels["pixel_spacing"].setText(f"{spacing[0]:.3f} × {spacing[1]:.3f} mm" if spacing else "")
         self._field_labels["slice_thickness"].setText(_millimetres(info.slice_thickness))
         self._field_labels["slice_spacing"].setText(_millimetres(info.slice_spacing))
+        self._field_labels["timing"].setText(_timing(info))
+        self._field_labels["contrast"].setText(_contrast(info))
         # Unknown fields are hidden rather than listed empty (they are never invented). Each setRowVisible would
         # re-lay out the window (~2 ms), so the layout is switched off meanwhile and laid out once.
-        layout = self.layout()
-        layout.setEnabled(False)
+        self._fields.setEnabled(False)
         for row, label in enumerate(self._field_labels.values()):
             self._fields.setRowVisible(row, bool(label.text()))
-        layout.setEnabled(True)
-        layout.activate()
+        self._fields.setEnabled(True)
+        self._fields.activate()
         self.no_metadata.setVisible(not any(label.text() for label in self._field_labels.values()))
 
     def show_tags(self, slice_: Slice | None) -> None:

@@ -256,6 +256,7 @@ def test_sample_jpeg_folder_opens_as_one_series(qtbot, make_window) -> None:
     assert not window.skipped_dock.isVisible()  # its README is documentation, not a file that failed
     window.metadata_panel.show_tags(window.viewer.current_slice)
     assert window.metadata_panel.tag_model.item(0, 1).text() == "Not a DICOM file"
+    assert window.metadata_panel.no_metadata.isVisibleTo(window.metadata_panel)  # no field invented for pictures
     assert window.recent_studies()[0] == str(sample_study_dir().resolve())
 
 
@@ -281,13 +282,16 @@ def test_broken_files_are_listed_with_reasons_and_the_panel_dismisses(qtbot, mak
 
 def test_metadata_panel_shows_series_fields_and_filters_tags(qtbot, make_window, tmp_path: Path) -> None:
     write_mr_series(tmp_path / "mr", n_slices=4, PatientName="Doe^Jane", SeriesDescription="T1 AX POST",
-                    PatientSex="O")
+                    PatientSex="O", RepetitionTime=550, EchoTime=10, InversionTime=None, ContrastBolusAgent="GD")
     window = make_window()
     open_and_wait(qtbot, window, tmp_path / "mr")
     panel = window.metadata_panel
     assert panel._field_labels["series_description"].text() == "T1 AX POST"
     assert panel._field_labels["patient_sex"].text() == "other"  # in words, as the report gives it
     assert panel._field_labels["pixel_spacing"].text() == "0.900 × 0.900 mm"
+    # what the sequence caveat reads the sequence from, so that it can be checked
+    assert panel._field_labels["timing"].text() == "TR 550, TE 10 ms"
+    assert panel._field_labels["contrast"].text() == "recorded"
     qtbot.waitUntil(lambda: panel.tag_model.rowCount() > 10, timeout=LOAD_TIMEOUT_MS)
     panel.filter.setText("SeriesDescription")
     assert panel.proxy.rowCount() >= 1
