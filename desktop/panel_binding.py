@@ -10,6 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QDockWidget
 
+from core.analysis.overlay import Explanation
 from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
 from core.io.windowing import Window
 from core.output.wording import study_notes
@@ -99,7 +100,13 @@ def bind_overlay_panel(session: SessionModel, panel: OverlayPanel, viewer: Slice
     panel.settingsChanged.connect(session.set_overlay)
     action.toggled.connect(lambda visible: session.update_overlay(visible=visible))
     session.overlay_changed.connect(show)
-    viewer.explanationChanged.connect(panel.show_explanation)
+    def show_explanation(explanation: Explanation | None) -> None:
+        panel.show_explanation(explanation)
+        # On the image too: a reader looking at the map need not look at the panel to know what it explains.
+        viewer.set_overlay_caption("" if explanation is None else "Grad-CAM: " + panel.explained_words(explanation),
+                                   explanation is not None and explanation.weak)
+
+    viewer.explanationChanged.connect(show_explanation)
     show(session.overlay)
 
 

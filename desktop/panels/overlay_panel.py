@@ -87,9 +87,13 @@ class OverlayPanel(QWidget):
         if explanation is None:
             self.explanation.clear()
             return
-        name = self.explained_class.itemText(explanation.class_index + 1) or f"class {explanation.class_index}"
-        self.explanation.setText("Explaining " + explained_class_words(name, explanation))
+        self.explanation.setText("Explaining " + self.explained_words(explanation))
         self.explanation.setStyleSheet(f"color: {theme.WARNING.name()}; font-weight: bold;" if explanation.weak else "")
+
+    def explained_words(self, explanation: Explanation) -> str:
+        """E.g. "Meningioma (probability <1%, weak evidence)", with the class named as in the Explain list."""
+        name = self.explained_class.itemText(explanation.class_index + 1) or f"class {explanation.class_index}"
+        return explained_class_words(name, explanation)
 
     def show_settings(self, settings: OverlaySettings) -> None:
         """Set the controls to `settings` (the session's) without announcing it back."""

@@ -82,6 +82,8 @@ class ImageAnnotations(QGraphicsView):
     slice_loading: bool
     placeholder_text: str
     corner_text_visible: bool
+    overlay_caption: str  # which class the drawn Grad-CAM explains, "" when none is drawn
+    overlay_caption_weak: bool  # that class is unlikely on this slice: the caption is drawn in the warning colour
     series: Series | None
     current_slice: Slice | None
     current_index: int
@@ -110,12 +112,24 @@ class ImageAnnotations(QGraphicsView):
         if self.series is not None and self.corner_text_visible:  # T hides all of it, for an unobstructed image
             for alignment, lines in self._corner_lines().items():
                 draw_shadowed_text(painter, QRectF(area), alignment, "\n".join(line for line in lines if line))
+            self._draw_overlay_caption(painter, QRectF(area))
             self._draw_scale_bar(painter)
             painter.setFont(self._marker_font())
             for text, box in self.orientation_markers():
                 draw_shadowed_text(painter, box, Qt.AlignmentFlag.AlignCenter, text)
         self._draw_distance_line(painter)  # drawn by the user: shown even when T hides the annotations
         painter.restore()
+
+    def _draw_overlay_caption(self, painter: QPainter, area: QRectF) -> None:
+        """Above the bottom-left corner text: which class the heatmap explains, as the overlay panel, the
+        three-panel view and the report say it; a map of an unlikely class is not to be read as a finding."""
+        if not self.overlay_caption:
+            return
+        corner = self._corner_lines()[Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft]
+        below = QFontMetricsF(self._text_font()).lineSpacing() * sum(1 for line in corner if line)
+        draw_shadowed_text(painter, area.adjusted(0, 0, 0, -below), Qt.AlignmentFlag.AlignBottom |
+                           Qt.AlignmentFlag.AlignLeft, self.overlay_caption,
+                           theme.WARNING if self.overlay_caption_weak else theme.TEXT_ON_IMAGE)
 
     def _text_font(self) -> QFont:
         font = QFont(self.font())

@@ -89,6 +89,7 @@ class SliceViewer(ImageAnnotations):
         self._distance_line = DistanceLine()
         self._wheel_notches = 0.0
         self.corner_text_visible = True
+        self.overlay_caption, self.overlay_caption_weak = "", False
         self.placeholder_text = ""
         self.decode_error = ""  # why the current slice cannot be shown, "" when it is
         self.slice_loading = False  # the current slice is being decoded; the image shown is the one before
@@ -312,6 +313,11 @@ class SliceViewer(ImageAnnotations):
         self._overlay_item.setVisible(True)
         self.viewport().update()
         self.explanationChanged.emit(explanation)
+
+    def set_overlay_caption(self, text: str, weak: bool) -> None:
+        """Name on the image the class the drawn map explains (the overlay panel words it: it knows the names)."""
+        self.overlay_caption, self.overlay_caption_weak = text, weak
+        self.viewport().update()
 
     def _current_explanation(self) -> Explanation | None:
         """The class whose CAM to draw (the chosen one, else the predicted one) and its probability on this slice;

@@ -195,6 +195,9 @@ def test_explaining_an_unlikely_class_is_flagged_as_weak_evidence(qtbot, make_wi
     panel.explained_class.setCurrentIndex(2)  # Meningioma, which the model gave 1.2 %
     assert viewer.overlay_shown()
     assert panel.explanation.text() == "Explaining Meningioma (probability 1%, weak evidence)"
+    # on the image as well, in the warning colour, where the reader looks at the map
+    assert (viewer.overlay_caption, viewer.overlay_caption_weak) == (
+        "Grad-CAM: Meningioma (probability 1%, weak evidence)", True)
     label = panel.explanation.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     rows = np.array(label.constBits(), dtype=np.uint8).reshape(label.height(), label.bytesPerLine())
     rgb = rows[:, : label.width() * 3].reshape(-1, 3).astype(int)
@@ -206,9 +209,11 @@ def test_explaining_an_unlikely_class_is_flagged_as_weak_evidence(qtbot, make_wi
     panel.explained_class.setCurrentIndex(0)  # back to the predicted class
     assert panel.explanation.text() == "Explaining Glioma (probability 90%)" and panel.explanation.styleSheet() == ""
 
+    assert (viewer.overlay_caption, viewer.overlay_caption_weak) == ("Grad-CAM: Glioma (probability 90%)", False)
+
     viewer.setFocus()
     QTest.keyClick(viewer, Qt.Key.Key_H)  # no map shown: nothing to qualify
-    assert panel.explanation.text() == ""
+    assert panel.explanation.text() == "" and viewer.overlay_caption == ""
     QTest.keyClick(viewer, Qt.Key.Key_H)
     QTest.keyClick(viewer, Qt.Key.Key_Up)  # a slice without a result
     assert not viewer.overlay_shown() and panel.explanation.text() == ""
