@@ -104,7 +104,7 @@ def _summary_line(source: Path, series_description: str, study_result: StudyResu
     reason = no_verdict_reason(study_result)
     if study_result.verdict_label is None and len(study_result.failed_results) == len(study_result.slice_results):
         reason += ", listed on stderr"
-    verdict = verdict_text(study_result) or f"{NO_PREDICTION} ({reason})"
+    verdict = verdict_text(study_result) or f"{NO_PREDICTION}: {reason}"
     disagreement = ", slices disagree" if study_result.disagreeing_results else ""
     return f"{source} | {series_description} | {verdict} ({counted_words(study_result)}{disagreement})"
 
@@ -150,7 +150,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
                 print(f"    caution: {caution}")
             if result.disagreeing_results:  # which slices, named as in the viewer, so they can be looked at
                 print(f"    note: {disagreement(result)}")
-            if not result.sequence_hint.validated:  # as the window and the report say it
+            if not result.sequence_hint.validated and result.verdict_label is not None:  # as the window says it
                 print(f"    note: {result.sequence_hint.sentence()}")
         progress.clear()
         if not study.series:

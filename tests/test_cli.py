@@ -137,7 +137,8 @@ def test_a_series_without_a_verdict_gives_status_1(tmp_path: Path, tiny_model_di
     json_path = tmp_path / "out.json"
     status = main(["classify", str(folder), "--model-dir", str(tiny_model_dir), "--json", str(json_path)])
     assert status == EXIT_SKIPPED
-    assert "| no prediction (" in capsys.readouterr().out
+    assert "| no prediction: no slice passed the out-of-distribution check (0/2 slices counted)" in (
+        capsys.readouterr().out)
     result = json.loads(json_path.read_text(encoding="utf-8"))["studies"][0]["series"][0]["result"]
     assert result["verdict"] is None
 
@@ -223,7 +224,7 @@ def test_a_series_whose_slices_cannot_be_decoded_says_so_and_exits_1(tiny_model_
     status = main(["classify", str(study), "--model-dir", str(tiny_model_dir), "--json", str(tmp_path / "out.json")])
     captured = capsys.readouterr()
     assert status == EXIT_SKIPPED
-    assert "no prediction (1 slice(s) could not be decoded, listed on stderr)" in captured.out
+    assert "no prediction: 1 slice(s) could not be decoded, listed on stderr (0/1 slices counted)" in captured.out
     label = load_study(study).series[0].slices[0].label  # named as everywhere else, with its path to find it by
     assert f"could not decode: {label} ({study / 'lossy.dcm'}): " in captured.err
     slices = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["studies"][0]["series"][0]["slices"]

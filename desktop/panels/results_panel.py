@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from core.model.labels import NOTUMOR
 from core.output.wording import (
+    NO_PREDICTION,
     capitalised,
     counted_words,
     format_percent,
@@ -255,7 +256,7 @@ class ResultsPanel(QWidget):
             self.table.setItem(row, column, item)
 
     def show_study_result(self, result: StudyResult) -> None:
-        verdict = verdict_text(result, self.display_name, separator="\u2002") or "No study verdict"
+        verdict = verdict_text(result, self.display_name, separator="\u2002") or capitalised(NO_PREDICTION)
         # How many slices the verdict rests on stays beside it: the notes below may be out of sight.
         counted = (f' <span style="font-size: 10pt; font-weight: normal; color: {theme.MUTED_TEXT.name()};">'
                    f"({counted_words(result)})</span>")
@@ -267,7 +268,8 @@ class ResultsPanel(QWidget):
         self.caution_note.setVisible(bool(self.caution_note.text()))
         hint = result.sequence_hint
         self.sequence_note.setText(hint.sentence())
-        self.sequence_note.setVisible(not hint.validated)
+        # It weighs an answer: without one (every slice out of distribution) it would only confuse.
+        self.sequence_note.setVisible(not hint.validated and result.verdict_label is not None)
         self.study_bars.set_probabilities(self._classes, self._names, result.probabilities)
 
     def show_current_slice(self, index: int, chosen: bool, result: SliceResult | None) -> None:
