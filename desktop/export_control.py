@@ -13,6 +13,7 @@ from superqt.utils import FunctionWorker
 from core.model.remote import ClassifierProcess
 from core.session import SessionModel
 from desktop.feedback import Feedback
+from desktop.settings import Preferences
 from desktop.workers import BackgroundJobs, run_task
 
 EXPORT_FILTERS = {
@@ -31,15 +32,14 @@ def export_caption(anonymise: bool) -> str:
 
 
 class ExportControl(QObject):
-    """`anonymise()` and `institution()` read the window's current choices; `saved(path)` is called after a write."""
+    """`anonymise()` and `preferences()` read the window's current choices; `saved(path)` is called after a write."""
 
     def __init__(self, parent: QWidget, session: SessionModel, classifier: ClassifierProcess, jobs: BackgroundJobs,
-                 feedback: Feedback, anonymise: Callable[[], bool], institution: Callable[[], str],
-                 export_folder: Callable[[], str], saved: Callable[[Path], None]) -> None:
+                 feedback: Feedback, anonymise: Callable[[], bool], preferences: Callable[[], Preferences],
+                 saved: Callable[[Path], None]) -> None:
         super().__init__(parent)
         self._parent, self._session, self._classifier, self._jobs = parent, session, classifier, jobs
-        self._feedback, self._anonymise, self._institution = feedback, anonymise, institution
-        self._export_folder, self._saved = export_folder, saved
+        self._feedback, self._anonymise, self._preferences, self._saved = feedback, anonymise, preferences, saved
 
     def choose(self) -> None:
         result = self._session.study_result()
@@ -47,7 +47,7 @@ class ExportControl(QObject):
             return
         from desktop.exporting import proposed_export_path
 
-        proposed = proposed_export_path(result, self._anonymise(), self._export_folder())
+        proposed = proposed_export_path(result, self._anonymise(), self._preferences().export_folder)
         path_text, chosen_filter = QFileDialog.getSaveFileName(self._parent, export_caption(self._anonymise()),
                                                                str(proposed), ";;".join(EXPORT_FILTERS))
         if path_text:
@@ -67,8 +67,9 @@ class ExportControl(QObject):
         # series without any (every slice out of distribution) still gets its report and JSON, which say so.
         counted = result.counted_results
         slice_result = shown if shown is not None and shown.counted else (counted[0] if counted else None)
+        preferences = self._preferences()
         request = ExportRequest(path, result, slice_result, study, self._classifier.manifest, self._session.overlay,
-                                self._anonymise(), self._institution())
+                                self._anonymise(), preferences.institution, preferences.page_size)
         try:
             task = export_task(request)
         except NothingToExportError as refusal:

@@ -32,6 +32,7 @@ class ExportRequest:
     overlay: OverlaySettings
     anonymise: bool
     institution: str = ""  # the report header's (File → Preferences)
+    page_size: str = "A4"  # of the PDF report (File → Preferences)
 
 
 def export_task(request: ExportRequest) -> Callable[[], Path]:
@@ -49,6 +50,7 @@ def export_task(request: ExportRequest) -> Callable[[], Path]:
 
             write_pdf(request.study_result, request.path,
                       ReportOptions(anonymise=request.anonymise, institution=request.institution,
+                                    page_size=request.page_size,
                                     overlay=request.overlay),
                       skipped=request.study.skipped)
         elif suffix == ".dcm":

@@ -120,8 +120,7 @@ class MainWindow(QMainWindow):
         self.analysis = AnalysisControl(self, self.session, self.classifier, self.jobs, self.feedback,
                                         self.results_panel, self.overlay_panel, preload_model)
         self.exports = ExportControl(self, self.session, self.classifier, self.jobs, self.feedback,
-                                     self.anonymise_requested, lambda: self.preferences.institution,
-                                     lambda: self.preferences.export_folder, self._on_exported)
+                                     self.anonymise_requested, lambda: self.preferences, self._on_exported)
         self.cases = CaseControl(self, self.session, self.classifier, self.jobs, self.cases_dock, self.feedback,
                                  self.results_panel, self.overlay_panel, self.open_paths)
         self._create_actions()

@@ -1,5 +1,6 @@
 """What the application keeps between sessions in QSettings besides the Recent list: the user's preferences (the
-institution printed in report headers, how many central slices Analyse uses) and the folder of the last export,
+institution printed in report headers, the reports' page size, how many central slices Analyse uses) and the folder
+of the last export,
 which the next export proposes.
 
 They are read once when the window is built and kept in memory. Writing the settings file can wait for the disk
@@ -16,11 +17,13 @@ from dataclasses import dataclass
 from PySide6.QtCore import QSettings
 
 from core.analysis.selection import DEFAULT_SLICE_COUNT
+from core.output.report import PAGE_SIZE_NAMES
 from desktop.workers import BackgroundJobs, run_task
 
 log = logging.getLogger(__name__)
 
 INSTITUTION_KEY = "report/institution"
+PAGE_SIZE_KEY = "report/page_size"
 EXPORT_FOLDER_KEY = "export/last_folder"
 SLICE_COUNT_KEY = "analysis/slice_count"
 #: The most central slices the preference offers; more is "Analyse all slices".
@@ -30,18 +33,21 @@ MAX_SLICE_COUNT = 999
 @dataclass(frozen=True)
 class Preferences:
     institution: str = ""  # "" prints "Institution not set" in the report header
+    page_size: str = PAGE_SIZE_NAMES[0]  # of the PDF reports (the CLI's --page-size)
     export_folder: str = ""  # "" until the first export
     slice_count: int = DEFAULT_SLICE_COUNT  # central slices chosen per series for Analyse (the CLI's --slices)
 
     def values(self) -> dict[str, object]:
         """The settings entries that store these preferences."""
-        return {INSTITUTION_KEY: self.institution, EXPORT_FOLDER_KEY: self.export_folder,
-                SLICE_COUNT_KEY: self.slice_count}
+        return {INSTITUTION_KEY: self.institution, PAGE_SIZE_KEY: self.page_size,
+                EXPORT_FOLDER_KEY: self.export_folder, SLICE_COUNT_KEY: self.slice_count}
 
 
 def read_preferences() -> Preferences:
     settings = QSettings()
+    page_size = str(settings.value(PAGE_SIZE_KEY, PAGE_SIZE_NAMES[0]))
     return Preferences(institution=str(settings.value(INSTITUTION_KEY, "") or ""),
+                       page_size=page_size if page_size in PAGE_SIZE_NAMES else PAGE_SIZE_NAMES[0],
                        export_folder=str(settings.value(EXPORT_FOLDER_KEY, "") or ""),
                        slice_count=_slice_count(settings.value(SLICE_COUNT_KEY, DEFAULT_SLICE_COUNT)))
 

@@ -1,12 +1,13 @@
 """File → Preferences: settings the user chooses once for every study: the institution name that heads each PDF
-report (the CLI's --institution; until it is set reports say "Institution not set") and how many central slices
-Analyse uses (the CLI's --slices, with the same default)."""
+report (the CLI's --institution; until it is set reports say "Institution not set"), the reports' page size (the
+CLI's --page-size) and how many central slices Analyse uses (the CLI's --slices, with the same default)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.analysis.selection import DEFAULT_SLICE_COUNT
+from core.output.report import PAGE_SIZE_NAMES
 from desktop.settings import MAX_SLICE_COUNT, Preferences
 
 #: Longer names would not fit the report header's line.
@@ -37,6 +39,10 @@ class PreferencesDialog(QDialog):
         self.institution.setMaxLength(INSTITUTION_MAX_LENGTH)
         self.institution.setPlaceholderText("e.g. Department of Radiology, City Hospital")
         self.institution.setClearButtonEnabled(True)
+        self.page_size = QComboBox()
+        self.page_size.addItems(list(PAGE_SIZE_NAMES))
+        self.page_size.setCurrentText(preferences.page_size)
+        self.page_size.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.slice_count = QSpinBox()
         self.slice_count.setRange(1, MAX_SLICE_COUNT)
         self.slice_count.setValue(preferences.slice_count)
@@ -45,6 +51,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Institution:", self.institution)
         form.addRow("", _note("Printed at the top of every PDF report. Left empty, reports say “Institution not "
                               "set”."))
+        form.addRow("Report page size:", self.page_size)
         form.addRow("Slices to analyse:", self.slice_count)
         form.addRow("", _note(f"Analyse uses this many slices around the middle of each series, skipping nearly "
                               f"empty ones (default {DEFAULT_SLICE_COUNT}, as the command line's --slices). "
@@ -58,7 +65,7 @@ class PreferencesDialog(QDialog):
 
     def preferences(self) -> Preferences:
         return dataclasses.replace(self._preferences, institution=self.institution.text().strip(),
-                                   slice_count=self.slice_count.value())
+                                   page_size=self.page_size.currentText(), slice_count=self.slice_count.value())
 
 
 def _note(text: str) -> QLabel:

@@ -147,7 +147,7 @@ def test_export_proposes_a_name_from_the_study_in_the_last_export_folder(qtbot, 
     assert read_preferences().export_folder == str(chosen.parent)  # what the next session proposes
 
 
-def test_the_institution_from_preferences_heads_the_report(qtbot, reopened, tmp_path: Path) -> None:
+def test_the_institution_and_page_size_from_preferences_shape_the_report(qtbot, reopened, tmp_path: Path) -> None:
     window = reopened
     report = tmp_path / "plain.pdf"
     window.export(report)
@@ -157,7 +157,9 @@ def test_the_institution_from_preferences_heads_the_report(qtbot, reopened, tmp_
     window.preferences_action.trigger()  # File → Preferences…
     dialog = open_dialog_of_type(qtbot, window, PreferencesDialog)
     assert dialog.institution.text() == ""
+    assert float(PdfReader(report).pages[0].mediabox.width) == pytest.approx(595.3, abs=0.5)  # A4 by default
     dialog.institution.setText("  St. Elsewhere Radiology  ")
+    dialog.page_size.setCurrentText("Letter")  # as the CLI's --page-size
     dialog.accept()
     assert window.preferences.institution == "St. Elsewhere Radiology"
 
@@ -166,9 +168,11 @@ def test_the_institution_from_preferences_heads_the_report(qtbot, reopened, tmp_
     wait_for_export(qtbot, window, report)
     text = pdf_text(report)
     assert "St. Elsewhere Radiology" in text and "Institution not set" not in text
+    assert float(PdfReader(report).pages[0].mediabox.width) == pytest.approx(612.0)
 
     window.stop_background_work()
     assert read_preferences().institution == "St. Elsewhere Radiology"  # kept for the next session
+    assert read_preferences().page_size == "Letter"
     window.preferences_action.trigger()
     assert open_dialog_of_type(qtbot, window, PreferencesDialog).institution.text() == "St. Elsewhere Radiology"
 
