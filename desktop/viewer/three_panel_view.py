@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -179,6 +180,10 @@ def _title(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("sectionTitle")
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    # A long title ("Heatmap — Meningioma (probability 1%, weak evidence)") wraps instead of widening its column:
+    # the three images are compared side by side and keep one size.
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
 
 

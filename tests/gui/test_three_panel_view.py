@@ -76,6 +76,9 @@ def test_three_distinct_images_and_the_explained_class(view: ThreePanelView) -> 
     view.set_slice(head_phantom(), prediction([0.97, 0.01, 0.01, 0.01]), OverlaySettings(class_index=1), NAMES)
     assert view.titles[1].text().endswith("Meningioma (probability 1%, weak evidence)")
     assert "color" in view.titles[1].styleSheet()
+    QApplication.processEvents()
+    widths = [pane.width() for pane in view.panes]
+    assert max(widths) - min(widths) <= 2  # a long title wraps; it does not widen its image
 
 
 def test_no_heatmap_without_a_prediction_or_for_an_out_of_distribution_slice(view: ThreePanelView) -> None:
