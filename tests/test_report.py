@@ -29,9 +29,12 @@ from core.output.report import (
     OUT_OF_DISTRIBUTION_PANEL,
     PICTURES_ORDER,
     PROFILE_NO_PREDICTION,
+    REPORT_FIELD_MAX_CHARS,
     ReportOptions,
     findings_paragraphs,
+    shortened,
     suggested_file_name,
+    unshown_characters_note,
 )
 from tests.analysis_doubles import ManifestDouble, head_phantom, prediction, slice_result
 
@@ -438,3 +441,48 @@ def test_full_disk_leaves_no_partial_file_and_keeps_the_old_one(tmp_path: Path, 
         write_pdf(_study(), target, ReportOptions())
     assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]
     assert target.read_bytes() == b"previous report"
+
+
+def test_shortened_cuts_only_over_long_text_and_says_so() -> None:
+    assert shortened("a" * REPORT_FIELD_MAX_CHARS) == "a" * REPORT_FIELD_MAX_CHARS
+    assert shortened("a" * (REPORT_FIELD_MAX_CHARS + 1)) == "a" * REPORT_FIELD_MAX_CHARS + "…"
+    assert shortened("word " * 100, limit=12) == "word word wo…"
+
+
+def test_free_text_of_10000_characters_is_shortened_where_printed_and_the_report_is_written(tmp_path: Path) -> None:
+    """A damaged header can hold thousands of characters in a field that DICOM limits to 64 (LO, and PN per group):
+    printed whole, one such value outgrows a page (a table row, the patient line atop each page) and no report could
+    be written. Every field is cut with "…"."""
+    long = 10_000
+    info = dataclasses.replace(INFO, patient_name="N" * long, patient_id="I" * long, patient_birth_date="9" * long,
+                               study_description="word " * (long // 5), series_description="S" * long + " T1",
+                               series_number="7" * long)
+    study = _study(info=info)
+    study.slice_results[0] = dataclasses.replace(study.slice_results[0], slice_label="L" * long)
+    reader = _write(tmp_path, study=study, institution="H" * long)
+    compact = "".join(_text(reader).split())
+    for letter in "NI97SLH":
+        assert letter * REPORT_FIELD_MAX_CHARS + "…" in compact, letter
+        assert letter * (REPORT_FIELD_MAX_CHARS + 1) not in compact, letter
+    assert "word" * 40 + "…" in compact and "word" * 41 not in compact
+    for page in reader.pages:  # nothing drawn beyond the right margin
+        right_edge = float(page.mediabox.width) - 16 * mm
+        for text, x, _, font, size in _text_runs(page):
+            assert x + pdfmetrics.stringWidth(text, font, size) <= right_edge + 0.5, text[:40]
+
+
+@pytest.mark.parametrize("name", ["山田, 太郎", "محمد, علي", "MÜLLER-山田, ANNA"])
+def test_a_name_the_report_cannot_show_is_printed_as_far_as_it_can_be_with_a_note(tmp_path: Path, name: str) -> None:
+    """DejaVu Sans has no Chinese, Japanese or Korean glyphs, and reportlab would set Arabic left to right and
+    unjoined: such characters print as U+FFFD, with a note beside the name that sends the reader to the header."""
+    reader = _write(tmp_path, study=_study(info=dataclasses.replace(INFO, patient_name=name)))
+    first_page = " ".join(reader.pages[0].extract_text().split())
+    shown = "".join(c if c in ", ÜMLERAN-" else "\ufffd" for c in name)
+    assert f"{shown} {unshown_characters_note('Patient name')}" in first_page
+    assert not any(c in _text(reader) for c in name if c not in ", ÜMLERAN-")
+    assert unshown_characters_note("Patient ID") not in first_page  # the ID is all Latin: no note beside it
+
+
+def test_a_name_the_report_can_show_gets_no_note(tmp_path: Path) -> None:
+    text = _words(_write(tmp_path))
+    assert "KOWALSKI, ŁUKASZ" in text and "cannot show" not in text

@@ -6,6 +6,13 @@ still be matched to its patient.
 
 Text is set in DejaVu Sans (resources/fonts, bundled from matplotlib; DejaVu licence alongside) because the
 built-in Helvetica only covers Latin-1 and patient names often do not (Polish, Czech, Turkish, Greek, Cyrillic).
+DejaVu Sans has no Chinese, Japanese or Korean, and reportlab (without its optional bidi and shaping libraries) sets
+Arabic and Hebrew left to right and unjoined; a font that has CJK (Noto Sans CJK, 16 MB and more) is too big to
+bundle. So what the report cannot show is printed as U+FFFD, and a patient-block value that has any gets a note
+sending the reader to the DICOM header (`_shown`), rather than boxes or a misspelt name that could be misread.
+
+Free-text fields are shortened before they are laid out (`core.output.report.printed_inputs`): a table row or the
+patient line atop each page cannot split, so one value of thousands of characters would not fit any page.
 
 `write_pdf` lays the report out and writes it atomically. Importing reportlab costs ~0.3 s, so callers import this
 module only when they write a report.
@@ -14,6 +21,7 @@ module only when they write a report.
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -69,7 +77,9 @@ from core.output.report import (
     explanation_caption,
     findings_paragraphs,
     patient_rows,
+    printed_inputs,
     skipped_lines,
+    unshown_characters_note,
 )
 from core.output.wording import (
     NO_PREDICTION,
@@ -106,11 +116,16 @@ _PANEL_CAPTION_WIDTH = 40 * mm
 _RUNNING_HEADER_TOP = 9 * mm  # from the top edge to the first line of the patient line on pages after the first
 _FONT, _BOLD = "DejaVuSans", "DejaVuSans-Bold"
 _INK = colors.HexColor("#1a1a1a")
-_MUTED = colors.HexColor("#555555")
+_MUTED_HEX = "#555555"
+_MUTED = colors.HexColor(_MUTED_HEX)
 _RULE_HEX = "#b0b0b0"
 _RULE = colors.HexColor(_RULE_HEX)
 _VERDICT_BAR = colors.HexColor("#2c5d8a")
 _OTHER_BAR = colors.HexColor("#a9b8c6")
+#: What the report prints for a character it cannot show (U+FFFD REPLACEMENT CHARACTER, which DejaVu Sans has).
+UNSHOWN_CHARACTER = "\ufffd"
+#: Bidirectional classes of right-to-left letters (Arabic, Hebrew, ...), which reportlab would set reversed.
+_RIGHT_TO_LEFT = frozenset({"R", "AL"})
 
 
 @lru_cache(maxsize=1)
@@ -141,9 +156,45 @@ class _Styles:
     disclaimer = _style("disclaimer", 8.5)
 
 
+@lru_cache(maxsize=4)
+def _glyphs(font_name: str) -> frozenset[int]:
+    """The code points the registered TrueType font `font_name` has a glyph for."""
+    _register_fonts()
+    font = pdfmetrics.getFont(font_name)
+    assert isinstance(font, TTFont)  # only DejaVu Sans is registered and used
+    return frozenset(font.face.charToGlyph)
+
+
+def _can_show(character: str, font_name: str) -> bool:
+    """Whether the report can set `character` in `font_name`: white space (a paragraph makes it a space), or a
+    glyph of the font that is not a right-to-left letter. reportlab, without its optional bidi and shaping
+    libraries, would set an Arabic or Hebrew name left to right with unjoined letters: a misspelt name."""
+    if character.isspace():
+        return True
+    return ord(character) in _glyphs(font_name) and unicodedata.bidirectional(character) not in _RIGHT_TO_LEFT
+
+
+def _shown(text: str, font_name: str) -> tuple[str, bool]:
+    """`text` as the report prints it in `font_name`, every character it cannot show (`_can_show`) made
+    `UNSHOWN_CHARACTER`, and whether there was any. The one check of what the report's font can draw."""
+    shown = "".join(c if _can_show(c, font_name) else UNSHOWN_CHARACTER for c in text)
+    return shown, shown != text
+
+
 def _para(text: str, style: ParagraphStyle) -> Paragraph:
-    """A paragraph of plain text (escaped: patient data may contain '&' or '<')."""
-    return Paragraph(escape(text), style)
+    """A paragraph of plain text (escaped: patient data may contain '&' or '<'), characters the font cannot show
+    replaced (`_shown`)."""
+    return Paragraph(escape(_shown(text, style.fontName)[0]), style)
+
+
+def _field_para(label: str, value: str, style: ParagraphStyle) -> Paragraph:
+    """A patient-block value; one with characters the report cannot show is printed as far as it can be, with a
+    note beside it that sends the reader to the DICOM header (`core.output.report.unshown_characters_note`)."""
+    shown, replaced = _shown(value, style.fontName)
+    if not replaced:
+        return Paragraph(escape(shown), style)
+    note = f'<font color="{_MUTED_HEX}">{escape(unshown_characters_note(label))}</font>'
+    return Paragraph(f"{escape(shown)} {note}", style)
 
 
 class _NumberedCanvas(Canvas):
@@ -215,8 +266,8 @@ def _header(options: ReportOptions) -> list[Flowable]:
 
 def _patient_block(study: StudyResult, options: ReportOptions) -> Table:
     pairs = patient_rows(study.series_info, options.anonymise)
-    rows = [[_para(pairs[i][0], _Styles.cell_bold), _para(pairs[i][1], _Styles.cell),
-             _para(pairs[i + 1][0], _Styles.cell_bold), _para(pairs[i + 1][1], _Styles.cell)]
+    rows = [[_para(pairs[i][0], _Styles.cell_bold), _field_para(*pairs[i], _Styles.cell),
+             _para(pairs[i + 1][0], _Styles.cell_bold), _field_para(*pairs[i + 1], _Styles.cell)]
             for i in range(0, len(pairs), 2)]
     table = Table(rows, colWidths=["17%", "33%", "17%", "33%"])
     table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.5, _RULE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -438,6 +489,7 @@ def _page_decorations(study: StudyResult, options: ReportOptions, header: Paragr
 def render_pdf(study: StudyResult, options: ReportOptions, skipped: Sequence[SkippedFile] = ()) -> bytes:
     """The complete report as PDF bytes; `skipped` are the study's files that could not be opened."""
     _register_fonts()
+    study, options = printed_inputs(study, options)  # free text shortened, so that every field fits a page
     buffer = io.BytesIO()
     header, header_height = _running_header(study, options)
     document = BaseDocTemplate(

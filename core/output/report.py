@@ -11,12 +11,13 @@ report leaves out what `core.output.anonymise` says an anonymised export leaves 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.analysis.overlay import Explanation, OverlaySettings, attention_summary, has_patient_sides
 from core.analysis.profile import consecutive_runs
@@ -68,6 +69,12 @@ PROFILE_CAPTION = (
     "Probability profile: each class's calibrated probability on each analysed slice along the series (lines join "
     "neighbouring slices only). Shaded: analysed; ×: no prediction, not counted; blank: not analysed."
 )
+#: The most characters of one free-text field the report prints (a header value, a slice's name, the institution).
+#: Conformant values are far shorter (LO 64 characters, PN 64 per component group, PS3.5 6.2), but a damaged or
+#: hostile file can hold thousands, and a field printed whole could then not fit on a page at all.
+REPORT_FIELD_MAX_CHARS = 200
+#: The notes beside a patient-block value with characters the report cannot show (`core.output.pdf`), by row label.
+_UNSHOWN_SUBJECTS = {"Patient name": "name", "Patient ID": "ID", "Study": "description", "Series": "description"}
 
 
 @dataclass
@@ -118,6 +125,40 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
         ("Series", value("series_description", series)),
         ("Modality", value("modality", info.modality)),
     ]
+
+
+def shortened(text: str, limit: int = REPORT_FIELD_MAX_CHARS) -> str:
+    """`text`, or its first `limit` characters and "…" when it is longer, so the cut is plain to see."""
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def printed_inputs(study: StudyResult, options: ReportOptions) -> tuple[StudyResult, ReportOptions]:
+    """The study and options as the report prints them, with every free-text field `shortened`: the header's text
+    fields, the slices' names and the institution. This is the one place that bounds them, so that no field can
+    outgrow the page (a table row, the patient line atop each page); the study itself is left as it is."""
+    slices = [dataclasses.replace(result, slice_label=shortened(result.slice_label))
+              for result in study.slice_results]
+    printed = dataclasses.replace(study, series_info=_shortened_info(study.series_info), slice_results=slices)
+    return printed, dataclasses.replace(options, institution=shortened(options.institution))
+
+
+def _shortened_info(info: SeriesInfo | None) -> SeriesInfo | None:
+    """`info` with each of its text fields `shortened`."""
+    if info is None:
+        return None
+    changes: dict[str, Any] = {}
+    for item in dataclasses.fields(info):
+        value = getattr(info, item.name)
+        if isinstance(value, str):
+            changes[item.name] = shortened(value)
+    return dataclasses.replace(info, **changes)
+
+
+def unshown_characters_note(label: str) -> str:
+    """The note beside a patient-block value (row `label`) that holds characters the report cannot show, e.g. a
+    name in Japanese or Arabic, which the DICOM header holds as written."""
+    subject = _UNSHOWN_SUBJECTS.get(label, "value")
+    return f"({subject} contains characters this report cannot show; see the DICOM header)"
 
 
 def explanation_caption(study: StudyResult, explanation: Explanation) -> str:
