@@ -95,7 +95,7 @@ def _positive_int(text: str) -> int:
 class _ClassifyOutcome:
     exports: list[StudyExport]
     skipped_any: bool
-    input_files: set[Path]  # every file the studies were read from (resolved): outputs must not replace them
+    input_files: set[str]  # every file the studies were read from (real paths): outputs must not replace them
 
 
 def _summary_line(source: Path, series_description: str, study_result: StudyResult) -> str:
@@ -117,11 +117,12 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
     from core.output.export import StudyExport
     from core.output.wording import NO_PREDICTION, disagreement, verdict_cautions
 
-    exports, skipped_any, input_files = [], False, set()
+    exports, skipped_any, input_files = [], False, set[str]()
     for path in paths:
         study = open_study(path, progress=lambda done, total: progress.update(done, total, f"reading {path.name}"))
-        input_files |= {slice_.path.resolve() for series in study.series for slice_ in series.slices}
-        input_files |= {skipped.path.resolve() for skipped in study.skipped}
+        # realpath, not Path.resolve: a skipped symbolic-link loop must not raise here
+        input_files |= {os.path.realpath(slice_.path) for series in study.series for slice_ in series.slices}
+        input_files |= {os.path.realpath(skipped.path) for skipped in study.skipped}
         results = []
         for series in study.series:
             try:
@@ -185,7 +186,7 @@ def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest
     results = [(result, export.skipped) for export in outcome.exports for result in export.results]
     report_paths = _report_paths(args.report, len(results)) if args.report is not None else []
     for output in ([args.json] if args.json is not None else []) + report_paths:
-        if output.resolve() in outcome.input_files:
+        if os.path.realpath(output) in outcome.input_files:
             raise ReportWriteError(output, "it is one of the files the study was read from; choose another name")
     if args.json is not None:
         write_json(args.json, outcome.exports, manifest, anonymise=args.anonymise)

@@ -182,6 +182,16 @@ def test_a_reader_that_leaves_early_does_not_stop_the_reports(sample_jpegs: Path
     assert PdfReader(report).pages
 
 
+def test_a_symbolic_link_loop_in_the_study_is_skipped_and_the_report_written(sample_jpegs: Path, tmp_path: Path,
+                                                                             tiny_model_dir: Path) -> None:
+    """Checking the outputs against the study's files resolved every skipped path; a link loop raised there."""
+    (sample_jpegs / "loop.jpg").symlink_to(sample_jpegs / "loop.jpg")
+    report = tmp_path / "report.pdf"
+    status = main(["classify", str(sample_jpegs), "--slices", "1", "--report", str(report),
+                   "--model-dir", str(tiny_model_dir)])
+    assert status == EXIT_SKIPPED and PdfReader(report).pages
+
+
 def test_json_and_report_on_one_file_is_a_usage_error(sample_jpegs: Path, tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["classify", str(sample_jpegs), "--json", str(tmp_path / "out"), "--report", str(tmp_path / "out")])

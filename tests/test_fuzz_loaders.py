@@ -11,8 +11,10 @@ CI runs `DEFAULT_EXAMPLES` cases in total, derandomised so every run tries the s
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +27,8 @@ import pydicom
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from pydicom.encaps import generate_frames
+from pydicom.uid import RLELossless
 
 from core.errors import UnreadableFileError
 from core.io.load import Study, load_study
@@ -167,3 +171,41 @@ def test_seed_files_load_cleanly(kind: str, suffix: str):
             study = load_study(path)
             assert not study.skipped, study.skipped
             assert all(series.slices[0].display().dtype == np.uint8 for series in study.series)
+
+
+@cache
+def rle_seed() -> tuple[bytes, bytes]:
+    """A single-frame RLE MR file and its one encoded frame, for laying out fragments."""
+    with tempfile.TemporaryDirectory(prefix="fuzz-seeds-") as folder:
+        (path,) = write_mr_series(Path(folder), n_slices=1, rows=32, cols=32, transfer_syntax=RLELossless)
+        data = path.read_bytes()
+    (frame,) = generate_frames(pydicom.dcmread(io.BytesIO(data)).PixelData, number_of_frames=1)
+    return data, frame
+
+
+def encapsulated(fragments: list[bytes], offsets: int) -> bytes:
+    """Encapsulated pixel data (PS3.5 A.4): a Basic Offset Table of `offsets` entries, then one item per fragment."""
+    items = [struct.pack(f"<{offsets}L", *range(offsets)), *fragments]
+    return b"".join(b"\xfe\xff\x00\xe0" + struct.pack("<L", len(item)) + item for item in items)
+
+
+@FUZZ_SETTINGS
+@seed(FUZZ_SEED)
+@given(layout=st.lists(st.sampled_from(("frame", "head", "tail", "empty")), max_size=6),
+       claimed=st.one_of(st.integers(-3, 10), st.integers(11, 10**7)), offsets=st.integers(0, 8))
+def test_a_compressed_file_never_lists_more_frames_than_it_has_fragments(layout, claimed, offsets):
+    """A 300 kB RLE file claiming 300,000 frames took 50 s and 628 MB to open. Whatever the header claims, a file
+    lists at most one frame per non-empty fragment (PS3.5 A.4), or none, and loads within the time limit."""
+    data, frame = rle_seed()
+    pieces = {"frame": frame, "head": frame[:40], "tail": frame[40:], "empty": b""}
+    dataset = pydicom.dcmread(io.BytesIO(data))
+    dataset.PixelData = encapsulated([pieces[name] for name in layout], offsets)
+    dataset.NumberOfFrames = claimed
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
+        path = Path(folder) / "frames.dcm"
+        dataset.save_as(path)
+        with time_limit(PER_FILE_SECONDS):
+            study = load_study(path)
+    slices = [slice_ for series in study.series for slice_ in series.slices]
+    assert len(slices) <= sum(1 for name in layout if name != "empty")
+    assert bool(slices) != bool(study.skipped) and all(skipped.reason for skipped in study.skipped)

@@ -195,3 +195,26 @@ def test_cli_alone_sets_up_the_log_file_and_the_phi_guard(isolated_logging, tmp_
     text = log_file.read_text(encoding="utf-8")
     assert "odd value in a file of [redacted] ([redacted])" in text
     assert_phi_free(text)
+
+
+def test_every_component_group_of_a_name_is_registered_when_the_study_is_opened(isolated_logging, caplog,
+                                                                                tmp_path):
+    """A PN holds an alphabetic, an ideographic and a phonetic group (PS3.5 6.2.1.2); the loader shows one of them,
+    yet each names the patient, so none may reach the log: neither the ideographic group beside an alphabetic one,
+    nor a name recorded in ideographic form only (shown, then registered as shown)."""
+    from core.analysis.pipeline import open_study
+
+    configure_logging(logging.DEBUG, log_dir=isolated_logging)
+    write_mr_series(tmp_path / "both", n_slices=2, rows=32, cols=32, PatientName="Yamada^Tarou=山田^太郎=やまだ^たろう",
+                    SpecificCharacterSet="ISO_IR 192")
+    write_mr_series(tmp_path / "ideographic", n_slices=2, rows=32, cols=32, PatientName="=鈴木^花子",
+                    SpecificCharacterSet="ISO_IR 192")
+    names = [open_study(tmp_path / folder).series[0].info.patient_name for folder in ("both", "ideographic")]
+    assert names == ["Yamada, Tarou", "鈴木, 花子"]
+    written = ("Yamada^Tarou", "山田^太郎", "山田 太郎", "山田太郎", "やまだ^たろう", "やまだたろう",
+               "鈴木^花子", "鈴木, 花子", "鈴木花子")
+    with caplog.at_level(logging.INFO):
+        for spelling in written:
+            logging.getLogger("brainmri.test").info("file %s.dcm", spelling)
+    texts = record_texts(caplog.records)[-len(written):]
+    assert texts == ["file [redacted].dcm"] * len(written)

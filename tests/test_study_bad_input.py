@@ -3,6 +3,7 @@ and damage only found while decoding raises UnreadableFileError naming the file.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -21,12 +22,17 @@ from pydicom.uid import RLELossless
 
 from core.analysis.results import aggregate
 from core.errors import UnreadableFileError
-from core.io.load import SYMLINK_LOOP_REASON, load_study
+from core.io.load import (
+    FOLDER_LINK_LOOP_REASON,
+    LINKED_FOLDER_LISTED_REASON,
+    SYMLINK_LOOP_REASON,
+    load_study,
+)
 from core.io.types import MAX_IMAGE_PIXELS
 from core.io.windowing import auto_window
 from core.output.pdf import write_pdf
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result
-from tests.dicom_factory import phantom, write_mr_series
+from tests.dicom_factory import phantom, write_enhanced_mr, write_mr_series
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
@@ -194,6 +200,66 @@ def test_impossible_frame_count_is_rejected(tmp_path, frames):
     dataset.NumberOfFrames = frames  # set after compression: the encoder itself refuses such counts
     dataset.save_as(path)
     assert _only_skip_reason(path) == f"the header claims {frames} frames, which the file cannot hold"
+
+
+def test_a_frame_count_beyond_the_compressed_fragments_is_rejected_from_the_header(tmp_path):
+    """A 300 kB RLE file claiming 300,000 frames took 50 s and 628 MB to open, as a 300,000-slice series: the count
+    was weighed only against the file size, and compressed pixel data was not weighed at all."""
+    (path,) = write_mr_series(tmp_path, n_slices=1, transfer_syntax=RLELossless)
+    frames = path.stat().st_size  # as many frames as the file-size check lets through
+    dataset = pydicom.dcmread(path)
+    dataset.NumberOfFrames = frames
+    dataset.save_as(path)
+    assert _only_skip_reason(path) == (
+        f"the header claims {frames} frames, but its compressed pixel data holds at most 1"
+    )
+
+
+def _rle_multi_frame(path: Path, n_frames: int) -> Path:
+    write_enhanced_mr(path, n_frames=n_frames, rows=32, cols=32)
+    dataset = pydicom.dcmread(path)
+    dataset.compress(RLELossless)  # one fragment per frame (PS3.5 G)
+    dataset.save_as(path)
+    return path
+
+
+def test_a_compressed_multi_frame_file_opens_every_frame_and_no_more(tmp_path):
+    path = _rle_multi_frame(tmp_path / "enhanced.dcm", n_frames=4)
+    (series,) = load_study(path).series
+    assert sorted(slice_.frame for slice_ in series.slices) == [0, 1, 2, 3]
+    assert all(slice_.display().max() > 0 for slice_ in series.slices)
+
+    dataset = pydicom.dcmread(path)
+    dataset.NumberOfFrames = 5
+    dataset.save_as(path)
+    assert _only_skip_reason(path) == "the header claims 5 frames, but its compressed pixel data holds at most 4"
+
+
+def _item(value: bytes) -> bytes:
+    """One item of encapsulated pixel data (PS3.5 A.4): tag (FFFE,E000), length, value."""
+    return b"\xfe\xff\x00\xe0" + struct.pack("<L", len(value)) + value
+
+
+@pytest.mark.parametrize(("fragments", "frames", "opens"), [
+    (["first half", "second half"], 1, True),  # a frame may span fragments
+    (["frame", "", ""], 3, False),  # an empty fragment holds no frame
+    (["frame", "", ""], 1, True),
+], ids=["frame-in-two-fragments", "empty-fragments-claimed-as-frames", "empty-fragments-ignored"])
+def test_frames_are_counted_against_non_empty_fragments(tmp_path, fragments, frames, opens):
+    (path,) = write_mr_series(tmp_path, n_slices=1, rows=32, cols=32, transfer_syntax=RLELossless)
+    dataset = pydicom.dcmread(path)
+    (frame,) = pydicom.encaps.generate_frames(dataset.PixelData, number_of_frames=1)
+    pieces = {"first half": frame[:40], "second half": frame[40:], "frame": frame, "": b""}
+    dataset.PixelData = _item(b"") + b"".join(_item(pieces[name]) for name in fragments)  # empty offset table
+    dataset.NumberOfFrames = frames
+    dataset.save_as(path)
+    if opens:
+        (series,) = load_study(path).series
+        np.testing.assert_array_equal(series.slices[0].modality_pixels(), phantom(32, 32, 0, 1))
+    else:
+        assert _only_skip_reason(path) == (
+            f"the header claims {frames} frames, but its compressed pixel data holds at most 1"
+        )
 
 
 def test_missing_path(tmp_path):
@@ -480,3 +546,134 @@ def test_a_dicomdir_is_not_followed_out_of_its_own_folder(tmp_path):
 
     loaded = load_study(media / "DICOMDIR")
     assert [slice_.path for series in loaded.series for slice_ in series.slices] == [own[0]]
+
+
+@pytest.fixture
+def refuse_access(monkeypatch):
+    """`refuse_access(path)` makes a file or folder unreadable as a user meets it: mode 000, and, because root reads
+    it regardless (as in CI containers), the calls the loader reads through (`os.scandir` for a folder, `Path.open`
+    for a file) refuse that path with EACCES as the system would. The mode is restored afterwards."""
+    refused: list[Path] = []
+    scandir, path_open = os.scandir, Path.open
+
+    def deny(path: str) -> None:
+        if Path(path) in refused:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+
+    def refusing_scandir(path="."):
+        deny(os.fspath(path))
+        return scandir(path)
+
+    def refusing_open(self, *args, **kwargs):
+        deny(str(self))
+        return path_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", refusing_scandir)
+    monkeypatch.setattr(Path, "open", refusing_open)
+
+    def refuse(path: Path) -> None:
+        refused.append(path)
+        path.chmod(0)
+
+    yield refuse
+    for path in refused:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_an_unreadable_subfolder_is_listed_as_skipped_and_the_rest_opens(tmp_path, refuse_access):
+    """A folder that may not be read was left out silently: no entry in the list, CLI exit status 0."""
+    study = tmp_path / "study"
+    series_paths = write_mr_series(study, n_slices=4, rows=32, cols=32)
+    write_mr_series(study / "locked", n_slices=2, rows=32, cols=32)
+    refuse_access(study / "locked")
+
+    loaded = load_study(study)
+
+    assert [[s.path for s in series.slices] for series in loaded.series] == [series_paths]
+    assert [(s.path, s.reason) for s in loaded.skipped] == [
+        (study / "locked", "the folder could not be read: permission denied")
+    ]
+
+
+def test_an_unreadable_folder_opened_directly_is_skipped_with_its_reason(tmp_path, refuse_access):
+    write_mr_series(tmp_path / "locked", n_slices=2, rows=32, cols=32)
+    refuse_access(tmp_path / "locked")
+    assert _only_skip_reason(tmp_path / "locked") == "the folder could not be read: permission denied"
+
+
+def test_an_unreadable_file_is_skipped_with_a_plain_reason_without_its_path(tmp_path, refuse_access):
+    """The reason was "unexpected error while reading the file (PermissionError: [Errno 13] ... '<full path>')"."""
+    paths = write_mr_series(tmp_path, n_slices=3, rows=32, cols=32)
+    refuse_access(paths[1])
+
+    loaded = load_study(tmp_path)
+
+    assert [s.path for s in loaded.series[0].slices] == [paths[0], paths[2]]
+    assert [(s.path, s.reason) for s in loaded.skipped] == [(paths[1], "the file could not be read: permission denied")]
+
+
+def test_a_linked_series_folder_is_followed(tmp_path):
+    """A study folder whose series are links to folders elsewhere opened only its own pictures, silently."""
+    linked = write_mr_series(tmp_path / "archive" / "t1", n_slices=4, rows=32, cols=32)
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "picture.png").write_bytes(_png_bytes(32, 32))
+    _symlink(study / "t1", tmp_path / "archive" / "t1")
+
+    loaded = load_study(study)
+
+    assert loaded.skipped == []
+    assert [[s.path for s in series.slices] for series in loaded.series] == [
+        [study / "t1" / path.name for path in linked], [study / "picture.png"]
+    ]
+
+
+def test_links_back_up_or_into_listed_folders_are_skipped_and_nothing_around_the_study_opens(tmp_path):
+    write_mr_series(tmp_path / "other_patient", n_slices=2, rows=32, cols=32, PatientID="OTHER-9")
+    study = tmp_path / "study"
+    series_paths = write_mr_series(study / "series", n_slices=4, rows=32, cols=32)
+    _symlink(study / "again", study / "series")  # its files are listed from the folder itself
+    _symlink(study / "self", study)
+    _symlink(study / "series" / "study", study)
+    _symlink(study / "parent", tmp_path)  # would open the other patient's files, and the study again
+
+    loaded = load_study(study)
+
+    assert [[s.path for s in series.slices] for series in loaded.series] == [series_paths]
+    assert sorted((s.path, s.reason) for s in loaded.skipped) == [
+        (study / "again", LINKED_FOLDER_LISTED_REASON), (study / "parent", FOLDER_LINK_LOOP_REASON),
+        (study / "self", FOLDER_LINK_LOOP_REASON), (study / "series" / "study", FOLDER_LINK_LOOP_REASON),
+    ]
+    assert FOLDER_LINK_LOOP_REASON.startswith("symbolic link loop")
+
+
+def test_linked_folders_that_link_to_each_other_are_listed_once(tmp_path):
+    study_uid = pydicom.uid.generate_uid()  # one study: the series are then listed by their numbers
+    first = write_mr_series(tmp_path / "a", n_slices=2, rows=32, cols=32, SeriesNumber=1, StudyInstanceUID=study_uid)
+    second = write_mr_series(tmp_path / "b", n_slices=3, rows=32, cols=32, SeriesNumber=2, StudyInstanceUID=study_uid)
+    _symlink(tmp_path / "a" / "to_b", tmp_path / "b")
+    _symlink(tmp_path / "b" / "to_a", tmp_path / "a")
+    study = tmp_path / "study"
+    study.mkdir()
+    _symlink(study / "a", tmp_path / "a")
+
+    loaded = load_study(study)
+
+    assert [[s.path.name for s in series.slices] for series in loaded.series] == [
+        [path.name for path in first], [path.name for path in second]
+    ]
+    assert [(s.path, s.reason) for s in loaded.skipped] == [
+        (study / "a" / "to_b" / "to_a", LINKED_FOLDER_LISTED_REASON)
+    ]
+
+
+def test_a_second_path_to_a_file_already_listed_is_skipped_with_its_reason(tmp_path):
+    (tmp_path / "a.png").write_bytes(_png_bytes(32, 32))
+    _symlink(tmp_path / "b.png", tmp_path / "a.png")
+
+    loaded = load_study(tmp_path)
+
+    assert [s.path for s in loaded.series[0].slices] == [tmp_path / "a.png"]
+    assert [(s.path, s.reason) for s in loaded.skipped] == [
+        (tmp_path / "b.png", "the same file as a.png, already in the study")
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
+from core.analysis.selection import central_slices
 from core.io import types as io_types
 from core.io import windowing
 from core.io.dicom import geometry as dicom_geometry
@@ -139,6 +141,68 @@ def test_mixed_series_in_one_folder_are_separated(tmp_path):
     loaded = load_study(tmp_path)
     assert [(s.info.series_description, len(s)) for s in loaded.series] == [("T1 AX", 5), ("T2 AX", 7)]
     assert loaded.series[0].description == "1: T1 AX (MR, 5 slices)"
+
+
+def test_a_copy_of_the_series_in_a_subfolder_is_left_out_and_listed(tmp_path):
+    """A series with its copy in backup/ opened as one 40-slice series: every image twice, the slice spacing lost
+    (0 between each image and its copy), and the 9 central slices only 5 images, some counted twice."""
+    study = tmp_path / "study"
+    paths = write_mr_series(study, n_slices=20, rows=64, cols=64)
+    shutil.copytree(study, tmp_path / "backup")
+    shutil.move(tmp_path / "backup", study / "backup")
+
+    loaded = load_study(study)
+
+    (series,) = loaded.series
+    assert [s.path for s in series.slices] == paths  # the files met first: the folder's own, then its subfolders'
+    assert series.info.slice_spacing == pytest.approx(1.5)
+    assert len({s.path for s in central_slices(series, 9)}) == 9
+    assert sorted((s.path, s.reason) for s in loaded.skipped) == sorted(
+        (study / "backup" / path.name, f"a copy of {path.name}, already in the study") for path in paths
+    )
+
+
+def test_a_copy_of_a_multi_frame_file_is_left_out_and_listed(tmp_path):
+    original = write_enhanced_mr(tmp_path / "a.dcm", n_frames=6, rows=32, cols=32)
+    copy = Path(shutil.copy(original, tmp_path / "b.dcm"))
+    loaded = load_study(tmp_path)
+    (series,) = loaded.series
+    assert sorted(s.frame for s in series.slices) == list(range(6)) and {s.path for s in series.slices} == {original}
+    assert [(s.path, s.reason) for s in loaded.skipped] == [(copy, "a copy of a.dcm, already in the study")]
+
+
+def test_one_uid_given_to_every_file_of_a_series_loses_no_image(tmp_path):
+    """Some exporters give every file one SOP Instance UID; the files differ in position, so none is a copy."""
+    paths = write_mr_series(tmp_path, n_slices=6, rows=32, cols=32,
+                            per_slice=lambda k, dataset: setattr(dataset, "SOPInstanceUID", "1.2.3.4"))
+    loaded = load_study(tmp_path)
+    assert loaded.skipped == []
+    assert [s.path for s in loaded.series[0].slices] == paths
+
+
+@pytest.mark.parametrize(("other", "separate"), [
+    ({"PatientID": "OTHER-2"}, True),
+    ({"PatientName": "Other^Person"}, True),
+    ({"PatientID": "OTHER-2", "PatientName": "Other^Person"}, True),
+    ({"PatientName": "TEST^PHANTOM"}, False),  # the same name written in capitals
+], ids=["other-id", "other-name", "other-patient", "same-name-in-capitals"])
+def test_files_of_two_patients_sharing_one_series_uid_become_a_series_each(tmp_path, other, separate):
+    """Two patients' files with one Series Instance UID were interleaved into one series and given one verdict."""
+    uids = {"StudyInstanceUID": pydicom.uid.generate_uid(), "SeriesInstanceUID": pydicom.uid.generate_uid()}
+    first = write_mr_series(tmp_path / "a", n_slices=6, rows=32, cols=32, seed=1, **uids)
+    second = write_mr_series(tmp_path / "b", n_slices=6, rows=32, cols=32, seed=2, **uids, **other)
+
+    loaded = load_study(tmp_path)
+
+    assert loaded.skipped == []
+    if separate:
+        assert [[s.path for s in series.slices] for series in loaded.series] == [first, second]
+        second_id = other.get("PatientID", "PHANTOM-001")
+        assert [series.info.patient_id for series in loaded.series] == ["PHANTOM-001", second_id]
+        assert [series.info.slice_spacing for series in loaded.series] == [pytest.approx(1.5)] * 2
+    else:
+        (series,) = loaded.series
+        assert len(series) == 12
 
 
 def test_multi_frame_enhanced_mr_frames_follow_per_frame_positions(tmp_path):
@@ -437,3 +501,16 @@ def test_progress_is_reported_per_file_and_cancel_stops_the_scan(tmp_path):
                            should_cancel=lambda: len(calls) >= 13)
     assert cancelled.cancelled
     assert sum(len(s) for s in cancelled.series) == 3
+
+
+@pytest.mark.parametrize(("written", "shown"), [("=山田^太郎", "山田, 太郎"), ("==やまだ^たろう", "やまだ, たろう"),
+                                                ("^=山田", "山田"), (" ^ =李^雷", "李, 雷"), ("Doe^John=", "Doe, John"),
+                                                ("==", "")])
+def test_a_name_without_an_alphabetic_group_is_shown_in_its_ideographic_or_phonetic_form(written, shown):
+    """PS3.5 6.2.1.2: alphabetic=ideographic=phonetic; an empty group is skipped, so a recorded name is shown."""
+    assert dicom_text.format_person_name(written) == shown
+
+
+def test_a_name_recorded_in_ideographic_form_only_is_loaded(tmp_path):
+    write_mr_series(tmp_path, n_slices=2, PatientName="=山田^太郎", SpecificCharacterSet="ISO_IR 192")
+    assert load_study(tmp_path).series[0].info.patient_name == "山田, 太郎"

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Iterator, Sequence
+import stat
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from core.errors import BrainMriError, UnreadableFileError
+from core.errors import BrainMriError, UnreadableFileError, os_error_reason
 from core.io.types import Series, SeriesInfo, SkippedFile, Slice, Study
 from core.io.windowing import Window
 
@@ -21,6 +23,11 @@ __all__ = ["Series", "SeriesInfo", "SkippedFile", "Slice", "Study", "Window", "l
 
 #: Skip reason for a symbolic link that leads back to itself, directly (a → a) or through other links (a → b → a).
 SYMLINK_LOOP_REASON = "symbolic link loop (the link leads back to itself, so there is no file to open)"
+#: Skip reason for a link to a folder that holds the link (study/up → study/..): following it would never end.
+FOLDER_LINK_LOOP_REASON = ("symbolic link loop (the link leads back to a folder that holds it, so following it would "
+                           "never end)")
+#: Skip reason for a link to a folder whose files the study already lists, from the folder itself or another link.
+LINKED_FOLDER_LISTED_REASON = "a link to a folder already in the study (its files are opened from there)"
 #: Windows' error for a link that cannot be resolved (ERROR_CANT_RESOLVE_FILENAME); POSIX reports ELOOP.
 _WINDOWS_CANT_RESOLVE = 1921
 
@@ -35,8 +42,11 @@ def load_study(
 ) -> Study:
     """Open a file, a folder (recursively) or several paths as a Study; never raises for bad files.
 
-    Every file that cannot be used becomes a `SkippedFile` with a reason. `progress(done, total)` is called once per
-    file; `should_cancel()` is checked before each file and stops the scan (the Study then has `cancelled=True`).
+    Every file that cannot be used becomes a `SkippedFile` with a reason, and so does every file or folder left out:
+    an unreadable folder, a link that loops or leads to files already listed (links to folders are followed, see
+    `_folder_files`), and a DICOM file whose images are already in the study (a copy, see `series.CopyFinder`; the
+    file met first in the scan is kept). `progress(done, total)` is called once per file; `should_cancel()` is
+    checked before each file and stops the scan (the Study then has `cancelled=True`).
     """
     # pydicom and Pillow load with the first study, not with the application
     from core.io import pictures
@@ -45,9 +55,10 @@ def load_study(
 
     roots = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     skipped: list[SkippedFile] = []
-    files = list(dict.fromkeys(_expand(roots, skipped)))
-    seen = {_real_path(file) for file in files}
+    real_paths: dict[Path, Path] = {}
+    files = _distinct_files(_expand(roots, skipped), real_paths, skipped)
     dicom_frames: list[dicom_header.FrameHeader] = []
+    copies = dicom_series.CopyFinder()
     image_headers: list[pictures.ImageHeader] = []
     cancelled = False
     for done, file in enumerate(files):  # grows while iterating when a DICOMDIR references further files
@@ -60,12 +71,18 @@ def load_study(
                 image_headers.append(pictures.read_header(file))
             else:
                 contents = dicom_header.read_file(file)
-                dicom_frames.extend(contents.frames)
-                new_files = [f for f in contents.referenced_files if _real_path(f) not in seen]
-                seen.update(_real_path(f) for f in new_files)
+                original = copies.copy_of(contents.frames)
+                if original is None:
+                    dicom_frames.extend(contents.frames)
+                else:
+                    skipped.append(SkippedFile(file, f"a copy of {original.name}, already in the study"))
+                new_files = [f for f in contents.referenced_files if _real_path(f) not in real_paths]
+                real_paths.update((_real_path(f), f) for f in new_files)
                 files.extend(new_files)
         except BrainMriError as error:
             skipped.append(SkippedFile(file, error.reason))
+        except OSError as error:  # the file system's refusal (permission denied, ...), in plain words and no path
+            skipped.append(SkippedFile(file, f"the file could not be read: {os_error_reason(error)}"))
         except Exception as error:  # the contract is to never raise for a bad file, whatever a library throws
             reason = f"unexpected error while reading the file ({type(error).__name__}: {error})"
             skipped.append(SkippedFile(file, reason))
@@ -77,16 +94,100 @@ def load_study(
 
 
 def _expand(roots: list[Path], skipped: list[SkippedFile]) -> Iterator[Path]:
-    """Files under the given paths in a stable order; hidden files (".DS_Store", "._x") are ignored."""
+    """Files under the given paths in a stable order; hidden files and folders (".DS_Store", "._x") are ignored."""
+    listed: list[Path] = []  # real paths of the folders whose trees are listed, for links that lead into them
     for root in roots:
-        if root.is_dir():
-            for folder, subfolders, names in os.walk(root):
-                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-                yield from (Path(folder) / n for n in sorted(names) if not n.startswith("."))
-        elif root.is_file() or root.is_symlink():
-            yield root  # a broken or looping link is reported by `_check_readable` with its own reason
+        if _is_folder(root):
+            yield from _folder_files(root, listed, skipped)
+        elif _exists(root):
+            yield root  # a broken or looping link, or an unreadable file: `_check_readable` gives the reason
         else:
             skipped.append(SkippedFile(root, "no such file or folder"))
+
+
+def _folder_files(root: Path, listed: list[Path], skipped: list[SkippedFile]) -> Iterator[Path]:
+    """The files of the folder tree at `root`, then of the folders it links to, each tree listed once.
+
+    Links to folders are followed (a study folder may link to its series), but only after the trees they lie in are
+    listed, so that a link into a folder already listed, or back to a folder that holds it (a loop), can be told
+    and skipped with its reason instead of listing files twice or going round in circles.
+    """
+    pending = deque([root])
+    while pending:
+        folder = pending.popleft()
+        reason = _linked_folder_problem(folder, listed) if folder is not root else None
+        if reason is not None:
+            skipped.append(SkippedFile(folder, reason))
+            continue
+        listed.append(_real_path(folder))
+        yield from _tree_files(folder, pending, skipped)
+
+
+def _tree_files(top: Path, links: deque[Path], skipped: list[SkippedFile]) -> Iterator[Path]:
+    """Files under `top` in name order, folder by folder, without entering links to folders: those are added to
+    `links`. A folder that cannot be read (permissions) is skipped with the reason."""
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename) if error.filename else top
+        skipped.append(SkippedFile(folder, f"the folder could not be read: {os_error_reason(error)}"))
+
+    for folder, subfolders, names in os.walk(top, onerror=unreadable):
+        visible = [Path(folder) / name for name in sorted(subfolders) if not name.startswith(".")]
+        links.extend(subfolder for subfolder in visible if subfolder.is_symlink())
+        subfolders[:] = [subfolder.name for subfolder in visible if not subfolder.is_symlink()]
+        yield from (Path(folder) / n for n in sorted(names) if not n.startswith("."))
+
+
+def _linked_folder_problem(link: Path, listed: list[Path]) -> str | None:
+    """Why a link to a folder is not followed: it leads back to a folder it is in, or into one already listed."""
+    target, holder = _real_path(link), _real_path(link.parent)
+    if target == holder or target in holder.parents:
+        return FOLDER_LINK_LOOP_REASON
+    if any(_lists(folder, target) for folder in listed):
+        return LINKED_FOLDER_LISTED_REASON
+    return None
+
+
+def _lists(tree: Path, folder: Path) -> bool:
+    """Whether listing the folder tree `tree` listed `folder`: `folder` is `tree` or lies in it, outside hidden
+    folders (which are not listed)."""
+    if folder == tree:
+        return True
+    return tree in folder.parents and not any(part.startswith(".") for part in folder.relative_to(tree).parts)
+
+
+def _is_folder(path: Path) -> bool:
+    """Like `Path.is_dir`, but False instead of PermissionError when the path cannot be looked at."""
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    """Whether something is at `path`: a file, a link (even broken or looping), or an entry that cannot be looked at
+    (a folder on the way may not be read); `_check_readable` reports all but files with their reason."""
+    try:
+        path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _distinct_files(files: Iterable[Path], real_paths: dict[Path, Path], skipped: list[SkippedFile]) -> list[Path]:
+    """Each file once: a path met again is dropped, and a second path to a file already listed (through a link) is
+    skipped with the reason. `real_paths` maps each real path to the path listed for it."""
+    distinct = []
+    for file in dict.fromkeys(files):
+        real = _real_path(file)
+        if real in real_paths and os.path.isfile(real):  # not a loop or a broken link, which have their own reason
+            skipped.append(SkippedFile(file, f"the same file as {real_paths[real].name}, already in the study"))
+            continue
+        real_paths.setdefault(real, file)
+        distinct.append(file)
+    return distinct
 
 
 def _real_path(file: Path) -> Path:
@@ -108,6 +209,6 @@ def _check_readable(file: Path) -> None:
     except OSError as error:
         if _is_link_loop(error):
             raise UnreadableFileError(file, SYMLINK_LOOP_REASON) from None
-        raise UnreadableFileError(file, f"the file could not be read ({error.strerror})") from error
+        raise UnreadableFileError(file, f"the file could not be read: {os_error_reason(error)}") from error
     if size == 0:
         raise UnreadableFileError(file, "the file is empty (0 bytes)")

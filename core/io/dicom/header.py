@@ -25,10 +25,17 @@ from core.errors import NoPixelDataError, UnreadableFileError
 from core.io.dicom.dicomdir import dicomdir_references
 from core.io.dicom.elements import floats, frame_group, number_value, text_value
 from core.io.dicom.geometry import normal_position, orientation_label, plane_value
-from core.io.dicom.pixels import PIXEL_TAGS, DicomPixelSource, check_pixel_length, transfer_syntax_override
-from core.io.dicom.text import format_date, format_person_name
+from core.io.dicom.pixels import (
+    PIXEL_TAGS,
+    DicomPixelSource,
+    check_frame_count,
+    check_pixel_length,
+    transfer_syntax_override,
+)
+from core.io.dicom.text import format_date, format_person_name, person_name_spellings
 from core.io.types import SeriesInfo, check_image_size
 from core.io.windowing import FULL_RANGE_8BIT, Window, voi_function
+from core.logging_setup import register_phi
 
 #: Values larger than this stay on disk when reading headers (pixel data, big private blobs).
 _DEFER_BYTES = 1024
@@ -54,6 +61,8 @@ class FrameHeader:
     normal_position: tuple[float, int | None] | None = None
     #: Keywords of the geometry values the file states but that could not be used (see `geometry.plane_value`).
     damaged_geometry: tuple[str, ...] = ()
+    #: SOP Instance UID (PS3.3 C.12.1), "" when absent: with `frame`, names the image, so copies can be told apart.
+    sop_instance_uid: str = ""
 
     @property
     def geometry_problem(self) -> str:
@@ -145,6 +154,7 @@ def _frame_headers(path: Path, dataset: Dataset) -> list[FrameHeader]:
     if not 1 <= frame_count <= stat.st_size:
         raise UnreadableFileError(path, f"the header claims {frame_count} frames, which the file cannot hold")
     check_pixel_length(path, dataset, pixel_element, frame_count)
+    check_frame_count(path, pixel_element, frame_count)
     file_key = (str(path), stat.st_mtime_ns, stat.st_size)
     frames = [None] if frame_count == 1 else list(range(frame_count))
     info = _file_info(dataset)
@@ -175,6 +185,7 @@ def _frame_header(path: Path, dataset: Dataset, frame: int | None, file_key: tup
         instance_number=int(dataset.InstanceNumber) if dataset.get("InstanceNumber") not in (None, "") else None,
         normal_position=normal_position(dataset, orientation, position),
         damaged_geometry=tuple(damaged),
+        sop_instance_uid=text_value(dataset, "SOPInstanceUID").strip(),
     )
 
 
@@ -197,10 +208,18 @@ def _default_windows(dataset: Dataset, photometric: str) -> list[Window]:
     return [FULL_RANGE_8BIT] if is_colour and int(dataset.BitsAllocated) == 8 else []
 
 
+def _patient_name(value: object) -> str:
+    """Patient's Name as shown (`format_person_name`). Every spelling of it is registered with the log's PHI guard
+    first: the component groups not shown (ideographic, phonetic; PS3.5 6.2.1.2) name the patient as surely, and
+    the study's registration (`core.logging_setup.register_study_phi`) knows only the name shown."""
+    register_phi(person_name_spellings(value))
+    return format_person_name(value)
+
+
 def _file_info(dataset: Dataset) -> SeriesInfo:
     """The descriptive fields one file gives for its series (the frame-dependent ones come from `_frame_info`)."""
     return SeriesInfo(
-        patient_name=text_value(dataset, "PatientName", format_person_name),
+        patient_name=text_value(dataset, "PatientName", _patient_name),
         patient_id=text_value(dataset, "PatientID"),
         patient_birth_date=text_value(dataset, "PatientBirthDate", format_date),
         patient_sex=text_value(dataset, "PatientSex"),

@@ -1,8 +1,9 @@
 """The pixel data: whether it can be decoded, checked when the header is read, and decoding one frame on demand.
 
 At header time: the transfer syntax (PS3.5 §10; native encodings PS3.5 §8, encapsulated/compressed ones PS3.5 A.4)
-must have an installed decoder, and native pixel data must be as long as the image it describes, so truncated files
-are caught before anyone tries to display them. At display time `DicomPixelSource` decodes one frame through
+must have an installed decoder, native pixel data must be as long as the image it describes, so truncated files
+are caught before anyone tries to display them, and encapsulated pixel data must have a fragment for every frame
+the header claims. At display time `DicomPixelSource` decodes one frame through
 pydicom and its plugins (pylibjpeg, openjpeg, libjpeg, rle, pillow), applies the Modality LUT / rescale (PS3.3
 C.11.1) or converts colour to gray (`core.io.colour.luma`; palette colour through its LUT, PS3.3 C.7.6.3.1.5), and
 applies the file's VOI LUT when asked (PS3.3 C.11.2.1.1).
@@ -10,7 +11,9 @@ applies the file's VOI LUT when asked (PS3.3 C.11.2.1.1).
 
 from __future__ import annotations
 
+import io
 import math
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,8 @@ from core.io.dicom.text import tag_rows
 
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float Pixel Data, Double Float Pixel Data
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+#: Item tag (FFFE,E000) of encapsulated pixel data (PS3.5 A.4), as (group, element) in a little-endian item header.
+_ITEM_TAG = (0xFFFE, 0xE000)
 _NATIVE_SYNTAXES = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
 
 
@@ -143,3 +148,48 @@ def check_pixel_length(path: Path, dataset: Dataset, element: DataElement | RawD
     if available < expected:
         raise UnreadableFileError(path, f"the pixel data is incomplete ({max(available, 0)} of {expected} bytes); "
                                         "the file is probably truncated")
+
+
+def check_frame_count(path: Path, element: DataElement | RawDataElement, frames: int) -> None:
+    """Encapsulated (compressed) pixel data must have a fragment for each frame the header claims.
+
+    Each frame is stored in one or more fragments (PS3.5 A.4), so more frames than non-empty fragments is damage,
+    or a frame-count bomb: a 300 kB file claiming 300,000 frames would otherwise become 300,000 slices. Native pixel
+    data is weighed by `check_pixel_length` instead. Only the 8-byte item headers are read, never the pixels, and no
+    more of them than `frames` + 1.
+    """
+    if not _undefined_length(element):
+        return
+    fragments = _count_fragments(path, element, frames)
+    if fragments < frames:
+        raise UnreadableFileError(path, f"the header claims {frames} frames, but its compressed pixel data holds at "
+                                        f"most {fragments}")
+
+
+def _count_fragments(path: Path, element: DataElement | RawDataElement, limit: int) -> int:
+    """Non-empty fragments of encapsulated pixel data, counted up to `limit`, from the value in memory or, when it
+    was left on disk (`defer_size`), from the file at the value's offset."""
+    if not isinstance(element, RawDataElement) or element.value is not None:
+        return _fragments_in(io.BytesIO(bytes(element.value or b"")), limit)
+    with path.open("rb") as stream:
+        stream.seek(element.value_tell)
+        return _fragments_in(stream, limit)
+
+
+def _fragments_in(stream: io.BufferedIOBase, limit: int) -> int:
+    """Count the items after the first, the Basic Offset Table (PS3.5 A.4, present though possibly empty), up to the
+    Sequence Delimitation Item. An empty item holds no frame; an item header that is damaged ends the count, so
+    the frames it would have held are not counted."""
+    fragments, items = 0, 0
+    while fragments < limit:
+        header = stream.read(8)
+        if len(header) < 8:
+            break
+        group, element, length = struct.unpack("<HHL", header)  # encapsulated syntaxes are all little endian
+        if (group, element) != _ITEM_TAG or length == _UNDEFINED_LENGTH:
+            break  # the Sequence Delimitation Item (FFFE,E0DD), or damage
+        if items and length:
+            fragments += 1
+        items += 1
+        stream.seek(length, io.SEEK_CUR)
+    return fragments

@@ -1,13 +1,21 @@
-"""Grouping frames into series and ordering each series along its slice normal.
+"""Grouping frames into series and ordering each series along its slice normal; recognising copies of an image.
 
-Frames group by study, series (else folder), image size and image plane (PS3.3 C.7.6.2): one Series Instance UID
-may hold several stacks, e.g. a three-plane localiser. Within a group, frames are ordered by
-ImagePositionPatient · slice normal (PS3.3 C.7.6.2.1.1), else by InstanceNumber (C.7.6.1), else by file name.
+Frames group by patient, study, series (else folder), image size and image plane (PS3.3 C.7.6.2): one Series
+Instance UID may hold several stacks, e.g. a three-plane localiser. The patient is part of the key because one
+series must never mix patients, whatever its UID says: files of two patients that share a Series Instance UID (a
+badly anonymised or merged export) become one series per patient, so that each gets its own verdict. Within a
+group, frames are ordered by ImagePositionPatient · slice normal (PS3.3 C.7.6.2.1.1), else by InstanceNumber
+(C.7.6.1), else by file name.
+
+A file that repeats images already in the study (the same SOP Instance UID, PS3.3 C.12.1.1.1, e.g. a series and
+its copy in a "backup" folder) is left out by the loader (`CopyFinder`): counted twice, its slices would halve the
+slice spacing and fill the central slices with the same images.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -40,9 +48,55 @@ def build_series(frames: list[FrameHeader]) -> list[Series]:
 
 
 def _series_key(header: FrameHeader) -> tuple:
-    """Which series a frame belongs to, before its plane is considered: study, series (else folder), image size."""
+    """Which series a frame belongs to, before its plane is considered: patient, study, series (else folder), image
+    size."""
     info = header.info
-    return info.study_instance_uid, info.series_instance_uid or str(header.path.parent), header.rows, header.cols
+    series = info.series_instance_uid or str(header.path.parent)
+    return _patient_key(header), info.study_instance_uid, series, header.rows, header.cols
+
+
+def _patient_key(header: FrameHeader) -> tuple[str, str]:
+    """The patient a frame names: Patient ID and Patient's Name (PS3.3 C.7.1.1), compared without case or spacing.
+
+    Both, not the ID alone: within one series every file names the patient in the same words, so a difference in
+    either means files of two patients (an ID reused by two sites, a half-anonymised copy). Telling them apart wrongly
+    costs a split series; merging them would give two patients one verdict.
+    """
+    info = header.info
+    return " ".join(info.patient_id.split()).casefold(), " ".join(info.patient_name.split()).casefold()
+
+
+class CopyFinder:
+    """Recognises a DICOM file whose images are already in the study, so the loader can leave it out.
+
+    An image is named by its SOP Instance UID and frame number (PS3.3 C.12.1.1.1, C.7.6.6). The same UID with another
+    patient, position or instance number is not taken for a copy: some exporters give every file of a series one
+    UID, and leaving those files out would lose images that exist nowhere else.
+    """
+
+    def __init__(self) -> None:
+        self._first_file: dict[tuple, Path] = {}
+
+    def copy_of(self, frames: list[FrameHeader]) -> Path | None:
+        """The earlier file holding every one of `frames`' images, or None; frames that are not copies are
+        remembered, so the first file met keeps the images and later copies are left out."""
+        keys = [_image_key(frame) for frame in frames]
+        known = [self._first_file.get(key) if key is not None else None for key in keys]
+        if known and None not in known:
+            return known[0]
+        for key, frame in zip(keys, frames):
+            if key is not None:
+                self._first_file.setdefault(key, frame.path)
+        return None
+
+
+def _image_key(frame: FrameHeader) -> tuple | None:
+    """What a copy of this frame repeats: its SOP Instance UID and frame, and the patient, position and instance
+    number it states; None without a SOP Instance UID (nothing then tells a copy from another image)."""
+    if not frame.sop_instance_uid:
+        return None
+    return (frame.sop_instance_uid, frame.frame, _patient_key(frame), frame.position, frame.instance_number,
+            frame.rows, frame.cols)
 
 
 def order_frames(frames: list[FrameHeader]) -> tuple[list[FrameHeader], list[float] | None]:
