@@ -384,6 +384,7 @@ def test_tags_rows_leave_out_pixel_data_and_shorten_long_values(tmp_path):
     rows = load_study(tmp_path).series[0].slices[0].tags()
     tags = {tag: (name, value) for tag, name, value in rows}
     assert tags["(0010,0010)"] == ("PatientName", "Test^Phantom")
+    assert not rows[0][0].startswith("(0002,") and rows[-1][0].startswith("(0002,")  # file meta group last
     assert "(7FE0,0010)" not in tags
     assert len(tags["(0020,4000)"][1]) == dicom_text.TAG_VALUE_MAX_CHARS
     assert tags["(0020,4000)"][1].endswith("…")
