@@ -24,10 +24,10 @@ from core.output.codec import decode_study_result, encode_study_result, json_byt
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 
 _INFO = {"patient_name": "Doe^Jane", "patient_id": "", "patient_birth_date": "", "patient_sex": "", "study_date": "",
-         "study_description": "", "series_description": "", "modality": "MR", "orientation": "", "manufacturer": "",
-         "study_instance_uid": "", "series_instance_uid": "", "series_number": "", "pixel_spacing": [0.5, 0.5],
-         "slice_thickness": 5.0, "slice_spacing": None, "contrast_agent_recorded": False, "repetition_time": None,
-         "echo_time": None, "inversion_time": None}
+         "study_time": "", "accession_number": "", "study_description": "", "series_description": "",
+         "modality": "MR", "orientation": "", "manufacturer": "", "study_instance_uid": "", "series_instance_uid": "",
+         "series_number": "", "pixel_spacing": [0.5, 0.5], "slice_thickness": 5.0, "slice_spacing": None,
+         "contrast_agent_recorded": False, "repetition_time": None, "echo_time": None, "inversion_time": None}
 CASE_RESULT = {
     "series_info": _INFO,
     "slice_results": [
@@ -135,3 +135,12 @@ def test_a_file_name_that_is_not_utf8_survives_json() -> None:
     text = json_bytes({"file": name, "patient": "Müller"})
     assert json.loads(text)["file"] == name and os.fsencode(json.loads(text)["file"]) == b"M\xfcller_T1.jpg"
     assert json_bytes({"patient": "Müller"}).decode("utf-8") == '{\n  "patient": "Müller"\n}'  # readable otherwise
+
+
+def test_a_case_saved_before_a_series_field_was_added_still_opens() -> None:
+    """Cases keep version 1: a field added to SeriesInfo later (study time, accession number) is simply absent from
+    an older case and takes its default."""
+    older = copy.deepcopy(CASE_RESULT)
+    del older["series_info"]["study_time"], older["series_info"]["accession_number"]
+    decoded = decode_study_result(older, encode_study_result(_result())[1], [None] * 3)
+    assert decoded.series_info is not None and decoded.series_info.accession_number == ""

@@ -21,6 +21,7 @@ from core.output.export import (
     write_json,
     write_secondary_capture,
 )
+from core.output.report import patient_rows
 from core.viewing.orientation import edge_labels
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 from tests.dicom_factory import write_mr_series
@@ -28,7 +29,8 @@ from tests.dicom_factory import write_mr_series
 TOP_KEYS = {"schema_version", "application", "generated_at", "anonymised", "model", "studies"}
 STUDY_KEYS = {"source", "skipped_files", "series"}
 SERIES_KEYS = {"metadata", "slices", "result"}
-METADATA_KEYS = {"patient_name", "patient_id", "patient_birth_date", "patient_sex", "study_date", "study_description",
+METADATA_KEYS = {"patient_name", "patient_id", "patient_birth_date", "patient_sex", "study_date", "study_time",
+                 "accession_number", "study_description",
                  "series_description", "modality", "orientation", "manufacturer", "study_instance_uid",
                  "series_instance_uid", "series_number", "pixel_spacing", "slice_thickness", "slice_spacing",
                  "contrast_agent_recorded", "repetition_time", "echo_time", "inversion_time"}
@@ -101,16 +103,28 @@ def test_json_values(dicom_series) -> None:
     assert series["result"]["counted_slices"] == 2 and series["result"]["slices_disagree"] is True
 
 
+def test_the_json_names_the_examination_as_ris_and_pacs_do(dicom_series) -> None:
+    """Reports are matched to the RIS and PACS by accession number; the study time tells two studies of a day apart."""
+    metadata = _document(dicom_series)["studies"][0]["series"][0]["metadata"]
+    assert (metadata["accession_number"], metadata["study_date"], metadata["study_time"]) == (
+        "ACC-777", "2024-02-10", "10:15")
+    rows = dict(patient_rows(dicom_series.info, anonymise=False))
+    assert rows["Accession no."] == "ACC-777" and rows["Study date"] == "2024-02-10 10:15"
+    anonymised = dict(patient_rows(dicom_series.info, anonymise=True))
+    assert anonymised["Accession no."] == anonymised["Study date"] == "removed (anonymised)"
+
+
 def test_anonymised_json_follows_the_basic_confidentiality_profile(dicom_series) -> None:
     document = _document(dicom_series, anonymise=True, results=2)
     text = json.dumps(document)
-    for identifier in ("DOE", "JANE", "ID-0042", "1970-01-01", "19700101", "2024-02-10", "Smithers", "Ratched",
+    for identifier in ("DOE", "JANE", "ID-0042", "1970-01-01", "19700101", "2024-02-10", "10:15", "ACC-777",
+                       "Smithers", "Ratched",
                        "/data/", ".dcm", dicom_series.info.study_instance_uid, dicom_series.info.series_instance_uid):
         assert identifier not in text, identifier
     assert document["anonymised"] is True
     first, second = (series["metadata"] for series in document["studies"][0]["series"])
-    for field in ("patient_name", "patient_id", "patient_birth_date", "patient_sex", "study_date",
-                  "study_description", "series_description"):
+    for field in ("patient_name", "patient_id", "patient_birth_date", "patient_sex", "study_date", "study_time",
+                  "accession_number", "study_description", "series_description"):
         assert first[field] is None, field
     assert first["study_instance_uid"].startswith("2.25.") and first["series_instance_uid"].startswith("2.25.")
     assert (second["study_instance_uid"], second["series_instance_uid"]) == (first["study_instance_uid"],

@@ -96,7 +96,7 @@ def test_the_verdict_is_followed_by_the_slices_that_favour_another_class(tmp_pat
 
 def test_unknown_series_information_reads_not_available(tmp_path: Path) -> None:
     text = _write(tmp_path, study=_study(info=None)).pages[0].extract_text()
-    assert text.count(NOT_AVAILABLE) == 8
+    assert text.count(NOT_AVAILABLE) == 9
 
 
 def test_findings_state_class_confidence_slices_and_attention_side() -> None:

@@ -43,6 +43,8 @@ class SeriesInfo:
     patient_birth_date: str = ""
     patient_sex: str = ""
     study_date: str = ""
+    study_time: str = ""  # "14:32", from Study Time (0008,0030)
+    accession_number: str = ""  # (0008,0050): what RIS and PACS match a report to
     study_description: str = ""
     series_description: str = ""
     modality: str = ""

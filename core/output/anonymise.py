@@ -27,8 +27,8 @@ DICOM name "image k" (its 1-based position in the series; `slice_name`) and a fi
 (its position among the study's skipped files), and gives no path. Their reasons keep their meaning but every
 mention of the file's path is replaced by that name (`without_path`).
 
-Saved cases (`core.cases.store`) apply the narrower `IDENTIFYING_FIELDS` (patient name, ID and birth date), so that a
-case can still be found by its study date.
+Saved cases (`core.cases.store`) apply the narrower `IDENTIFYING_FIELDS` (patient name, ID and birth date, and the
+accession number, which names the examination in the RIS), so that a case can still be found by its study date.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from core.io.load import SeriesInfo, SkippedFile
 
-IDENTIFYING_FIELDS = ("patient_name", "patient_id", "patient_birth_date")
+IDENTIFYING_FIELDS = ("patient_name", "patient_id", "patient_birth_date", "accession_number")
 
 #: The PS3.15 Table E.1-1 action for each DICOM attribute an export carries: "Z" empty it, "X" remove it, "U" replace
 #: the UID by a new one (`UidMap`). Attributes not listed (modality, series number, manufacturer, ...) are kept.
@@ -60,7 +60,8 @@ BASIC_PROFILE: dict[str, str] = {
 #: The DICOM attribute each profiled `SeriesInfo` field holds (the JSON metadata and the report's patient block).
 SERIES_INFO_ATTRIBUTES: dict[str, str] = {
     "patient_name": "PatientName", "patient_id": "PatientID", "patient_birth_date": "PatientBirthDate",
-    "patient_sex": "PatientSex", "study_date": "StudyDate", "study_description": "StudyDescription",
+    "patient_sex": "PatientSex", "study_date": "StudyDate", "study_time": "StudyTime",
+    "accession_number": "AccessionNumber", "study_description": "StudyDescription",
     "series_description": "SeriesDescription", "study_instance_uid": "StudyInstanceUID",
     "series_instance_uid": "SeriesInstanceUID",
 }

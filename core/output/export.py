@@ -8,8 +8,8 @@ JSON schema (schema_version 1; keys are always present, unknown values are null)
         source: str | null (null when anonymised),
         skipped_files: [{file: str | null (null when anonymised), reason: str}],
         series: [{
-            metadata: {patient_name, patient_id, patient_birth_date, patient_sex, study_date,
-                       study_description, series_description, modality, orientation, manufacturer,
+            metadata: {patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time,
+                       accession_number, study_description, series_description, modality, orientation, manufacturer,
                        study_instance_uid, series_instance_uid, series_number, pixel_spacing: [row, col] | null,
                        slice_thickness, slice_spacing, contrast_agent_recorded: bool, repetition_time,
                        echo_time, inversion_time (ms)},

@@ -446,7 +446,8 @@ def _running_header(study: StudyResult, options: ReportOptions) -> tuple[Paragra
     """The patient line of the pages after the first, wrapped to the text width, and its height."""
     page_width, page_height = _PAGE_SIZES[options.page_size]
     rows = dict(patient_rows(study.series_info, options.anonymise))
-    known = [f"{label} {rows[label]}" for label in ("Patient name", "Patient ID", "Birth date", "Study date")
+    known = [f"{label} {rows[label]}" for label in ("Patient name", "Patient ID", "Birth date", "Study date",
+                                                    "Accession no.")
              if rows[label] not in (NOT_AVAILABLE, ANONYMISED)]
     missing = "patient details removed (anonymised)" if options.anonymise else "patient details not available"
     header = _para(f"{REPORT_TITLE} · {' · '.join(known) or missing}", _Styles.running_header)

@@ -101,8 +101,9 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
 
     `SeriesInfo` values arrive display-formatted from the loader ("Doe, John", "2024-01-31")."""
     if info is None:
-        return [(label, NOT_AVAILABLE) for label in
-                ("Patient name", "Patient ID", "Birth date", "Sex", "Study date", "Study", "Series", "Modality")]
+        return [(label, NOT_AVAILABLE if label else "") for label in
+                ("Patient name", "Patient ID", "Birth date", "Sex", "Study date", "Accession no.", "Study", "Series",
+                 "Modality", "")]
 
     def shown(field_name: str) -> str:
         return shown_value(info, field_name, anonymise)
@@ -113,6 +114,7 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
         return ANONYMISED if anonymise and removed_by_profile(field_name) else NOT_AVAILABLE
 
     sex = shown("patient_sex")
+    when = " ".join(part for part in (shown("study_date"), shown("study_time")) if part)
     series = " ".join(part for part in (info.series_number and f"#{info.series_number}", shown("series_description"))
                       if part)
     return [
@@ -120,10 +122,12 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
         ("Patient ID", value("patient_id", shown("patient_id"))),
         ("Birth date", value("patient_birth_date", shown("patient_birth_date"))),
         ("Sex", value("patient_sex", sex_words(sex))),
-        ("Study date", value("study_date", shown("study_date"))),
+        ("Study date", value("study_date", when)),
+        ("Accession no.", value("accession_number", shown("accession_number"))),
         ("Study", value("study_description", shown("study_description"))),
         ("Series", value("series_description", series)),
         ("Modality", value("modality", info.modality)),
+        ("", ""),  # the block has two pairs a row
     ]
 
 

@@ -23,7 +23,8 @@ from core.output.wording import sex_words
 # SeriesInfo field → label, in the order a radiologist reads them.
 SERIES_FIELDS = (
     ("patient_name", "Patient"), ("patient_id", "Patient ID"), ("patient_birth_date", "Born"),
-    ("patient_sex", "Sex"), ("study_date", "Study date"), ("study_description", "Study"),
+    ("patient_sex", "Sex"), ("study_date", "Study date"), ("study_time", "Study time"),
+    ("accession_number", "Accession no."), ("study_description", "Study"),
     ("series_description", "Series"), ("series_number", "Series no."), ("modality", "Modality"),
     ("orientation", "Orientation"), ("manufacturer", "Manufacturer"),
 )

@@ -282,7 +282,8 @@ def test_broken_files_are_listed_with_reasons_and_the_panel_dismisses(qtbot, mak
 
 def test_metadata_panel_shows_series_fields_and_filters_tags(qtbot, make_window, tmp_path: Path) -> None:
     write_mr_series(tmp_path / "mr", n_slices=4, PatientName="Doe^Jane", SeriesDescription="T1 AX POST",
-                    PatientSex="O", RepetitionTime=550, EchoTime=10, InversionTime=None, ContrastBolusAgent="GD")
+                    PatientSex="O", RepetitionTime=550, EchoTime=10, InversionTime=None, ContrastBolusAgent="GD",
+                    AccessionNumber="ACC-1", StudyTime="0930")
     window = make_window()
     open_and_wait(qtbot, window, tmp_path / "mr")
     panel = window.metadata_panel
@@ -292,6 +293,8 @@ def test_metadata_panel_shows_series_fields_and_filters_tags(qtbot, make_window,
     # what the sequence caveat reads the sequence from, so that it can be checked
     assert panel._field_labels["timing"].text() == "TR 550, TE 10 ms"
     assert panel._field_labels["contrast"].text() == "recorded"
+    assert (panel._field_labels["accession_number"].text(), panel._field_labels["study_time"].text()) == (
+        "ACC-1", "09:30")
     qtbot.waitUntil(lambda: panel.tag_model.rowCount() > 10, timeout=LOAD_TIMEOUT_MS)
     panel.filter.setText("SeriesDescription")
     assert panel.proxy.rowCount() >= 1

@@ -32,7 +32,7 @@ from core.io.dicom.pixels import (
     check_pixel_length,
     transfer_syntax_override,
 )
-from core.io.dicom.text import format_date, format_person_name, person_name_spellings
+from core.io.dicom.text import format_date, format_person_name, format_time, person_name_spellings
 from core.io.types import SeriesInfo, check_image_size
 from core.io.windowing import FULL_RANGE_8BIT, Window, voi_function
 from core.logging_setup import register_phi
@@ -224,6 +224,8 @@ def _file_info(dataset: Dataset) -> SeriesInfo:
         patient_birth_date=text_value(dataset, "PatientBirthDate", format_date),
         patient_sex=text_value(dataset, "PatientSex"),
         study_date=text_value(dataset, "StudyDate", format_date),
+        study_time=text_value(dataset, "StudyTime", format_time),
+        accession_number=text_value(dataset, "AccessionNumber").strip(),
         study_description=text_value(dataset, "StudyDescription"),
         series_description=text_value(dataset, "SeriesDescription"),
         modality=text_value(dataset, "Modality"),

@@ -55,6 +55,14 @@ def format_date(value: object) -> str:
     return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else text
 
 
+def format_time(value: object) -> str:
+    """TM "143205.123" → "14:32" (PS3.5 6.2: HHMMSS.FFFFFF, trailing parts optional); anything else as written."""
+    text = str(value or "").strip()
+    if len(text) >= 4 and text[:4].isdigit():
+        return f"{text[:2]}:{text[2:4]}"
+    return text
+
+
 def tag_rows(dataset: Dataset) -> list[tuple[str, str, str]]:
     """(tag, name, value) rows for the tag table: the dataset, then the file meta group (0002), which says how the
     file is encoded and is seldom what a reader looks for; pixel data left out, values shortened."""
