@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget
 from core.analysis.overlay import Explanation
 from core.analysis.results import SliceResult, StudyResult, not_analysable_reason
 from core.io.windowing import Window
-from core.output.wording import study_notes
+from core.output.wording import NO_PREDICTION, study_notes, verdict_text
 from core.session import SessionModel
 from desktop.feedback import Feedback
 from desktop.panels.metadata_panel import MetadataPanel
@@ -121,9 +121,15 @@ def bind_series_panel(session: SessionModel, panel: SeriesPanel, viewer: SliceVi
     def on_analysis_set(series_index: int) -> None:
         panel.set_chosen_count(series_index, len(session.analysis_set(series_index)))
 
+    def on_result(series_index: int, result: StudyResult | None) -> None:
+        panel.set_result(series_index, "" if result is None else
+                         "Result: " + (verdict_text(result) or NO_PREDICTION))
+
     session.study_changed.connect(on_study)
     session.series_changed.connect(on_series)
     session.analysis_set_changed.connect(on_analysis_set)
+    session.study_result_changed.connect(on_result)
+    session.results_reset.connect(lambda series_index: panel.set_result(series_index, ""))
     panel.seriesSelected.connect(session.select_series)
     panel.seriesSelected.connect(lambda _index: viewer.setFocus())
 

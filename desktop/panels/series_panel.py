@@ -1,4 +1,5 @@
-"""The series list: a thumbnail and a description per series, and how many slices are chosen for analysis."""
+"""The series list: a thumbnail and a description per series, how many slices are chosen for analysis, and each
+analysed series' result, so that a study of several series can be compared at a glance."""
 
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ class SeriesPanel(QWidget):
         layout.addWidget(self.list)
         self._series: list[Series] = []
         self._chosen_counts: dict[int, int] = {}
+        self._results: dict[int, str] = {}
         self.list.currentRowChanged.connect(self._emit_selection)
 
     def set_series(self, series: list[Series]) -> None:
         self._series = list(series)
-        self._chosen_counts = {}
+        self._chosen_counts, self._results = {}, {}
         self.list.blockSignals(True)
         self.list.clear()
         for index in range(len(self._series)):
@@ -65,12 +67,21 @@ class SeriesPanel(QWidget):
         if item is not None:
             item.setText(self._item_text(index))
 
+    def set_result(self, index: int, result: str) -> None:
+        """Show a series' result ("Glioma 99%", "no prediction"); "" when it has none (yet)."""
+        self._results[index] = result
+        item = self.list.item(index)
+        if item is not None:
+            item.setText(self._item_text(index))
+
     def _item_text(self, index: int) -> str:
         series = self._series[index]
         if not_analysable_reason(series.info):  # e.g. CT: nothing is chosen, and the list says why at a glance
             return f"{series.description}\nnot analysable ({series.info.modality.strip().upper()})"
         chosen = self._chosen_counts.get(index)
-        return series.description if chosen is None else f"{series.description}\n{chosen} chosen for analysis"
+        lines = [series.description, "" if chosen is None else f"{chosen} chosen for analysis",
+                 self._results.get(index, "")]
+        return "\n".join(line for line in lines if line)
 
     def _emit_selection(self, row: int) -> None:
         if row >= 0:

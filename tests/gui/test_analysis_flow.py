@@ -20,6 +20,7 @@ from PySide6.QtTest import QTest
 from core.analysis.overlay import upsample_cam
 from core.analysis.results import ANALYSIS_BATCH
 from core.model.classifier import MANIFEST_NAME
+from core.output.wording import verdict_text
 from core.paths import models_dir, sample_study_dir
 from desktop.panels.results_panel import DISCLAIMER
 from tests.dicom_factory import write_mr_series
@@ -61,6 +62,8 @@ def test_analysis_streams_results_and_shows_the_verdict(qtbot, tiny_window, samp
     assert panel.disclaimer.text() == DISCLAIMER and panel.disclaimer.isVisible()
     assert window.status_text.text() == "Analysis finished"
     assert window.export_action.isEnabled()
+    # The series list gives each analysed series' result, so several series compare at a glance.
+    assert window.series_panel.list.item(0).text().endswith(f"\nResult: {verdict_text(result)}")
     # The shown slice's own result, with bars for every class.
     shown = streamed[window.viewer.current_index].prediction
     assert panel.slice_verdict.text() == f"<b>{panel.display_name(shown.label)}</b>"
