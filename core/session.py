@@ -72,13 +72,16 @@ class SessionModel:
     # ----- study, series, slice ------------------------------------------------------------------------------------
 
     def open_study(self, study: Study | None) -> None:
-        """Show `study` (its first series, if any), forgetting everything about the one before."""
+        """Show `study` (the series `core.analysis.pipeline.series_to_open` picks), forgetting everything about the
+        one before."""
+        from core.analysis.pipeline import series_to_open
+
         self.study = study
         self.series_index = self.slice_index = -1
         self._windows, self._analysis_sets, self._slice_results, self._study_results = {}, {}, {}, {}
         self.study_changed.emit(study)
         if study is not None and study.series:
-            self.select_series(0)
+            self.select_series(series_to_open(study.series))
         else:
             self.series_changed.emit(-1)
 

@@ -120,19 +120,22 @@ def load_study_steps(paths: Sequence[Path], analysis_slice_count: int, progress:
                      should_cancel: Callable[[], bool]) -> Generator[Study | SeriesPrepared, None, None]:
     """Open files or folders with `core.analysis.pipeline.open_study`, then decode what the window shows first.
 
-    Yields the `Study` as soon as the first series' middle slice and automatic window are decoded (its pixels are
-    then in the slice cache); then, one series at a time, `SeriesPrepared` with the central slices chosen for analysis
+    Yields the `Study` as soon as the middle slice and automatic window of the series the window opens on
+    (`series_to_open`) are decoded (its pixels are then in the slice cache); then, one series at a time, that series
+    first, `SeriesPrepared` with the central slices chosen for analysis
     (`core.analysis.pipeline.default_analysis_set` decodes them, which is why it runs here rather than on the UI
     thread). Nothing is yielded when the scan was cancelled."""
-    from core.analysis.pipeline import default_analysis_set, open_study
+    from core.analysis.pipeline import default_analysis_set, open_study, series_to_open
 
     study = open_study(list(paths), progress=progress, should_cancel=should_cancel)  # registers the patient's PHI
     if study.cancelled:
         return
-    if study.series:
-        _middle_display(study.series[0])
+    opened = series_to_open(study.series)
+    if opened >= 0:
+        _middle_display(study.series[opened])
     yield study
-    for series_index, series in enumerate(study.series):
+    for series_index in sorted(range(len(study.series)), key=lambda index: index != opened):
+        series = study.series[series_index]
         yield SeriesPrepared(series_index, default_analysis_set(series, analysis_slice_count), _middle_display(series))
 
 

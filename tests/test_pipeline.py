@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.analysis.pipeline import analyse_series, collect, open_study
+from core.analysis.pipeline import analyse_series, collect, open_study, series_to_open
 from core.analysis.results import ANALYSIS_BATCH
 from core.analysis.selection import DEFAULT_SLICE_COUNT, SlicePolicy, SliceSelection, select_slices
 from core.errors import NotAnalysableError
@@ -128,3 +128,24 @@ def test_the_real_loader_and_shipped_model_end_to_end(shipped_classifier) -> Non
 
 
 pytest_plugins = ["tests.model_fixtures"]
+
+
+@dataclass
+class _Listed:
+    """A study's series as `series_to_open` sees it: its header fields."""
+
+    info: SeriesInfo
+
+
+@pytest.mark.parametrize(("listed", "opened"), [
+    ([("MR", "AX T2 FLAIR"), ("MR", "AX T1 MPRAGE POST GAD")], 1),  # the validated sequence, though listed second
+    ([("CT", "HEAD"), ("MR", "AX T2")], 1),  # else the first the model may classify
+    ([("MR", "AX T2"), ("MR", "COR T1")], 0),
+    ([("CT", "HEAD")], 0),
+    ([("", "")], 0),  # pictures
+    ([], -1),
+])
+def test_a_study_opens_on_the_series_the_model_was_validated_on(listed, opened) -> None:
+    series = [_Listed(SeriesInfo(modality=modality, series_description=description))
+              for modality, description in listed]
+    assert series_to_open(series) == opened

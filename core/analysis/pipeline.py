@@ -27,6 +27,7 @@ from core.analysis.results import (
 )
 from core.analysis.selection import SliceSelection
 from core.errors import NotAnalysableError
+from core.io.sequence import sequence_hint
 
 if TYPE_CHECKING:
     from core.io.load import Series, Slice, Study
@@ -54,6 +55,17 @@ def open_study(paths: Path | Sequence[Path], progress: Callable[[int, int], None
     study = load_study(paths, progress=progress, should_cancel=should_cancel)
     register_study_phi(study)
     return study
+
+
+def series_to_open(series: Sequence[Series]) -> int:
+    """Which of a study's series the window opens on (and Analyse first applies to): the first that looks like
+    contrast-enhanced T1, the sequence the model was validated on (`core.io.sequence`), else the first the model may
+    classify, else the first; -1 when there is none. Series are listed by number, so a FLAIR often comes first."""
+    for acceptable in (lambda s: sequence_hint(s.info).validated, lambda s: not not_analysable_reason(s.info)):
+        for index, candidate in enumerate(series):
+            if acceptable(candidate):
+                return index
+    return 0 if series else -1
 
 
 def default_analysis_set(series: Series, count: int) -> list[int]:

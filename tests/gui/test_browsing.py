@@ -407,3 +407,17 @@ def test_each_series_keeps_the_window_it_was_left_with(qtbot, make_window, tmp_p
     window.reset_view_action.trigger()  # R returns to the default window, and the toolbar says so
     assert viewer.current_window() == default and window.session.window(0) is None
     assert presets.currentText() == "Default"
+
+
+def test_a_study_opens_on_its_contrast_enhanced_t1_series(qtbot, make_window, tmp_path: Path) -> None:
+    """Series are listed by number, so a FLAIR came first and Analyse applied to a sequence the model is not
+    validated on; the window now opens on the contrast-enhanced T1 series."""
+    for number, description in ((4, "AX T2 FLAIR"), (7, "AX T1 MPRAGE POST GAD")):
+        write_mr_series(tmp_path / "study" / str(number), n_slices=4, rows=64, cols=64, seed=number,
+                        SeriesNumber=number, SeriesDescription=description)
+    window = make_window()
+    open_and_wait(qtbot, window, tmp_path / "study")
+    assert [series.info.series_description for series in window.study.series] == ["AX T2 FLAIR",
+                                                                                   "AX T1 MPRAGE POST GAD"]
+    assert window.current_series.info.series_description == "AX T1 MPRAGE POST GAD"
+    assert window.series_panel.list.currentRow() == 1
