@@ -90,16 +90,35 @@ def test_the_anonymised_sentence_does_not_quote_the_description() -> None:
     assert "on T2 it is not validated" in hint.sentence(anonymise=True)
 
 
-def test_beside_the_verdict_a_short_caution_names_an_unvalidated_sequence() -> None:
-    assert sequence_hint(header("AX T2 FLAIR")).caution() == "Not validated on FLAIR: a tumour may be missed."
-    assert sequence_hint(header("COR T1 SE")).caution() == (
+def test_beside_the_verdict_a_short_caution_names_an_unvalidated_or_unknown_sequence() -> None:
+    flair = sequence_hint(header("AX T2 FLAIR"))
+    assert flair.caution(negative=True) == "Not validated on FLAIR: a tumour may be missed."
+    assert flair.caution(negative=False) == "Not validated on FLAIR: the tumour type and probability are uncertain."
+    assert sequence_hint(header("COR T1 SE")).caution(negative=True) == (
         "Not validated on T1 without contrast: a tumour may be missed.")
-    assert sequence_hint(header("AX T1 +C")).caution() == ""
-    assert sequence_hint(None).caution() == ""  # pictures: the sentence says the sequence is unknown
+    assert sequence_hint(header("AX T1 +C")).caution(negative=True) == ""
+    assert sequence_hint(None).caution(negative=True) == (  # pictures: nothing says which sequence they are
+        "Sequence unknown: validated on contrast-enhanced T1 only; a tumour may be missed.")
 
 
 def test_a_sequence_the_hint_does_not_name_is_worded_as_such() -> None:
     hint = sequence_hint(header("DWI b1000"))
     assert hint.sentence().startswith("Series looks like a sequence other than T1, T2 or FLAIR (series description")
     assert "on this sequence it is not validated" in hint.sentence()
-    assert hint.caution() == "Not validated on this sequence: a tumour may be missed."
+    assert hint.caution(negative=True) == "Not validated on this sequence: a tumour may be missed."
+
+
+@pytest.mark.parametrize(("description", "contrast", "expected"), [
+    ("t1_se_tra_nativ", "GADOVIST", T1), ("T1_PRE", "GADOVIST", T1), ("T1_MPRAGE_PRE_GD", "GD", T1),
+    ("t1_mprage_tra_KM", "", T1_CONTRAST), ("T1C", "", T1_CONTRAST), ("T1CE", "", T1_CONTRAST),
+    ("AX T1 POST GAD W/O FS", "", T1_CONTRAST), ("AX T1 WITHOUT FAT SAT +C", "", T1_CONTRAST),
+], ids=lambda value: str(value))
+def test_scanner_made_names_are_read_word_by_word(description: str, contrast: str, expected: str) -> None:
+    """Underscores hid 'nativ', 'pre' and 'KM' inside Siemens-style names, and 'W/O FS' (without fat saturation)
+    read as 'without contrast'; 'T1C' and 'T1CE' were not known as contrast-enhanced."""
+    assert sequence_hint(header(description, contrast)).kind == expected
+
+
+def test_a_description_and_a_contrast_agent_that_disagree_are_both_shown() -> None:
+    hint = sequence_hint(header("T1_PRE", "GADOVIST"))
+    assert hint.kind == T1 and hint.evidence == "series description 'T1_PRE', though a contrast agent is recorded"

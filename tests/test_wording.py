@@ -93,7 +93,7 @@ def test_the_headline_beside_the_verdict_says_which_slices_favour_another_class(
 def test_a_runner_up_close_behind_the_result_is_a_close_call() -> None:
     close = study_result([[0.49, 0.47, 0.02, 0.02]])
     assert close_call(close, 1) == "Close call: Meningioma (47.0%) is less than 10 points behind the result."
-    assert verdict_cautions(close, 1) == [close_call(close, 1)]
+    assert verdict_cautions(close, 1)[0] == close_call(close, 1)
     assert close_call(study_result([[0.6, 0.3, 0.05, 0.05]])) == ""
 
 
@@ -104,3 +104,7 @@ def test_an_unvalidated_sequence_stands_beside_a_verdict_and_not_beside_none() -
     rejected = aggregate([slice_result(0, prediction([0.25] * 4, ood_reason="blank image"))], ManifestDouble(),
                          series_info=flair)
     assert verdict_cautions(rejected) == []  # no answer to weigh
+    t1c = SeriesInfo(modality="MR", series_description="AX T1 +C")
+    assert verdict_cautions(study_result([[0.7, 0.1, 0.1, 0.1]], series_info=t1c)) == []
+    assert verdict_cautions(study_result([[0.7, 0.1, 0.1, 0.1]])) == [  # pictures: the sequence is not known
+        "Sequence unknown: validated on contrast-enhanced T1 only; the tumour type and probability are uncertain."]

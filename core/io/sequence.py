@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 T1_CONTRAST, T1, T2, FLAIR, OTHER, UNKNOWN = "T1 with contrast", "T1", "T2", "FLAIR", "other", "unknown"
 _VALIDATED = {T1_CONTRAST}
 _NO_HEADER = "no DICOM header"
-_CONTRAST_WORDS = re.compile(r"(\+ ?C\b|\bC\+|\bPOST\b|\bGAD|\bGD\b|\bCE\b|CONTRAST|\bKM\b)", re.IGNORECASE)
-_NO_CONTRAST_WORDS = re.compile(r"(\bPRE(\b|[- ]?(C\b|CON|GAD|GD|KM))|\bNON[- ]?(C\b|CON|GAD|GD|ENH)|\bW/?O\b|"
-                                r"WITHOUT|\bOHNE\b|\bNATIV|\bNC\b|UNENHANCED)", re.IGNORECASE)
+# Matched on the description with "_", "-", "." and similar separators read as spaces, so that scanner-made names
+# ("t1_se_tra_nativ", "T1_PRE_GD") are read word by word like typed ones ("AX T1 PRE GD").
+_CONTRAST_WORDS = re.compile(r"(\+ ?C\b|\bC\+|\bPOST\b|\bGAD|\bGD\b|\bCE\b|CONTRAST|\bKM\b|\bT1 ?(C|CE|GD)\b)")
+# "W/O" and "WITHOUT" mean without contrast unless fat saturation follows ("POST GAD W/O FS").
+_NO_CONTRAST_WORDS = re.compile(r"(\bPRE(\b|CON|C\b|GAD|GD|KM)|\bNON ?(C\b|CON|GAD|GD|ENH|KM)|"
+                                r"\b(W/?O|WITHOUT)\b(?! ?(FS|FAT|SAT))|\bOHNE\b|\bNATIV|\bNC\b|UNENHANCED)")
 _OTHER_WORDS = re.compile(r"\b(DWI|ADC|DIFF\w*|TRACE|SWI|SWAN|PERF\w*|DTI|MRA|TOF|LOCALI[SZ]ER|SCOUT|SURVEY)\b",
                           re.IGNORECASE)
 
@@ -64,16 +67,24 @@ class SequenceHint:
         return (f"Series looks like {looks_like} ({evidence}). {trained}: on {self._name} it is not validated and "
                 "a tumour may be missed, so a 'no tumour' answer here carries little weight.")
 
-    def caution(self) -> str:
-        """The short form that stands beside the verdict when the header names a sequence the model is not
-        validated on ("" otherwise: validated, or unknown, where `sentence` says what is known)."""
-        if self.validated or self.kind == UNKNOWN:
+    def caution(self, negative: bool) -> str:
+        """The short form that stands beside a verdict (`negative`: "No tumour") when the sequence is not the one
+        the model was validated on, or is not known; "" when it is."""
+        if self.validated:
             return ""
-        return f"Not validated on {self._name}: a tumour may be missed."
+        risk = "a tumour may be missed" if negative else "the tumour type and probability are uncertain"
+        if self.kind == UNKNOWN:
+            return f"Sequence unknown: validated on contrast-enhanced T1 only; {risk}."
+        return f"Not validated on {self._name}: {risk}."
+
+
+def _words(description: str) -> str:
+    """The description in capitals with separators other than "+" and "/" (which "+C" and "W/O" need) as spaces."""
+    return re.sub(r"[^A-Z0-9+/]+", " ", description.upper())
 
 
 def _from_description(description: str, contrast: bool) -> str | None:
-    text = description.upper()
+    text = _words(description)
     if _OTHER_WORDS.search(text) or re.search(r"\bPD\b", text):
         return OTHER
     if re.search(r"T1(?!\d)|MPRAGE|SPGR|BRAVO|TFE", text):  # before FLAIR: "T1 FLAIR" is T1-weighted
@@ -107,6 +118,8 @@ def sequence_hint(info: SeriesInfo | None) -> SequenceHint:
     repetition, echo, inversion = info.repetition_time, info.echo_time, info.inversion_time
     kind = _from_description(description, contrast)
     if kind is not None:
+        if kind == T1 and contrast:  # the description's "pre"/"without" wins, and the reader sees both
+            return SequenceHint(kind, f"series description '{description}', though a contrast agent is recorded")
         return SequenceHint(kind, f"series description '{description}'" + (", contrast agent recorded"
                                                                           if contrast else ""))
     kind = _from_timing(repetition, echo, inversion, contrast)

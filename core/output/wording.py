@@ -15,6 +15,7 @@ import numpy as np
 
 from core.analysis.outcome import SliceOutcome, outcome_of
 from core.io.sequence import SequenceHint
+from core.model.labels import NOTUMOR
 from core.output.anonymise import AnalysedSlice, slice_error, slice_name
 
 UNREADABLE = SliceOutcome.UNREADABLE.value  # "could not be read"
@@ -235,10 +236,12 @@ CLOSE_CALL_MARGIN = 0.10
 def verdict_cautions(study: WordedStudy, decimals: int = 0) -> list[str]:
     """What must stand beside the verdict, not only in the findings: a runner-up class close behind it
     (`CLOSE_CALL_MARGIN`), slices that favour another class (`disagreement_headline`), and a sequence the model is
-    not validated on (`SequenceHint.caution`). None without a verdict: there is no answer to weigh."""
+    not validated on or that is not known (`SequenceHint.caution`). None without a verdict: no answer to weigh."""
     if study.verdict_label is None:
         return []
-    cautions = [close_call(study, decimals), disagreement_headline(study, decimals), study.sequence_hint.caution()]
+    negative = study.verdict_label == NOTUMOR
+    cautions = [close_call(study, decimals), disagreement_headline(study, decimals),
+                study.sequence_hint.caution(negative)]
     return [caution for caution in cautions if caution]
 
 

@@ -260,9 +260,10 @@ class ResultsPanel(QWidget):
         # How many slices the verdict rests on stays beside it: the notes below may be out of sight.
         counted = (f' <span style="font-size: 10pt; font-weight: normal; color: {theme.MUTED_TEXT.name()};">'
                    f"({counted_words(result)})</span>")
-        # Some counted slices favour a tumour: "No tumour" is not shown in the reassuring green.
-        outvoted = result.verdict_label == NOTUMOR and bool(result.disagreeing_results)
-        self._set_verdict(verdict + counted, result.verdict_label, warn=outvoted)
+        # "No tumour" is not shown in the reassuring green when some counted slices favour a tumour, or when the
+        # sequence is not the one the model was validated on (its caution says a tumour may be missed).
+        doubtful = bool(result.disagreeing_results) or not result.sequence_hint.validated
+        self._set_verdict(verdict + counted, result.verdict_label, warn=result.verdict_label == NOTUMOR and doubtful)
         self.rule.setText(result.rule)
         self.caution_note.setText(" ".join(verdict_cautions(result)))
         self.caution_note.setVisible(bool(self.caution_note.text()))

@@ -40,14 +40,16 @@ def test_a_verdict_outvoting_some_slices_says_so_beside_it(qtbot) -> None:
     panel.show()
     manifest = ManifestDouble()
     panel.set_classes(manifest.classes, manifest.display_names)
-    panel.show_study_result(study_result([[0.97, 0.01, 0.01, 0.01]] * 2 + [[0.02, 0.02, 0.94, 0.02]] * 7))
+    t1c = SeriesInfo(modality="MR", series_description="AX T1 +C")
+    panel.show_study_result(study_result([[0.97, 0.01, 0.01, 0.01]] * 2 + [[0.02, 0.02, 0.94, 0.02]] * 7, t1c))
     assert panel.caution_note.isVisible()
     assert panel.caution_note.text() == "Not all slices agree: of 9 counted slices, 2 favour Glioma (up to 97%)."
     assert WARNING.name() in panel.verdict.styleSheet()  # "No tumour" outvoting tumour slices is not shown in green
-    panel.show_study_result(study_result([[0.49, 0.47, 0.02, 0.02]] * 3))
+    panel.show_study_result(study_result([[0.49, 0.47, 0.02, 0.02]] * 3, t1c))
     assert panel.caution_note.text() == "Close call: Meningioma (47%) is less than 10 points behind the result."
     flair = SeriesInfo(modality="MR", series_description="AX T2 FLAIR")
     panel.show_study_result(study_result([[0.02, 0.02, 0.94, 0.02]] * 3, series_info=flair))
     assert panel.caution_note.text() == "Not validated on FLAIR: a tumour may be missed."
-    panel.show_study_result(study_result([[0.7, 0.1, 0.1, 0.1]] * 3))
+    assert WARNING.name() in panel.verdict.styleSheet()  # nor a "No tumour" on a sequence it is not validated on
+    panel.show_study_result(study_result([[0.02, 0.02, 0.94, 0.02]] * 3, t1c))
     assert not panel.caution_note.isVisible() and WARNING.name() not in panel.verdict.styleSheet()
