@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from core.analysis.overlay import OverlaySettings
 from core.analysis.results import aggregate
 from core.errors import ReportWriteError
 from core.io.load import SkippedFile, load_study
-from core.output.burned_in import annotated
+from core.output.burned_in import annotated, captioned
 from core.output.export import (
     SECONDARY_CAPTURE_SOP_CLASS,
     StudyExport,
@@ -22,6 +23,7 @@ from core.output.export import (
     write_secondary_capture,
 )
 from core.output.report import patient_rows
+from core.output.wording import counted_words, verdict_cautions, verdict_text
 from core.viewing.orientation import edge_labels
 from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 from tests.dicom_factory import write_mr_series
@@ -181,6 +183,28 @@ def test_secondary_capture_states_and_shows_the_patient_orientation(dicom_series
     result.orientation = None
     write_secondary_capture(tmp_path / "unknown.dcm", result, study, OverlaySettings())
     assert not pydicom.dcmread(tmp_path / "unknown.dcm").PatientOrientation
+
+
+def test_the_secondary_capture_carries_the_study_result_and_its_cautions(dicom_series, tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    """The image that goes into the PACS said only 'Grad-CAM Glioma >99%': no study result, no 'not validated on
+    FLAIR', no 'weak evidence' for a map of an unlikely class."""
+    from core.output import export
+
+    burned: list[list[str]] = []
+    monkeypatch.setattr(export, "captioned", lambda image, lines: burned.append(list(lines)) or captioned(image, lines))
+    study = _study_from(dicom_series)  # series description 'T1 post, Nurse Ratched': not known to be contrast T1
+    cautions = verdict_cautions(study)
+    assert cautions  # the sequence's, at least
+    shown = dataclasses.replace(study.slice_results[0], prediction=prediction([0.97, 0.01, 0.01, 0.01]))
+    write_secondary_capture(tmp_path / "sc.dcm", shown, study, OverlaySettings(class_index=3))
+    (lines,) = burned
+    assert "Grad-CAM Pituitary tumour 1%, weak evidence - decision support" in lines[0]
+    assert lines[1:] == [f"Study result: {verdict_text(study)} ({counted_words(study)})", *cautions]
+    written = pydicom.dcmread(tmp_path / "sc.dcm")
+    assert f"Study result: {verdict_text(study)}." in written.ImageComments
+    assert all(caution in written.ImageComments for caution in cautions)
+    assert written.Rows == 64 + max(20, 64 // 14) * len(lines)  # a caption row each
 
 
 def _bright_pixels(image: np.ndarray) -> np.ndarray:

@@ -6,6 +6,8 @@ font has ASCII only, so text is reduced to ASCII first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -57,15 +59,18 @@ def annotated(image_rgb: np.ndarray, labels: EdgeLabels | None, mm_per_pixel: fl
     return out
 
 
-def captioned(image_rgb: np.ndarray, caption: str) -> np.ndarray:
-    """The image with a black band underneath carrying `caption` in white (made ASCII, shrunk to fit)."""
-    caption = ascii_text(caption)
-    band = max(20, image_rgb.shape[0] // 14)
-    out = np.zeros((image_rgb.shape[0] + band, image_rgb.shape[1], 3), dtype=np.uint8)
+def captioned(image_rgb: np.ndarray, lines: Sequence[str]) -> np.ndarray:
+    """The image with a black band underneath carrying `lines` in white, one band row each (made ASCII, all in one
+    size, shrunk so that the longest fits the width)."""
+    row = max(20, image_rgb.shape[0] // 14)
+    out = np.zeros((image_rgb.shape[0] + row * len(lines), image_rgb.shape[1], 3), dtype=np.uint8)
     out[: image_rgb.shape[0]] = image_rgb
-    scale = band / 40
-    width = cv2.getTextSize(caption, _FONT, scale, 1)[0][0]
-    if width > image_rgb.shape[1] - 8:  # shrink to fit narrow images
-        scale *= (image_rgb.shape[1] - 8) / width
-    cv2.putText(out, caption, (4, image_rgb.shape[0] + int(band * 0.7)), _FONT, scale, _WHITE, 1, cv2.LINE_AA)
+    texts = [ascii_text(line) for line in lines]
+    scale = row / 40
+    widest = max((cv2.getTextSize(text, _FONT, scale, 1)[0][0] for text in texts), default=0)
+    if widest > image_rgb.shape[1] - 8:  # shrink to fit narrow images
+        scale *= (image_rgb.shape[1] - 8) / widest
+    for number, text in enumerate(texts):
+        baseline = image_rgb.shape[0] + row * number + int(row * 0.7)
+        cv2.putText(out, text, (4, baseline), _FONT, scale, _WHITE, 1, cv2.LINE_AA)
     return out

@@ -50,7 +50,14 @@ from core.output.anonymise import UidMap, deidentified, deidentify_dataset, skip
 from core.output.atomic import write_bytes_atomically
 from core.output.burned_in import annotated, captioned
 from core.output.codec import encode_series_info, json_bytes, json_float
-from core.output.wording import format_percent, study_notes, verdict_cautions
+from core.output.wording import (
+    NO_PREDICTION,
+    counted_words,
+    format_percent,
+    study_notes,
+    verdict_cautions,
+    verdict_text,
+)
 from core.viewing.orientation import EdgeLabels, edge_labels
 
 if TYPE_CHECKING:
@@ -206,8 +213,13 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     spacing = info.pixel_spacing if info is not None else None
     overlay = annotated(render_overlay(result.display, prediction.cam_for(explanation.class_index), settings), labels,
                         spacing[1] if spacing else None)
-    pixels = captioned(overlay, f"{slice_name(result, anonymise)}: Grad-CAM {class_name} {probability} - "
-                                "decision support, not a diagnosis")
+    weak = ", weak evidence" if explanation.weak else ""
+    # What the window and the report put beside the map and the verdict travels with the image into the PACS.
+    verdict = verdict_text(study) or NO_PREDICTION
+    cautions = verdict_cautions(study)
+    pixels = captioned(overlay, [f"{slice_name(result, anonymise)}: Grad-CAM {class_name} {probability}{weak} - "
+                                 "decision support, not a diagnosis",
+                                 f"Study result: {verdict} ({counted_words(study)})", *cautions])
     now = now or datetime.now()
     source = _source_dataset(result.source_path)
 
@@ -233,8 +245,8 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     derivation = SC_DERIVATION.format(app=APPLICATION_NAME, model=study.model_name, version=study.model_version,
                                       cls=class_name, prob=probability)
     ds.DerivationDescription = derivation[:1024]
-    ds.ImageComments = ("Decision-support overlay, not a diagnosis. Caption, orientation letters and scale bar "
-                        "burned into the image.")
+    ds.ImageComments = " ".join(["Decision-support overlay, not a diagnosis.", f"Study result: {verdict}.", *cautions,
+                                 "Caption, orientation letters and scale bar burned into the image."])[:10240]
     ds.BurnedInAnnotation = "YES"
     if source is not None and "SOPInstanceUID" in source:
         reference = Dataset()
