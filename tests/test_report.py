@@ -261,11 +261,11 @@ def test_tall_narrow_slices_keep_their_captions_readable(tmp_path: Path) -> None
 
 def test_slices_rejected_as_out_of_distribution_show_no_probabilities(tmp_path: Path) -> None:
     results = [slice_result(0, prediction([0.7, 0.1, 0.1, 0.1])),
-               slice_result(1, prediction([0.82, 0.08, 0.03, 0.07], ood_reason="no prediction: input is blank"))]
+               slice_result(1, prediction([0.82, 0.08, 0.03, 0.07], ood_reason="input is blank"))]
     reader = _write(tmp_path, study=aggregate(results, ManifestDouble(), series_info=INFO))
     panels = " ".join(" ".join(page.extract_text() for page in reader.pages[1:]).split())
     rejected = panels[panels.index("slice_001.dcm"):]
-    assert "Reason: no prediction: input is blank" in rejected and OUT_OF_DISTRIBUTION_PANEL in rejected
+    assert "Reason: input is blank" in rejected and OUT_OF_DISTRIBUTION_PANEL in rejected
     assert "82.0%" not in rejected and "Probability" not in rejected and "Grad-CAM for" not in rejected
     assert "Probability" in panels[:panels.index("slice_001.dcm")]  # the counted slice keeps its table
 
@@ -486,3 +486,18 @@ def test_a_name_the_report_cannot_show_is_printed_as_far_as_it_can_be_with_a_not
 def test_a_name_the_report_can_show_gets_no_note(tmp_path: Path) -> None:
     text = _words(_write(tmp_path))
     assert "KOWALSKI, ŁUKASZ" in text and "cannot show" not in text
+
+
+def test_a_study_without_an_answer_says_why_and_weighs_no_answer(tmp_path: Path) -> None:
+    """Every slice unreadable: the headline said no slice passed the out-of-distribution check (the CLI said they
+    could not be decoded), and the sequence sentence still weighed a 'no tumour' answer that was never given."""
+    flair = dataclasses.replace(INFO, series_description="AX T2 FLAIR")
+    unreadable = aggregate([slice_result(i, None, error="pixel data is truncated") for i in range(2)],
+                           ManifestDouble(), series_info=flair)
+    words = _words(_write(tmp_path, study=unreadable))
+    assert "No prediction: 2 slice(s) could not be decoded." in words
+    assert "little weight" not in words and "No prediction: no slice passed" not in words
+    rejected = aggregate([slice_result(0, prediction([0.7, 0.1, 0.1, 0.1], ood_reason="input is blank"))],
+                         ManifestDouble(), series_info=flair)
+    words = _words(_write(tmp_path, study=rejected))
+    assert "No prediction: no slice passed the out-of-distribution check." in words and "little weight" not in words

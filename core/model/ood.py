@@ -29,7 +29,7 @@ import numpy as np
 
 from core.model.preprocess import to_gray_u8
 
-OOD_MESSAGE = "no prediction: input does not look like a brain MRI slice"
+OOD_MESSAGE = "input does not look like a brain MRI slice"  # the reason; "no prediction" is said where it is shown
 CHECK_SIZE = 256  # input checks run on a fixed grid so their thresholds do not depend on the source resolution
 
 

@@ -85,6 +85,7 @@ from core.output.wording import (
     NO_PREDICTION,
     capitalised,
     format_percent,
+    no_verdict_reason,
     overlay_look_words,
     slice_heading,
     verdict_cautions,
@@ -280,8 +281,7 @@ def _result_section(study: StudyResult, options: ReportOptions, skipped: Sequenc
     section: list[Flowable] = [_para("Study-level result", _Styles.heading)]
     table = None
     if study.verdict_label is None:
-        section.append(_para(f"{capitalised(NO_PREDICTION)}: no analysed slice passed the out-of-distribution "
-                             "check.", _Styles.verdict))
+        section.append(_para(f"{capitalised(NO_PREDICTION)}: {no_verdict_reason(study)}.", _Styles.verdict))
     else:
         assert study.probabilities is not None and study.verdict_probability is not None  # set with the verdict
         verdict = verdict_text(study, separator=": ", decimals=REPORT_DECIMALS)

@@ -27,6 +27,7 @@ from core.output.wording import (
     disagreement,
     explained_class_words,
     format_percent,
+    no_verdict_reason,
     sex_words,
     slice_outcome_words,
     slice_reason,
@@ -279,15 +280,16 @@ def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[S
     """The findings text, filled in from the template with the model's numbers only (plain text, no markup);
     `skipped` are the study's files that could not be opened."""
     analysed = len(study.slice_results)
-    paragraphs = [coverage_sentence(study), study.sequence_hint.sentence(anonymise)]
-    if study.verdict_label is None:
-        paragraphs += [f"No study-level result: none of the {_slices(analysed)} analysed passed the "
-                       "out-of-distribution check, so the model gives no class for this study."]
+    paragraphs = [coverage_sentence(study)]
+    if study.verdict_label is None:  # the sequence sentence weighs an answer: without one it would only confuse
+        paragraphs += [f"No study-level result ({no_verdict_reason(study)}), so the model gives no class for this "
+                       f"study ({_slices(analysed)} analysed)."]
     else:
         probabilities, verdict_probability = study.probabilities, study.verdict_probability
         assert probabilities is not None and verdict_probability is not None  # set with the verdict
         counted = study.counted_results
         paragraphs += [
+            study.sequence_hint.sentence(anonymise),
             f"Model result: {study.display_name(study.verdict_label)}, mean calibrated probability "
             f"{format_percent(verdict_probability, REPORT_DECIMALS)} over {len(counted)} of {analysed} analysed "
             f"slices ({_names(counted, anonymise)}). {_runner_up_sentence(study, probabilities)}",

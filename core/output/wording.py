@@ -286,7 +286,7 @@ def study_notes(study: WordedStudy, anonymise: bool = False) -> list[str]:
     if study.failed_results:
         notes.append(f"{len(study.failed_results)} slice(s) {UNREADABLE}.")
     if study.verdict_label is None:
-        notes.append(f"No study-level prediction: {NO_SLICE_PASSED}.")
+        notes.append(f"No study-level prediction: {no_verdict_reason(study)}.")
     elif study.disagreeing_results:
         notes.append(disagreement(study, anonymise))
     return notes

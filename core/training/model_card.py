@@ -236,10 +236,10 @@ validation {calibration['validation_ece_before']:.4f} → {calibration['validati
 ![reliability diagram](calibration.png)
 
 ## Out-of-distribution gate
-Inputs that do not look like a brain MRI slice get no class ("no prediction: input does not look like a brain MRI
-slice"). Method (`core/model/ood.py`): (1) input checks on the display image — colour photograph, blank/near-constant,
-dominated by pixel noise, no dark background around the anatomy, much of the anatomy clipped to white (a CT bone
-window, heavy burnt-in text); (2) Mahalanobis distance of the pooled
+Inputs that do not look like a brain MRI slice get no class ("no prediction", with the reason "input does not look
+like a brain MRI slice"). Method (`core/model/ood.py`): (1) input checks on the display image — colour photograph,
+blank/near-constant, dominated by pixel noise, no dark background around the anatomy, much of the anatomy clipped
+to white (a CT bone window, heavy burnt-in text); (2) Mahalanobis distance of the pooled
 `{manifest.gradcam_layer}` features, projected on their first {ood['components']} principal components, to the
 nearest class mean under a shared Ledoit–Wolf-shrunk covariance (fitted on every 4th image of the official training
 part); rejected above the {ood['validation_quantile']} quantile of the validation distances
