@@ -24,6 +24,8 @@ from desktop.viewer.measurement import DistanceLine
 TEXT_MARGIN_X, TEXT_MARGIN_Y = 10, 8
 # Orientation letters sit this far inside the image edge they name.
 MARKER_INSET = 6.0
+# The share of the image's width the Grad-CAM caption may take (it wraps), leaving the bottom letter clear.
+CAPTION_WIDTH_SHARE = 0.4
 # The scale bar's end ticks are this tall, and the bar sits this far above the bottom-right corner text.
 SCALE_BAR_TICK, SCALE_BAR_GAP = 6.0, 8.0
 # The distance line's end marks are this wide (viewport pixels); its length label sits this far from its end.
@@ -127,8 +129,10 @@ class ImageAnnotations(QGraphicsView):
             return
         corner = self._corner_lines()[Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft]
         below = QFontMetricsF(self._text_font()).lineSpacing() * sum(1 for line in corner if line)
-        draw_shadowed_text(painter, area.adjusted(0, 0, 0, -below), Qt.AlignmentFlag.AlignBottom |
-                           Qt.AlignmentFlag.AlignLeft, self.overlay_caption,
+        # Wrapped within the left part of the image, clear of the bottom orientation letter in the middle.
+        box = QRectF(area.left(), area.top(), area.width() * CAPTION_WIDTH_SHARE, area.height() - below)
+        flags = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
+        draw_shadowed_text(painter, box, flags, self.overlay_caption,
                            theme.WARNING if self.overlay_caption_weak else theme.TEXT_ON_IMAGE)
 
     def _text_font(self) -> QFont:
