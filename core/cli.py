@@ -123,12 +123,14 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
         # realpath, not Path.resolve: a skipped symbolic-link loop must not raise here
         input_files |= {os.path.realpath(slice_.path) for series in study.series for slice_ in series.slices}
         input_files |= {os.path.realpath(skipped.path) for skipped in study.skipped}
-        results = []
+        results, refused = [], []
         for series in study.series:
             try:
                 refuse_unanalysable(series)  # before choosing slices, which decodes them
             except NotAnalysableError as refusal:
                 print(f"{path} | {series.description} | {NO_PREDICTION}: {refusal.reason}")
+                print(f"not analysed: {series.description} in {path}: {refusal.reason}", file=sys.stderr)
+                refused.append((series.info, refusal.reason))
                 skipped_any = True
                 continue
             selection = select_slices(series, SlicePolicy.central(slices_per_series))
@@ -159,7 +161,7 @@ def _classify_paths(paths: Sequence[Path], slices_per_series: int, classifier: C
         for skipped in study.skipped:
             print(f"skipped: {skipped.path}: {skipped.reason}", file=sys.stderr)
         skipped_any |= bool(study.skipped) or not study.series
-        exports.append(StudyExport(path, results, study.skipped))
+        exports.append(StudyExport(path, results, study.skipped, refused))
     return _ClassifyOutcome(exports, skipped_any, input_files)
 
 

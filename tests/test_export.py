@@ -29,7 +29,7 @@ from tests.analysis_doubles import ManifestDouble, prediction, slice_result
 from tests.dicom_factory import write_mr_series
 
 TOP_KEYS = {"schema_version", "application", "generated_at", "anonymised", "model", "studies"}
-STUDY_KEYS = {"source", "skipped_files", "series"}
+STUDY_KEYS = {"source", "skipped_files", "series", "refused_series"}
 SERIES_KEYS = {"metadata", "slices", "result"}
 METADATA_KEYS = {"patient_name", "patient_id", "patient_birth_date", "patient_sex", "study_date", "study_time",
                  "accession_number", "study_description",

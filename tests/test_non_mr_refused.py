@@ -45,9 +45,13 @@ def test_cli_refuses_a_ct_series_and_analyses_the_mr_one(tiny_model_dir: Path, t
     write_series_of_modality(study / "ct", "CT")
     write_mr_series(study / "mr", n_slices=4, rows=64, cols=64, seed=3, origin=(0.0, 0.0, 0.0))
     status = main(["classify", str(study), "--model-dir", str(tiny_model_dir), "--json", str(tmp_path / "out.json")])
-    lines = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
     assert status == EXIT_SKIPPED
     assert sum("no prediction: modality CT is not MR" in line for line in lines) == 1
+    assert "not analysed: " in captured.err and "modality CT is not MR" in captured.err  # with what was skipped
     exported = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     modalities = [series["metadata"]["modality"] for series in exported["studies"][0]["series"]]
     assert modalities == ["MR"]  # the CT series has no result, so no class and no report
+    (refused,) = exported["studies"][0]["refused_series"]  # but the record says it was there and why
+    assert refused["metadata"]["modality"] == "CT" and refused["reason"].startswith("modality CT is not MR")

@@ -7,6 +7,7 @@ JSON schema (schema_version 1; keys are always present, unknown values are null)
     studies: [{
         source: str | null (null when anonymised),
         skipped_files: [{file: str | null (null when anonymised), reason: str}],
+        refused_series: [{metadata: {…as below}, reason: str}] (series the model must not classify, e.g. CT),
         series: [{
             metadata: {patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time,
                        accession_number, study_description, series_description, modality, orientation, manufacturer,
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,11 +75,13 @@ SC_DERIVATION = ("Grad-CAM overlay produced by {app} for decision support; not a
 
 @dataclass
 class StudyExport:
-    """One input study as exported: its source, the analysed series' results, and the files that were skipped."""
+    """One input study as exported: its source, the analysed series' results, the files that were skipped, and the
+    series the model must not classify (`core.analysis.results.not_analysable_reason`), with the reason."""
 
     source: Path
     results: list[StudyResult]
     skipped: list[SkippedFile]
+    refused: list[tuple[SeriesInfo, str]] = field(default_factory=list)
 
 
 def _by_class(classes: Sequence[str], probabilities: np.ndarray | None) -> dict[str, float] | None:
@@ -160,6 +163,8 @@ def json_document(studies: Sequence[StudyExport], manifest: ModelManifest, anony
             "skipped_files": [{"file": None if anonymise else name, "reason": reason}
                               for name, reason in skipped_files(study.skipped, anonymise)],
             "series": [_series_entry(result, anonymise, uids) for result in study.results],
+            "refused_series": [{"metadata": _metadata(info, uids if anonymise else None), "reason": reason}
+                               for info, reason in study.refused],
         } for study in studies],
     }
 
