@@ -102,9 +102,8 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
 
     `SeriesInfo` values arrive display-formatted from the loader ("Doe, John", "2024-01-31")."""
     if info is None:
-        return [(label, NOT_AVAILABLE if label else "") for label in
-                ("Patient name", "Patient ID", "Birth date", "Sex", "Study date", "Accession no.", "Study", "Series",
-                 "Modality", "")]
+        return [(label, NOT_AVAILABLE) for label in
+                ("Patient name", "Patient ID", "Birth date", "Sex", "Study date", "Accession no.", "Study", "Series")]
 
     def shown(field_name: str) -> str:
         return shown_value(info, field_name, anonymise)
@@ -116,8 +115,8 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
 
     sex = shown("patient_sex")
     when = " ".join(part for part in (shown("study_date"), shown("study_time")) if part)
-    series = " ".join(part for part in (info.series_number and f"#{info.series_number}", shown("series_description"))
-                      if part)
+    series = " ".join(part for part in (info.series_number and f"#{info.series_number}", shown("series_description"),
+                                        info.modality and f"({info.modality})") if part)
     return [
         ("Patient name", value("patient_name", shown("patient_name"))),
         ("Patient ID", value("patient_id", shown("patient_id"))),
@@ -126,9 +125,7 @@ def patient_rows(info: SeriesInfo | None, anonymise: bool) -> list[tuple[str, st
         ("Study date", value("study_date", when)),
         ("Accession no.", value("accession_number", shown("accession_number"))),
         ("Study", value("study_description", shown("study_description"))),
-        ("Series", value("series_description", series)),
-        ("Modality", value("modality", info.modality)),
-        ("", ""),  # the block has two pairs a row
+        ("Series", value("series_description", series)),  # with its modality: the block keeps to four rows
     ]
 
 
@@ -221,20 +218,26 @@ def _skipped_sentence(skipped: Sequence[SkippedFile]) -> str:
             "of this report).")
 
 
+def _places(results: Sequence[SliceResult], class_index: int) -> str:
+    """Where a class's Grad-CAM peaks on `results`, grouped, most frequent place first: "in the upper left part of
+    the image (patient's right side) on 2 of 3 slices; in ..."."""
+    places = Counter(
+        attention_summary(result.prediction.cam_for(class_index), result.orientation, result.display).describe()
+        for result in results if result.prediction is not None
+    )
+    total = len(results)
+    return "; ".join(f"in {place} on {count} of {total} slices" if total > 1 else f"in {place}"
+                     for place, count in places.most_common())
+
+
 def _attention_sentence(study: StudyResult) -> str:
     """Where the verdict class's Grad-CAM peaks, grouped over the counted slices, most frequent place first, and
     where the patient sides come from (`core.analysis.overlay`: the slices' recorded orientation, else none)."""
     verdict_index, verdict_label = study.verdict_index, study.verdict_label
     assert verdict_index is not None and verdict_label is not None  # only said of a study with a verdict
     counted = study.counted_results
-    places = Counter(
-        attention_summary(result.prediction.cam_for(verdict_index), result.orientation, result.display).describe()
-        for result in counted if result.prediction is not None
-    )
-    total = len(counted)
-    parts = [f"in {place} on {count} of {total} slices" if total > 1 else f"in {place}"
-             for place, count in places.most_common()]
-    sentence = f"The Grad-CAM attention for {study.display_name(verdict_label)} is greatest {'; '.join(parts)}."
+    sentence = (f"The Grad-CAM attention for {study.display_name(verdict_label)} is greatest "
+                f"{_places(counted, verdict_index)}.")
     if verdict_label == NOTUMOR:  # a place named beside "No tumour" must not read as a lesion's
         sentence += " This map shows where the model found evidence of a normal appearance, not a lesion."
     if all(result.orientation is None for result in counted):
@@ -243,6 +246,20 @@ def _attention_sentence(study: StudyResult) -> str:
     if not any(has_patient_sides(result.orientation) for result in counted):
         return sentence  # sagittal: no side to name, nothing to explain
     return sentence + " Patient sides are taken from each slice's recorded orientation, as its edge letters show."
+
+
+def _disagreeing_attention_sentence(study: StudyResult) -> str:
+    """Where the evidence lies on the counted slices that favour another class than the verdict, in that class's own
+    map: when "No tumour" outvotes two glioma slices, the reader needs to know where on them the model saw one
+    ("" when all slices agree)."""
+    by_class: dict[str, list[SliceResult]] = {}
+    for result in study.disagreeing_results:
+        if result.prediction is not None and result.prediction.label is not None:
+            by_class.setdefault(result.prediction.label, []).append(result)
+    return " ".join(f"On the {'slice' if len(results) == 1 else _count(len(results), 'slice')} favouring "
+                    f"{study.display_name(label)}, its attention is greatest "
+                    f"{_places(results, study.classes.index(label))}."
+                    for label, results in by_class.items())
 
 
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:
@@ -294,7 +311,7 @@ def findings_paragraphs(study: StudyResult, anonymise: bool, skipped: Sequence[S
             f"{format_percent(verdict_probability, REPORT_DECIMALS)} over {len(counted)} of {analysed} analysed "
             f"slices ({_names(counted, anonymise)}). {_runner_up_sentence(study, probabilities)}",
             _attention_sentence(study),
-            disagreement(study, anonymise, REPORT_DECIMALS),
+            f"{disagreement(study, anonymise, REPORT_DECIMALS)} {_disagreeing_attention_sentence(study)}".strip(),
         ]
     paragraphs += [_excluded_sentence(study, anonymise), _skipped_sentence(skipped)]
     return [paragraph for paragraph in paragraphs if paragraph]
