@@ -196,7 +196,9 @@ def test_anonymised_report_has_no_identifiers_in_text_metadata_or_file_name(tmp_
         assert identifier not in metadata, identifier
         assert identifier.lower() not in file_name.lower(), identifier
     assert ANONYMISED in text and "image 1" in text
-    assert "PID-4711" in suggested_file_name(study, ReportOptions(generated_at=WHEN))
+    assert suggested_file_name(study, ReportOptions(generated_at=WHEN)) == (
+        "brain-mri-report_PID-4711_2024-01-31_se5_20250304-0930.pdf")  # the series tells two reports of a study apart
+    assert file_name == "brain-mri-report_se5_20250304-0930.pdf"
 
 
 def test_anonymised_report_leaves_out_study_details_and_free_text(tmp_path: Path) -> None:

@@ -322,12 +322,14 @@ def _file_name_part(text: str) -> str:
 
 
 def suggested_file_name(study: StudyResult, options: ReportOptions) -> str:
-    """e.g. "brain-mri-report_12345_2024-01-31_20250101-0930.pdf"; anonymised, only the report's own time."""
+    """e.g. "brain-mri-report_12345_2024-01-31_se4_20250101-0930.pdf" (the series number, so that the reports of a
+    study's series differ by more than the minute); anonymised, only the series number and the report's own time."""
     info = study.series_info
     parts = ["brain-mri-report"]
     if info is not None:
         patient = shown_value(info, "patient_id", options.anonymise) or shown_value(info, "patient_name",
                                                                                      options.anonymise)
-        parts += [_file_name_part(patient), _file_name_part(shown_value(info, "study_date", options.anonymise))]
+        parts += [_file_name_part(patient), _file_name_part(shown_value(info, "study_date", options.anonymise)),
+                  _file_name_part(info.series_number and f"se{info.series_number}")]
     parts.append(options.timestamp().strftime("%Y%m%d-%H%M"))
     return "_".join(part for part in parts if part) + ".pdf"
