@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pydicom
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSize, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QWheelEvent
 from PySide6.QtTest import QTest
@@ -412,9 +413,10 @@ def test_each_series_keeps_the_window_it_was_left_with(qtbot, make_window, tmp_p
 def test_a_study_opens_on_its_contrast_enhanced_t1_series(qtbot, make_window, tmp_path: Path) -> None:
     """Series are listed by number, so a FLAIR came first and Analyse applied to a sequence the model is not
     validated on; the window now opens on the contrast-enhanced T1 series."""
+    study_uid = pydicom.uid.generate_uid()  # one study, so its series are listed by number
     for number, description in ((4, "AX T2 FLAIR"), (7, "AX T1 MPRAGE POST GAD")):
         write_mr_series(tmp_path / "study" / str(number), n_slices=4, rows=64, cols=64, seed=number,
-                        SeriesNumber=number, SeriesDescription=description)
+                        SeriesNumber=number, SeriesDescription=description, StudyInstanceUID=study_uid)
     window = make_window()
     open_and_wait(qtbot, window, tmp_path / "study")
     assert [series.info.series_description for series in window.study.series] == ["AX T2 FLAIR",
