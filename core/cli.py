@@ -74,14 +74,22 @@ class _ReaderMayLeave(io.TextIOBase):
                 self._stream.write(text)
                 self._stream.flush()  # a pipe buffers: find out now, not at exit
             except BrokenPipeError:
-                self._gone = True
-                # What is still buffered goes nowhere instead of failing again when Python exits.
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+                self._reader_left()
         return len(text)
 
     def flush(self) -> None:
         if not self._gone:
-            self._stream.flush()
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._reader_left()
+
+    def _reader_left(self) -> None:
+        self._gone = True
+        # What is still buffered goes nowhere instead of failing again when Python exits.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
 
 
 def _positive_int(text: str) -> int:
@@ -187,9 +195,12 @@ def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest
 
     results = [(result, export.skipped) for export in outcome.exports for result in export.results]
     report_paths = _report_paths(args.report, len(results)) if args.report is not None else []
-    for output in ([args.json] if args.json is not None else []) + report_paths:
+    outputs = ([args.json] if args.json is not None else []) + report_paths
+    for position, output in enumerate(outputs):
         if os.path.realpath(output) in outcome.input_files:
             raise ReportWriteError(output, "it is one of the files the study was read from; choose another name")
+        if os.path.realpath(output) in {os.path.realpath(other) for other in outputs[:position]}:
+            raise ReportWriteError(output, "the JSON and a report would be written to this one file")
     if args.json is not None:
         write_json(args.json, outcome.exports, manifest, anonymise=args.anonymise)
     options = ReportOptions(page_size=args.page_size, anonymise=args.anonymise, institution=args.institution)
@@ -259,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [str(path) for path in getattr(args, "paths", []) if not path.exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
-    outputs = [path.resolve() for path in (getattr(args, "json", None), getattr(args, "report", None)) if path]
+    outputs = [os.path.realpath(path) for path in (getattr(args, "json", None), getattr(args, "report", None)) if path]
     if len(outputs) == 2 and outputs[0] == outputs[1]:
         parser.error("--json and --report name the same file")
     from core.logging_setup import configure_logging, crash_message

@@ -126,9 +126,10 @@ def register_phi(values: Iterable[str]) -> None:
 
 
 def register_study_phi(study: object) -> None:
-    """Register the patient name and ID of every series of a `core.io.load.Study` (duck-typed: no import of study)."""
+    """Register the patient name and ID, and the accession number, which names the examination in the RIS, of every
+    series of a `core.io.load.Study` (duck-typed: no import of study)."""
     register_phi(value for series in getattr(study, "series", [])
-                 for value in (series.info.patient_name, series.info.patient_id))
+                 for value in (series.info.patient_name, series.info.patient_id, series.info.accession_number))
 
 
 def clear_phi() -> None:

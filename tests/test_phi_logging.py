@@ -172,12 +172,14 @@ def test_cli_registers_the_patient_it_opens_so_later_log_records_are_redacted(is
     from core import cli
 
     configure_logging(logging.DEBUG, log_dir=isolated_logging)
-    write_mr_series(tmp_path / "series", n_slices=6, rows=64, cols=64, PatientName=PATIENT_NAME, PatientID=PATIENT_ID)
+    write_mr_series(tmp_path / "series", n_slices=6, rows=64, cols=64, PatientName=PATIENT_NAME, PatientID=PATIENT_ID,
+                    AccessionNumber="ACC-31337")
     assert cli.main(["classify", str(tmp_path / "series"), "--slices", "1", "--model-dir", str(tiny_model_dir)]) == 0
     with caplog.at_level(logging.DEBUG):
-        logging.getLogger("brainmri.test").warning("late message about %s", PATIENT_ID)
+        logging.getLogger("brainmri.test").warning("late message about %s, exam %s", PATIENT_ID, "ACC-31337")
     assert REDACTED in record_texts(caplog.records)[-1]
     assert_phi_free(record_texts(caplog.records)[-1])
+    assert "ACC-31337" not in record_texts(caplog.records)[-1]  # the accession number names the examination
 
 
 def test_cli_alone_sets_up_the_log_file_and_the_phi_guard(isolated_logging, tmp_path, tiny_model_dir):

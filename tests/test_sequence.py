@@ -112,6 +112,7 @@ def test_a_sequence_the_hint_does_not_name_is_worded_as_such() -> None:
     ("t1_se_tra_nativ", "GADOVIST", T1), ("T1_PRE", "GADOVIST", T1), ("T1_MPRAGE_PRE_GD", "GD", T1),
     ("t1_mprage_tra_KM", "", T1_CONTRAST), ("T1C", "", T1_CONTRAST), ("T1CE", "", T1_CONTRAST),
     ("AX T1 POST GAD W/O FS", "", T1_CONTRAST), ("AX T1 WITHOUT FAT SAT +C", "", T1_CONTRAST),
+    ("SAG T1 C-SPINE", "", T1), ("T1 C SPINE", "", T1),  # the cervical spine, not contrast
 ], ids=lambda value: str(value))
 def test_scanner_made_names_are_read_word_by_word(description: str, contrast: str, expected: str) -> None:
     """Underscores hid 'nativ', 'pre' and 'KM' inside Siemens-style names, and 'W/O FS' (without fat saturation)

@@ -25,6 +25,7 @@ from core.errors import UnreadableFileError
 from core.io.load import (
     FOLDER_LINK_LOOP_REASON,
     LINKED_FOLDER_LISTED_REASON,
+    SAME_FILE_REASON,
     SYMLINK_LOOP_REASON,
     load_study,
 )
@@ -675,5 +676,5 @@ def test_a_second_path_to_a_file_already_listed_is_skipped_with_its_reason(tmp_p
 
     assert [s.path for s in loaded.series[0].slices] == [tmp_path / "a.png"]
     assert [(s.path, s.reason) for s in loaded.skipped] == [
-        (tmp_path / "b.png", "the same file as a.png, already in the study")
+        (tmp_path / "b.png", SAME_FILE_REASON)
     ]

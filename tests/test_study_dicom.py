@@ -21,7 +21,7 @@ from core.io import windowing
 from core.io.dicom import geometry as dicom_geometry
 from core.io.dicom import pixels as dicom_pixels
 from core.io.dicom import text as dicom_text
-from core.io.load import Window, load_study
+from core.io.load import COPY_REASON, Window, load_study
 from tests.dicom_factory import (
     BRAIN_BASE,
     BRAIN_STEP,
@@ -158,7 +158,7 @@ def test_a_copy_of_the_series_in_a_subfolder_is_left_out_and_listed(tmp_path):
     assert series.info.slice_spacing == pytest.approx(1.5)
     assert len({s.path for s in central_slices(series, 9)}) == 9
     assert sorted((s.path, s.reason) for s in loaded.skipped) == sorted(
-        (study / "backup" / path.name, f"a copy of {path.name}, already in the study") for path in paths
+        (study / "backup" / path.name, COPY_REASON) for path in paths
     )
 
 
@@ -168,7 +168,18 @@ def test_a_copy_of_a_multi_frame_file_is_left_out_and_listed(tmp_path):
     loaded = load_study(tmp_path)
     (series,) = loaded.series
     assert sorted(s.frame for s in series.slices) == list(range(6)) and {s.path for s in series.slices} == {original}
-    assert [(s.path, s.reason) for s in loaded.skipped] == [(copy, "a copy of a.dcm, already in the study")]
+    assert [(s.path, s.reason) for s in loaded.skipped] == [(copy, COPY_REASON)]
+
+
+def test_two_series_with_a_reused_sop_instance_uid_are_not_copies(tmp_path):
+    """An exporter that reuses SOP Instance UIDs across series must not make a whole series look like a copy."""
+    study_uid = pydicom.uid.generate_uid()
+    for name in ("pre", "post"):
+        write_mr_series(tmp_path / name, n_slices=3, rows=32, cols=32, StudyInstanceUID=study_uid,
+                        SeriesDescription=f"T1 {name}",
+                        per_slice=lambda k, dataset: setattr(dataset, "SOPInstanceUID", f"1.2.3.{k}"))
+    loaded = load_study(tmp_path)
+    assert loaded.skipped == [] and sorted(len(series) for series in loaded.series) == [3, 3]
 
 
 def test_one_uid_given_to_every_file_of_a_series_loses_no_image(tmp_path):

@@ -20,6 +20,8 @@ import os
 import re
 import shutil
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -275,16 +277,18 @@ def _damaged(path: Path, problem: str) -> CaseStoreError:
                                 f"folder {path.parent} back from a backup; the other cases are not affected.")
 
 
+#: What the readers raise on damaged data: numpy and zipfile (BadZipFile, EOFError, zlib.error), json and the
+#: codec (ValueError, KeyError, TypeError, IndexError), Pillow on a broken PNG (SyntaxError), and the file system.
+_DAMAGE = (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError)
+
+
 @contextmanager
 def _reading(path: Path) -> Iterator[None]:
-    """Any failure to read or decode the case file `path` means the case is damaged. Caught as `Exception` because
-    the readers raise anything from OSError to BadZipFile, EOFError, zlib.error, KeyError, TypeError or (Pillow on a
-    broken PNG) SyntaxError."""
+    """A failure to read or decode the case file `path` means the case is damaged (`_DAMAGE`); anything else is a
+    defect of ours and goes to the crash handler, rather than advising the user to delete a sound case."""
     try:
         yield
-    except CaseStoreError:
-        raise
-    except Exception as error:
+    except _DAMAGE as error:
         raise _damaged(path, f"cannot be read ({_read_problem(error)})") from error
 
 

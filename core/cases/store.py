@@ -330,7 +330,8 @@ class CaseStore:
                 files.move_into_place(staged, destination)
             except OSError as error:
                 files.remove(staged)
-                raise CaseStoreError(destination, f"The case could not be exported ({error}).") from error
+                reason = f"The case could not be exported: {os_error_reason(error)}."
+                raise CaseStoreError(destination, reason) from error
             except BaseException:
                 files.remove(staged)
                 raise

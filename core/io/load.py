@@ -23,6 +23,10 @@ __all__ = ["Series", "SeriesInfo", "SkippedFile", "Slice", "Study", "Window", "l
 
 #: Skip reason for a symbolic link that leads back to itself, directly (a → a) or through other links (a → b → a).
 SYMLINK_LOOP_REASON = "symbolic link loop (the link leads back to itself, so there is no file to open)"
+#: Skip reasons for a file that repeats what the study holds. They do not name the other file: anonymised outputs
+#: remove only the skipped file's own path from its reason, and file names often name the patient.
+COPY_REASON = "a copy of images already in the study (another file has the same SOP Instance UIDs)"
+SAME_FILE_REASON = "the same file as one already in the study, reached by another path (a link)"
 #: Skip reason for a link to a folder that holds the link (study/up → study/..): following it would never end.
 FOLDER_LINK_LOOP_REASON = ("symbolic link loop (the link leads back to a folder that holds it, so following it would "
                            "never end)")
@@ -75,7 +79,7 @@ def load_study(
                 if original is None:
                     dicom_frames.extend(contents.frames)
                 else:
-                    skipped.append(SkippedFile(file, f"a copy of {original.name}, already in the study"))
+                    skipped.append(SkippedFile(file, COPY_REASON))
                 new_files = [f for f in contents.referenced_files if _real_path(f) not in real_paths]
                 real_paths.update((_real_path(f), f) for f in new_files)
                 files.extend(new_files)
@@ -183,7 +187,7 @@ def _distinct_files(files: Iterable[Path], real_paths: dict[Path, Path], skipped
     for file in dict.fromkeys(files):
         real = _real_path(file)
         if real in real_paths and os.path.isfile(real):  # not a loop or a broken link, which have their own reason
-            skipped.append(SkippedFile(file, f"the same file as {real_paths[real].name}, already in the study"))
+            skipped.append(SkippedFile(file, SAME_FILE_REASON))
             continue
         real_paths.setdefault(real, file)
         distinct.append(file)

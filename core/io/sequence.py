@@ -30,7 +30,7 @@ _VALIDATED = {T1_CONTRAST}
 _NO_HEADER = "no DICOM header"
 # Matched on the description with "_", "-", "." and similar separators read as spaces, so that scanner-made names
 # ("t1_se_tra_nativ", "T1_PRE_GD") are read word by word like typed ones ("AX T1 PRE GD").
-_CONTRAST_WORDS = re.compile(r"(\+ ?C\b|\bC\+|\bPOST\b|\bGAD|\bGD\b|\bCE\b|CONTRAST|\bKM\b|\bT1 ?(C|CE|GD)\b)")
+_CONTRAST_WORDS = re.compile(r"(\+ ?C\b|\bC\+|\bPOST\b|\bGAD|\bGD\b|\bCE\b|CONTRAST|\bKM\b|\bT1(C|CE|GD)\b)")
 # "W/O" and "WITHOUT" mean without contrast unless fat saturation follows ("POST GAD W/O FS").
 _NO_CONTRAST_WORDS = re.compile(r"(\bPRE(\b|CON|C\b|GAD|GD|KM)|\bNON ?(C\b|CON|GAD|GD|ENH|KM)|"
                                 r"\b(W/?O|WITHOUT)\b(?! ?(FS|FAT|SAT))|\bOHNE\b|\bNATIV|\bNC\b|UNENHANCED)")

@@ -16,6 +16,19 @@ from core.viewing.scale_bar import format_length_mm, scale_bar_length_mm
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _WHITE, _BLACK = (255, 255, 255), (0, 0, 0)
+#: Images are enlarged (by a whole factor, so pixels stay square and sharp) to at least this width before anything is
+#: burned in: on a 256-pixel slice a caption that fits the width is too small to read in a PACS viewer.
+MIN_CANVAS_WIDTH = 512
+#: About this many caption characters fit one line; longer lines wrap.
+_CAPTION_CHARACTERS = 64
+
+
+def enlarged(image_rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """The image enlarged by a whole factor to at least `MIN_CANVAS_WIDTH` wide, and the factor (1: unchanged)."""
+    factor = max(1, -(-MIN_CANVAS_WIDTH // image_rgb.shape[1]))
+    if factor == 1:
+        return image_rgb, 1
+    return cv2.resize(image_rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST), factor
 
 
 def ascii_text(text: str) -> str:
@@ -60,17 +73,27 @@ def annotated(image_rgb: np.ndarray, labels: EdgeLabels | None, mm_per_pixel: fl
 
 
 def captioned(image_rgb: np.ndarray, lines: Sequence[str]) -> np.ndarray:
-    """The image with a black band underneath carrying `lines` in white, one band row each (made ASCII, all in one
-    size, shrunk so that the longest fits the width)."""
-    row = max(20, image_rgb.shape[0] // 14)
-    out = np.zeros((image_rgb.shape[0] + row * len(lines), image_rgb.shape[1], 3), dtype=np.uint8)
+    """The image with a black band underneath carrying `lines` in white (made ASCII), in one size that fits about
+    `_CAPTION_CHARACTERS` to the width, each line wrapped at spaces, one band row per wrapped line."""
+    room = image_rgb.shape[1] - 8
+    scale = room / cv2.getTextSize("x" * _CAPTION_CHARACTERS, _FONT, 1.0, 1)[0][0]
+    row = int(cv2.getTextSize("Xg", _FONT, scale, 1)[0][1] * 2.2) + 2
+    wrapped = [part for line in lines for part in _wrapped(ascii_text(line), scale, room)]
+    out = np.zeros((image_rgb.shape[0] + row * len(wrapped), image_rgb.shape[1], 3), dtype=np.uint8)
     out[: image_rgb.shape[0]] = image_rgb
-    texts = [ascii_text(line) for line in lines]
-    scale = row / 40
-    widest = max((cv2.getTextSize(text, _FONT, scale, 1)[0][0] for text in texts), default=0)
-    if widest > image_rgb.shape[1] - 8:  # shrink to fit narrow images
-        scale *= (image_rgb.shape[1] - 8) / widest
-    for number, text in enumerate(texts):
+    for number, text in enumerate(wrapped):
         baseline = image_rgb.shape[0] + row * number + int(row * 0.7)
         cv2.putText(out, text, (4, baseline), _FONT, scale, _WHITE, 1, cv2.LINE_AA)
     return out
+
+
+def _wrapped(text: str, scale: float, room: int) -> list[str]:
+    """`text` broken at spaces into lines no wider than `room` pixels at `scale` (a longer word keeps its line)."""
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and cv2.getTextSize(candidate, _FONT, scale, 1)[0][0] <= room:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines or [""]

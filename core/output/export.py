@@ -49,7 +49,7 @@ from core.analysis.overlay import OverlaySettings, attention_summary, render_ove
 from core.analysis.results import SliceResult, StudyResult
 from core.output.anonymise import UidMap, deidentified, deidentify_dataset, skipped_files, slice_error, slice_name
 from core.output.atomic import write_bytes_atomically
-from core.output.burned_in import annotated, captioned
+from core.output.burned_in import annotated, captioned, enlarged
 from core.output.codec import encode_series_info, json_bytes, json_float
 from core.output.wording import (
     NO_PREDICTION,
@@ -216,8 +216,8 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     info = study.series_info
     labels = edge_labels(result.orientation)
     spacing = info.pixel_spacing if info is not None else None
-    overlay = annotated(render_overlay(result.display, prediction.cam_for(explanation.class_index), settings), labels,
-                        spacing[1] if spacing else None)
+    canvas, factor = enlarged(render_overlay(result.display, prediction.cam_for(explanation.class_index), settings))
+    overlay = annotated(canvas, labels, spacing[1] / factor if spacing else None)
     weak = ", weak evidence" if explanation.weak else ""
     # What the window and the report put beside the map and the verdict travels with the image into the PACS.
     verdict = verdict_text(study) or NO_PREDICTION
@@ -250,8 +250,6 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     derivation = SC_DERIVATION.format(app=APPLICATION_NAME, model=study.model_name, version=study.model_version,
                                       cls=class_name, prob=probability)
     ds.DerivationDescription = derivation[:1024]
-    ds.ImageComments = " ".join(["Decision-support overlay, not a diagnosis.", f"Study result: {verdict}.", *cautions,
-                                 "Caption, orientation letters and scale bar burned into the image."])[:10240]
     ds.BurnedInAnnotation = "YES"
     if source is not None and "SOPInstanceUID" in source:
         reference = Dataset()
@@ -266,6 +264,10 @@ def secondary_capture_dataset(result: SliceResult, study: StudyResult, settings:
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
     if anonymise:
         deidentify_dataset(ds, UidMap())
+    # Written after de-identifying, which removes Image Comments as free text: these are the application's own
+    # words (the result and its cautions, no patient data) and must reach the PACS either way.
+    ds.ImageComments = " ".join(["Decision-support overlay, not a diagnosis.", f"Study result: {verdict}.", *cautions,
+                                 "Caption, orientation letters and scale bar burned into the image."])[:10240]
 
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID

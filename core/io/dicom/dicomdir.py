@@ -25,8 +25,8 @@ def dicomdir_references(path: Path, dicomdir: Dataset) -> list[Path]:
         file_id = record.get("ReferencedFileID")
         if file_id:
             parts = [str(part) for part in (file_id if isinstance(file_id, MultiValue) else [file_id])]
-            if any(part in ("", ".", "..") or Path(part).is_absolute() or "/" in part or "\\" in part
-                   for part in parts):
+            if any(part in ("", ".", "..") or Path(part).is_absolute() or any(c in part for c in "/\\:")
+                   for part in parts):  # ":" a Windows drive ("C:"), which joins as a drive-relative path
                 outside += 1
                 continue
             referenced.append(path.parent.joinpath(*parts))

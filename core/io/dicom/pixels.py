@@ -36,6 +36,11 @@ _ITEM_TAG = (0xFFFE, 0xE000)
 _NATIVE_SYNTAXES = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
 
 
+#: What a header value the pixel transforms cannot use (a text or multi-valued Rescale Slope, a LUT without its
+#: descriptor) raises in numpy or pydicom: that file's fault, reported for it, never the series'.
+_HEADER_VALUE_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+
+
 @dataclass(frozen=True, eq=False)
 class DicomPixelSource:
     """Decodes one frame on demand and applies the modality LUT (PS3.3 C.11.1) or converts colour to gray."""
@@ -65,9 +70,7 @@ class DicomPixelSource:
             raise UnreadableFileError(self.path, f"the pixel data could not be decoded ({detail})") from error
         try:
             values = luma(pixels) if pixels.ndim == 3 else apply_modality_lut(pixels, self.modality).astype(np.float32)
-        # A header value the transform cannot use (a text or multi-valued Rescale Slope, a Modality LUT without its
-        # descriptor) fails in numpy or pydicom with assorted types; it is this file's fault, not the series'.
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:
+        except _HEADER_VALUE_ERRORS as error:
             raise UnreadableFileError(self.path, f"the pixel values could not be rescaled ({error})") from error
         if not np.isfinite(values).all():  # a NaN or infinite value would turn the whole series' window into NaN
             raise UnreadableFileError(self.path, "the pixel data holds values that are not finite numbers")
@@ -92,7 +95,7 @@ class DicomPixelSource:
             bits = int(sequence[0].LUTDescriptor[2])
             indices = np.rint(pixels).astype(np.int64)  # LUT entries are addressed by integer modality values
             return (apply_voi(indices, self.voi).astype(np.float32) / float(2**bits - 1)).clip(0.0, 1.0)
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:  # as in `decode`
+        except _HEADER_VALUE_ERRORS as error:
             raise UnreadableFileError(self.path, f"the VOI LUT could not be applied ({error})") from error
 
     def tags(self) -> list[tuple[str, str, str]]:

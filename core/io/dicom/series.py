@@ -95,8 +95,9 @@ def _image_key(frame: FrameHeader) -> tuple | None:
     number it states; None without a SOP Instance UID (nothing then tells a copy from another image)."""
     if not frame.sop_instance_uid:
         return None
-    return (frame.sop_instance_uid, frame.frame, _patient_key(frame), frame.position, frame.instance_number,
-            frame.rows, frame.cols)
+    info = frame.info  # two series given one reused SOP UID by an exporter are not copies of each other
+    return (frame.sop_instance_uid, frame.frame, _patient_key(frame), info.study_instance_uid,
+            info.series_instance_uid, frame.position, frame.instance_number, frame.rows, frame.cols)
 
 
 def order_frames(frames: list[FrameHeader]) -> tuple[list[FrameHeader], list[float] | None]:
