@@ -119,7 +119,8 @@ def test_the_json_names_the_examination_as_ris_and_pacs_do(dicom_series) -> None
 def test_anonymised_json_follows_the_basic_confidentiality_profile(dicom_series) -> None:
     document = _document(dicom_series, anonymise=True, results=2)
     text = json.dumps(document)
-    for identifier in ("DOE", "JANE", "ID-0042", "1970-01-01", "19700101", "2024-02-10", "10:15", "ACC-777",
+    # (the study time is checked as a field below: "10:15" can be in the export's own timestamp)
+    for identifier in ("DOE", "JANE", "ID-0042", "1970-01-01", "19700101", "2024-02-10", "ACC-777",
                        "Smithers", "Ratched",
                        "/data/", ".dcm", dicom_series.info.study_instance_uid, dicom_series.info.series_instance_uid):
         assert identifier not in text, identifier
