@@ -149,22 +149,34 @@ def test_attention_summary_names_the_peak_region(row: float, col: float, region:
 
 def test_image_left_is_described_as_patient_right() -> None:
     text = attention_summary(_blob_cam(0.7, 0.15), AXIAL).describe()
-    assert text == "the lower left part of the image (patient's right side)"
+    assert text == "the lower left part of the image (posterior, patient's right side)"
 
 
 def test_the_side_follows_the_slices_own_orientation_not_a_convention() -> None:
     rows_to_the_right = (-1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # an axial series stored mirrored: R on the image's right
     text = attention_summary(_blob_cam(0.7, 0.15), rows_to_the_right).describe()
-    assert text == "the lower left part of the image (patient's left side)"
+    assert text == "the lower left part of the image (posterior, patient's left side)"
     coronal = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)
     assert attention_summary(_blob_cam(0.5, 0.85), coronal).patient_side == "left"
 
 
-@pytest.mark.parametrize("orientation", [(0.0, 1.0, 0.0, 0.0, 0.0, -1.0), None], ids=["sagittal", "unknown"])
-def test_slices_without_a_left_right_direction_get_no_patient_side(orientation) -> None:
+@pytest.mark.parametrize(("orientation", "description"), [
+    ((0.0, 1.0, 0.0, 0.0, 0.0, -1.0), "the upper left part of the image (superior)"),  # sagittal: up is still known
+    (None, "the upper left part of the image"),
+], ids=["sagittal", "unknown"])
+def test_slices_without_a_left_right_direction_get_no_patient_side(orientation, description: str) -> None:
     location = attention_summary(_blob_cam(0.3, 0.2), orientation)
     assert location.patient_side == ""
-    assert location.describe() == "the upper left part of the image"
+    assert location.describe() == description
+
+
+def test_the_upper_and_lower_parts_are_named_in_patient_terms_too() -> None:
+    """'The lower middle part of the image' is posterior on an axial slice and inferior on a coronal one; said in
+    image terms only, a reader must work that out."""
+    coronal = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)
+    assert attention_summary(_blob_cam(0.8, 0.5), AXIAL).patient_direction == "posterior"
+    assert attention_summary(_blob_cam(0.2, 0.5), coronal).patient_direction == "superior"
+    assert attention_summary(_blob_cam(0.5, 0.2), AXIAL).patient_direction == ""  # the middle row: no direction
 
 
 def _head_off_centre(shift: float, size: int = 256) -> np.ndarray:
@@ -200,9 +212,9 @@ def _coarse_cam(hot_cells: dict[tuple[int, int], float]) -> np.ndarray:
     ("hot_cells", "side", "description"),
     [
         # the peak cell is left of the midline, but 30% of the hot mass lies right of it: no side is claimed
-        ({(1, 1): 1.0, (1, 2): 0.6}, "midline", "the upper middle part of the image (near the midline)"),
+        ({(1, 1): 1.0, (1, 2): 0.6}, "midline", "the upper middle part of the image (anterior, near the midline)"),
         # hot on both sides, nothing in the middle: unclear, so no side at all, not even the peak's image side
-        ({(1, 0): 1.0, (1, 3): 0.95}, "", "the upper part of the image (on both sides)"),
+        ({(1, 0): 1.0, (1, 3): 0.95}, "", "the upper part of the image (anterior, on both sides)"),
     ],
 )
 def test_a_side_is_named_only_where_the_maps_mass_lies_on_one_side(hot_cells, side: str, description: str) -> None:

@@ -103,7 +103,7 @@ def test_findings_state_class_confidence_slices_and_attention_side() -> None:
     text = " ".join(findings_paragraphs(_study(), anonymise=False))
     assert "Model result: Glioma, mean calibrated probability 53.3% over 3 of 3 analysed slices" in text
     assert "slice_000.dcm; slice_001.dcm; slice_002.dcm" in text
-    assert "upper left part of the image (patient's right side) on 3 of 3 slices" in text
+    assert "upper left part of the image (anterior, patient's right side) on 3 of 3 slices" in text
     assert "Patient sides are taken from each slice's recorded orientation" in text
     assert "The slices disagree: slice_002.dcm favours Meningioma (70.0%)" in text
     # where, on that slice, the model saw its Meningioma: the verdict's map does not say
@@ -122,7 +122,7 @@ def test_sagittal_slices_get_no_sentence_about_sides() -> None:
     for result in study.slice_results:
         result.orientation = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
     text = " ".join(findings_paragraphs(study, anonymise=False))
-    assert "upper left part of the image on 3 of 3 slices." in text and "side" not in text
+    assert "upper left part of the image (superior) on 3 of 3 slices." in text and "side" not in text
 
 
 def test_classes_tied_for_second_place_are_named_together() -> None:

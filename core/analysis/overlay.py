@@ -156,7 +156,9 @@ class AttentionLocation:
     edge, 1 = bottom/right edge). `image_region` is e.g. "upper left", "lower middle", "centre", "upper" alone when
     the attention lies on both sides, or "" for an empty or evenly spread CAM. `patient_side` is "right", "left",
     "midline" (by the side rule of the module docstring), or "" when the orientation is unknown or has no left/right
-    (sagittal), there is no region, or the map does not show a side.
+    (sagittal), there is no region, or the map does not show a side. `patient_direction` is the patient direction the
+    region's upper or lower part faces ("anterior" on an axial slice's upper part, "superior" on a coronal one's), ""
+    when the orientation is unknown or the region is in the middle row.
     """
 
     peak_row: float
@@ -164,6 +166,7 @@ class AttentionLocation:
     peak_value: float
     image_region: str
     patient_side: str
+    patient_direction: str = ""
 
     def describe(self) -> str:
         """A clinical-English phrase, e.g. "the upper left part of the image (patient's right side)"."""
@@ -173,12 +176,13 @@ class AttentionLocation:
         centre = self.image_region == "centre"
         where = "the centre of the image" if centre else f"the {self.image_region} part of the image"
         if self.image_region in _VERTICAL_WORDS:
-            return f"{where} (on both sides)"
-        if self.patient_side == "midline":
-            return f"{where} (near the midline)"
-        if self.patient_side:
-            return f"{where} (patient's {self.patient_side} side)"
-        return where
+            side = "on both sides"
+        elif self.patient_side == "midline":
+            side = "near the midline"
+        else:
+            side = f"patient's {self.patient_side} side" if self.patient_side else ""
+        patient_terms = ", ".join(term for term in (self.patient_direction, side) if term)
+        return f"{where} ({patient_terms})" if patient_terms else where
 
 
 _VERTICAL_WORDS = ("upper", "middle", "lower")
@@ -275,4 +279,18 @@ def attention_summary(cam: np.ndarray, orientation: Sequence[float] | None = Non
         peak_value=peak_value,
         image_region=region,
         patient_side=patient_side(horizontal, orientation),
+        patient_direction=_patient_direction(vertical, orientation),
     )
+
+
+#: The patient directions an image's top or bottom edge can face, in words (left/right are the side rule's).
+_DIRECTION_WORDS = {"A": "anterior", "P": "posterior", "S": "superior", "I": "inferior"}
+
+
+def _patient_direction(vertical: str, orientation: Sequence[float] | None) -> str:
+    """The patient direction the "upper" or "lower" part of a slice faces, by its edge letters (the viewer's); ""
+    for the middle row or an unknown orientation."""
+    labels = edge_labels(orientation)
+    if labels is None or vertical not in ("upper", "lower"):
+        return ""
+    return _DIRECTION_WORDS.get((labels.top if vertical == "upper" else labels.bottom)[0], "")
