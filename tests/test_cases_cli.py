@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -53,6 +54,17 @@ def test_show_prints_the_case_as_analysed(store, capsys) -> None:
                      "hidden, No tumour, colormap inferno, opacity 70%, attention below 35% hidden",
                      "Notes:     discuss on Friday"):
         assert expected in out, expected
+    assert "caution:" not in out  # contrast T1, one counted slice: nothing to qualify the result
+
+
+def test_show_gives_the_cautions_that_stand_beside_the_verdict(store, capsys) -> None:
+    flair = make_study_result()
+    flair.series_info = dataclasses.replace(flair.series_info, series_description="AX T2 FLAIR")
+    record = save_sample(store, "FLAIR", study_result=flair)
+    assert main(["cases", "show", str(record.case_id)]) == 0
+    out = capsys.readouterr().out
+    assert "Result:    Glioma" in out
+    assert "             caution: Not validated on FLAIR: the tumour type and probability are uncertain." in out
 
 
 def test_show_of_an_unknown_case_fails_with_a_message(store, capsys) -> None:

@@ -81,6 +81,8 @@ def _show(store: CaseStore, args: argparse.Namespace) -> None:
 
 
 def _case_lines(case: Case) -> list[str]:
+    from core.output.wording import verdict_cautions
+
     record, result = case.record, case.study_result
     info = result.series_info
     probability = result.verdict_probability
@@ -98,6 +100,7 @@ def _case_lines(case: Case) -> list[str]:
         f"  Series:    {info.series_description if info else '-'}",
         f"  Model:     {result.model_name} {result.model_version} (weights sha256 {result.weights_sha256})",
         f"  Result:    {verdict}",
+        *(f"             caution: {caution}" for caution in verdict_cautions(result)),  # as beside it elsewhere
         "  Slices:",
         *(f"    {line}" for line in _slice_lines(case)),
         f"  Overlay:   {_overlay_text(case.overlay_settings, result.classes)}",
