@@ -59,7 +59,7 @@ def load_study(
 
     roots = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     skipped: list[SkippedFile] = []
-    real_paths: dict[Path, Path] = {}
+    real_paths: set[Path] = set()
     files = _distinct_files(_expand(roots, skipped), real_paths, skipped)
     dicom_frames: list[dicom_header.FrameHeader] = []
     copies = dicom_series.CopyFinder()
@@ -75,13 +75,12 @@ def load_study(
                 image_headers.append(pictures.read_header(file))
             else:
                 contents = dicom_header.read_file(file)
-                original = copies.copy_of(contents.frames)
-                if original is None:
-                    dicom_frames.extend(contents.frames)
-                else:
+                if copies.is_copy(contents.frames):
                     skipped.append(SkippedFile(file, COPY_REASON))
+                else:
+                    dicom_frames.extend(contents.frames)
                 new_files = [f for f in contents.referenced_files if _real_path(f) not in real_paths]
-                real_paths.update((_real_path(f), f) for f in new_files)
+                real_paths.update(_real_path(f) for f in new_files)
                 files.extend(new_files)
         except BrainMriError as error:
             skipped.append(SkippedFile(file, error.reason))
@@ -180,16 +179,16 @@ def _exists(path: Path) -> bool:
     return True
 
 
-def _distinct_files(files: Iterable[Path], real_paths: dict[Path, Path], skipped: list[SkippedFile]) -> list[Path]:
+def _distinct_files(files: Iterable[Path], real_paths: set[Path], skipped: list[SkippedFile]) -> list[Path]:
     """Each file once: a path met again is dropped, and a second path to a file already listed (through a link) is
-    skipped with the reason. `real_paths` maps each real path to the path listed for it."""
+    skipped with the reason. `real_paths` collects the real path of each file listed."""
     distinct = []
     for file in dict.fromkeys(files):
         real = _real_path(file)
         if real in real_paths and os.path.isfile(real):  # not a loop or a broken link, which have their own reason
             skipped.append(SkippedFile(file, SAME_FILE_REASON))
             continue
-        real_paths.setdefault(real, file)
+        real_paths.add(real)
         distinct.append(file)
     return distinct
 

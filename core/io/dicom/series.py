@@ -15,7 +15,6 @@ slice spacing and fill the central slices with the same images.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -75,19 +74,16 @@ class CopyFinder:
     """
 
     def __init__(self) -> None:
-        self._first_file: dict[tuple, Path] = {}
+        self._seen: set[tuple] = set()
 
-    def copy_of(self, frames: list[FrameHeader]) -> Path | None:
-        """The earlier file holding every one of `frames`' images, or None; frames that are not copies are
+    def is_copy(self, frames: list[FrameHeader]) -> bool:
+        """Whether every one of `frames`' images is already in the study; frames that are not copies are
         remembered, so the first file met keeps the images and later copies are left out."""
         keys = [_image_key(frame) for frame in frames]
-        known = [self._first_file.get(key) if key is not None else None for key in keys]
-        if known and None not in known:
-            return known[0]
-        for key, frame in zip(keys, frames):
-            if key is not None:
-                self._first_file.setdefault(key, frame.path)
-        return None
+        if keys and all(key is not None and key in self._seen for key in keys):
+            return True
+        self._seen.update(key for key in keys if key is not None)
+        return False
 
 
 def _image_key(frame: FrameHeader) -> tuple | None:
