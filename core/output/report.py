@@ -24,6 +24,7 @@ from core.analysis.profile import consecutive_runs
 from core.model.labels import NOTUMOR
 from core.output.anonymise import removed_by_profile, shown_value, skipped_files, slice_name
 from core.output.wording import (
+    by_favoured_class,
     disagreement,
     explained_class_words,
     format_percent,
@@ -252,14 +253,10 @@ def _disagreeing_attention_sentence(study: StudyResult) -> str:
     """Where the evidence lies on the counted slices that favour another class than the verdict, in that class's own
     map: when "No tumour" outvotes two glioma slices, the reader needs to know where on them the model saw one
     ("" when all slices agree)."""
-    by_class: dict[str, list[SliceResult]] = {}
-    for result in study.disagreeing_results:
-        if result.prediction is not None and result.prediction.label is not None:
-            by_class.setdefault(result.prediction.label, []).append(result)
     return " ".join(f"On the {'slice' if len(results) == 1 else _count(len(results), 'slice')} favouring "
                     f"{study.display_name(label)}, its attention is greatest "
                     f"{_places(results, study.classes.index(label))}."
-                    for label, results in by_class.items())
+                    for label, results in by_favoured_class(study.disagreeing_results).items())
 
 
 def _excluded_sentence(study: StudyResult, anonymise: bool) -> str:

@@ -8,8 +8,8 @@ This module states the shape of the results it words as protocols (`WordedSlice`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -259,22 +259,37 @@ def close_call(study: WordedStudy, decimals: int = 0) -> str:
             f"{round(CLOSE_CALL_MARGIN * 100)} points behind the result.")
 
 
+_Slice = TypeVar("_Slice", bound=WordedSlice)
+
+
+def by_favoured_class(results: Iterable[_Slice]) -> dict[str, list[_Slice]]:
+    """Slices with a prediction grouped by the class each favours, in the order met (for the slices that disagree
+    with the verdict: the headline beside it, and where the report says their own maps peak)."""
+    groups: dict[str, list[_Slice]] = {}
+    for result in results:
+        if result.prediction is not None and result.prediction.label is not None:
+            groups.setdefault(result.prediction.label, []).append(result)
+    return groups
+
+
 def disagreement_headline(study: WordedStudy, decimals: int = 0) -> str:
     """Beside the verdict, when counted slices favour another class: which, on how many slices, and how strongly,
     e.g. "Not all slices agree: of 9 counted slices, 2 favour Glioma (up to 97%)." A lesion is often on a few slices
     only, and the mean over many healthy-looking ones can outvote it; the verdict alone must not hide that."""
-    by_class: dict[str, list[float]] = {}
-    for result in study.disagreeing_results:
-        prediction = result.prediction
-        if prediction is not None and prediction.label is not None:
-            by_class.setdefault(prediction.label, []).append(
-                float(prediction.probabilities[prediction.predicted_index]))
+    by_class = {label: [_favoured_probability(result) for result in results]
+                for label, results in by_favoured_class(study.disagreeing_results).items()}
     if not by_class:
         return ""
     ranked = sorted(by_class.items(), key=lambda item: (-len(item[1]), -max(item[1])))
     parts = [f"{len(values)} favour{'s' if len(values) == 1 else ''} {study.display_name(label)} (up to "
              f"{format_percent(max(values), decimals)})" for label, values in ranked]
     return f"Not all slices agree: of {len(study.counted_results)} counted slices, {', '.join(parts)}."
+
+
+def _favoured_probability(result: WordedSlice) -> float:
+    prediction = result.prediction
+    assert prediction is not None  # grouped by `by_favoured_class`, which keeps predicted slices only
+    return float(prediction.probabilities[prediction.predicted_index])
 
 
 def study_notes(study: WordedStudy, anonymise: bool = False) -> list[str]:
