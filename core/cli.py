@@ -196,10 +196,11 @@ def _write_outputs(args: argparse.Namespace, outcome: _ClassifyOutcome, manifest
     results = [(result, export.skipped) for export in outcome.exports for result in export.results]
     report_paths = _report_paths(args.report, len(results)) if args.report is not None else []
     outputs = ([args.json] if args.json is not None else []) + report_paths
-    for position, output in enumerate(outputs):
-        if os.path.realpath(output) in outcome.input_files:
+    real_outputs = [os.path.realpath(output) for output in outputs]
+    for position, (output, real) in enumerate(zip(outputs, real_outputs)):
+        if real in outcome.input_files:
             raise ReportWriteError(output, "it is one of the files the study was read from; choose another name")
-        if os.path.realpath(output) in {os.path.realpath(other) for other in outputs[:position]}:
+        if real in real_outputs[:position]:
             raise ReportWriteError(output, "the JSON and a report would be written to this one file")
     if args.json is not None:
         write_json(args.json, outcome.exports, manifest, anonymise=args.anonymise)
