@@ -63,13 +63,14 @@ class SeriesPanel(QWidget):
     def set_chosen_count(self, index: int, count: int) -> None:
         """Show how many slices of a series are in its analysis set."""
         self._chosen_counts[index] = count
-        item = self.list.item(index)
-        if item is not None:
-            item.setText(self._item_text(index))
+        self._refresh(index)
 
     def set_result(self, index: int, result: str) -> None:
         """Show a series' result ("Glioma 99%", "no prediction"); "" when it has none (yet)."""
         self._results[index] = result
+        self._refresh(index)
+
+    def _refresh(self, index: int) -> None:
         item = self.list.item(index)
         if item is not None:
             item.setText(self._item_text(index))
