@@ -1,7 +1,6 @@
 """What the application keeps between sessions in QSettings besides the Recent list: the user's preferences (the
 institution printed in report headers, the reports' page size, how many central slices Analyse uses) and the folder
-of the last export,
-which the next export proposes.
+of the last export, which the next export proposes.
 
 They are read once when the window is built and kept in memory. Writing the settings file can wait for the disk
 (measured up to 100 ms), so the window writes them, and the Recent list, from workers (`SettingsWriter`).

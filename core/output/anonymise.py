@@ -19,9 +19,9 @@ spacing, slice thickness and spacing, repetition, echo and inversion times and w
 (not its name), the slices' positions in the series and their DICOM names (series and instance number, position
 along the slice normal: attributes the profile keeps), the model's results (classes, probabilities,
 out-of-distribution reasons, attention), the pixels of the analysed slices and overlays (the SC's burned-in caption
-names only the class and its probability), the SC's Image Comments written by the application (the study result and
-its cautions), the report's institution and generation time (the user's own, not the patient's), and the
-application's and model's names and versions.
+names the slice as below, the explained class and its probability, the study result and its cautions), the SC's
+Image Comments written by the application (the study result and its cautions), the report's institution and
+generation time (the user's own, not the patient's), and the application's and model's names and versions.
 
 Files: folders and files are often named after the patient, so anonymised output names an analysed slice without a
 DICOM name "image k" (its 1-based position in the series; `slice_name`) and a file that could not be opened "file k"

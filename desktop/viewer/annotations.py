@@ -185,7 +185,7 @@ class ImageAnnotations(QGraphicsView):
         label_height = QFontMetricsF(painter.font()).lineSpacing()
         label = QRectF(line.x1(), line.y1() - SCALE_BAR_TICK - label_height, line.length(), label_height)
         draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                                 format_length_mm(length_mm))
+                           format_length_mm(length_mm))
 
     def distance_line_on_screen(self) -> QLineF | None:
         """The distance line of the shown slice in viewport pixels; None when there is none."""
@@ -212,7 +212,7 @@ class ImageAnnotations(QGraphicsView):
         label.moveTo(min(max(label.left(), area.left()), area.right() - label.width()),
                      min(max(label.top(), area.top()), area.bottom() - label.height()))
         draw_shadowed_text(painter, label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text,
-                                 theme.MEASUREMENT)
+                           theme.MEASUREMENT)
 
     def _corner_lines(self) -> dict[Qt.AlignmentFlag, list[str]]:
         assert self.series is not None
